@@ -1,0 +1,31 @@
+/**
+ * Environment variable names shared by the CDK constructs (which set them) and the Lambda code
+ * (which reads them), so the two can never drift apart.
+ */
+export const ENV = {
+  tableName: "JOB_TABLE_NAME",
+  queueUrl: "JOB_QUEUE_URL",
+  jobTtlSeconds: "JOB_TTL_SECONDS",
+  maxReceiveCount: "JOB_MAX_RECEIVE_COUNT",
+  resultMaxBytes: "JOB_RESULT_MAX_BYTES",
+  retryBaseSeconds: "WORKER_RETRY_BASE_SECONDS",
+  retryMaxSeconds: "WORKER_RETRY_MAX_SECONDS",
+  deadlineMarginMs: "WORKER_DEADLINE_MARGIN_MS",
+  cancelCheckMs: "WORKER_CANCEL_CHECK_MS",
+  authMode: "AUTH_MODE",
+  apiKeys: "API_KEYS",
+  apiKeysSecretArn: "API_KEYS_SECRET_ARN",
+  jwtIssuer: "JWT_ISSUER",
+  jwtAudience: "JWT_AUDIENCE",
+  jwtJwksUrl: "JWT_JWKS_URL",
+  jwtRequiredScopes: "JWT_REQUIRED_SCOPES",
+  jwtAuthorizationServers: "JWT_AUTHORIZATION_SERVERS",
+  allowedOrigins: "ALLOWED_ORIGINS",
+  callerMaxActiveJobs: "CALLER_MAX_ACTIVE_JOBS",
+  callerMaxStartsPerMinute: "CALLER_MAX_STARTS_PER_MINUTE",
+  maxBodyBytes: "MCP_MAX_BODY_BYTES",
+  awsEndpointDynamoDb: "AWS_ENDPOINT_URL_DYNAMODB",
+  awsEndpointSqs: "AWS_ENDPOINT_URL_SQS",
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];

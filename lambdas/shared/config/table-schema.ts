@@ -1,0 +1,21 @@
+/**
+ * The job table's physical layout. The CDK table construct and the local emulator harness both
+ * create the table from these names, and the DynamoDB adapter reads and writes them.
+ */
+export const JOB_TABLE = {
+  partitionKey: "id",
+  ttlAttribute: "expiresAt",
+  /** Every job of an owner, newest first (list_jobs). */
+  ownerIndex: { name: "byOwner", partitionKey: "owner", sortKey: "createdAt" },
+  /** Sparse: only queued and running jobs carry `activeOwner` (per-caller active-job limit). */
+  activeIndex: { name: "activeByOwner", partitionKey: "activeOwner", sortKey: "createdAt" },
+} as const;
+
+/** Receives per message before SQS moves it to the dead-letter queue (the queue's redrive policy). */
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
+
+/** Seconds a worker invocation may run; the queue's visibility timeout is six times this. */
+export const DEFAULT_WORKER_TIMEOUT_SECONDS = 120;
+
+/** Bytes of JSON a job result may take inline in its row (DynamoDB's item limit is 400 KB). */
+export const DEFAULT_RESULT_MAX_BYTES = 100_000;

@@ -1,0 +1,81 @@
+import type { JobError } from "./job.js";
+
+/** Base of every error the domain raises on purpose; anything else is a bug or an outage. */
+export class DomainError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An unknown id, an expired job and another caller's job all look exactly like this. */
+export class JobNotFoundError extends DomainError {
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} was not found or has expired.`);
+  }
+}
+
+/** A conditional write lost: the job is no longer in the state the writer expected. */
+export class JobStateConflictError extends DomainError {
+  constructor(
+    readonly jobId: string,
+    readonly attemptedChange: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Job ${jobId} is no longer in a state that allows: ${attemptedChange}.`, options);
+  }
+}
+
+export class IdempotencyConflictError extends DomainError {
+  constructor(readonly idempotencyKey: string) {
+    super(
+      `idempotencyKey "${idempotencyKey}" was already used with different input; use a new key for a new job.`,
+    );
+  }
+}
+
+export class EnqueueFailedError extends DomainError {
+  constructor(
+    readonly jobId: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Job ${jobId} could not be queued (the job queue is unavailable); it was marked failed. Try again.`,
+      options,
+    );
+  }
+}
+
+export class UnknownJobTypeError extends DomainError {
+  constructor(readonly jobType: string) {
+    super(`Unknown job type "${jobType}".`);
+  }
+}
+
+export class InvalidCursorError extends DomainError {
+  constructor() {
+    super("cursor is not valid: pass the nextCursor of a previous list_jobs answer unchanged.");
+  }
+}
+
+export class LimitExceededError extends DomainError {
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** What a job type throws when the external API fails. */
+export class ExternalApiError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly code = retryable ? "external_api_unavailable" : "external_api_error",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  toJobError(): JobError {
+    return { code: this.code, message: this.message, retryable: this.retryable };
+  }
+}

@@ -1,0 +1,106 @@
+import { z } from "zod";
+
+export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
+export const JobStatusSchema = z.enum(JOB_STATUSES);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled"];
+export const ACTIVE_STATUSES: readonly JobStatus[] = ["queued", "running"];
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export const JobErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+export type JobError = z.infer<typeof JobErrorSchema>;
+
+export const ProgressSchema = z.object({
+  current: z.number().finite().nonnegative(),
+  total: z.number().finite().positive().optional(),
+  message: z.string().max(500).optional(),
+});
+export type Progress = z.infer<typeof ProgressSchema>;
+
+const isoTimestamp = z.iso.datetime({ offset: true });
+
+/** A job row exactly as the DynamoDB adapter stores it; parsed on every read. */
+export const JobRowSchema = z.object({
+  id: z.uuid(),
+  type: z.string().min(1),
+  owner: z.string().min(1),
+  status: JobStatusSchema,
+  /** The validated tool input, as JSON. */
+  inputJson: z.string(),
+  /** SHA-256 of the job type and its canonical input, compared by idempotent starts. */
+  inputHash: z.string(),
+  idempotencyKey: z.string().optional(),
+  /** Number of runs claimed so far; the owner of a running job is the run with this number. */
+  attempt: z.number().int().nonnegative(),
+  maxAttempts: z.number().int().positive(),
+  /** Epoch milliseconds until which the current run holds the job. */
+  leaseExpiresAt: z.number().int().nonnegative().optional(),
+  progress: ProgressSchema.optional(),
+  resultJson: z.string().optional(),
+  error: JobErrorSchema.optional(),
+  /** The failure of the previous run while a retry is pending. */
+  lastError: JobErrorSchema.optional(),
+  createdAt: isoTimestamp,
+  updatedAt: isoTimestamp,
+  startedAt: isoTimestamp.optional(),
+  finishedAt: isoTimestamp.optional(),
+  /** Epoch seconds; DynamoDB's TTL attribute. */
+  expiresAt: z.number().int().positive(),
+});
+export type JobRow = z.infer<typeof JobRowSchema>;
+
+/** What the tools show of a job. */
+export const JobViewSchema = z.object({
+  jobId: z.uuid(),
+  type: z.string(),
+  status: JobStatusSchema,
+  attempt: z.number().int().nonnegative(),
+  maxAttempts: z.number().int().positive(),
+  progress: ProgressSchema.optional(),
+  result: z.unknown().optional(),
+  error: JobErrorSchema.optional(),
+  lastError: JobErrorSchema.optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  expiresAt: z.string().describe("ISO 8601 time after which the job id no longer works"),
+  pollAfterSeconds: z.number().int().nonnegative().optional(),
+});
+export type JobView = z.infer<typeof JobViewSchema>;
+
+export function toJobView(row: JobRow): JobView {
+  return {
+    jobId: row.id,
+    type: row.type,
+    status: row.status,
+    attempt: row.attempt,
+    maxAttempts: row.maxAttempts,
+    ...(row.progress ? { progress: row.progress } : {}),
+    ...(row.resultJson !== undefined ? { result: JSON.parse(row.resultJson) as unknown } : {}),
+    ...(row.error ? { error: row.error } : {}),
+    ...(row.lastError && !isTerminal(row.status) ? { lastError: row.lastError } : {}),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    ...(row.startedAt ? { startedAt: row.startedAt } : {}),
+    ...(row.finishedAt ? { finishedAt: row.finishedAt } : {}),
+    expiresAt: new Date(row.expiresAt * 1000).toISOString(),
+  };
+}
+
+/** The SQS message body: small, just enough to find the row. */
+export const JobMessageSchema = z.object({
+  jobId: z.uuid(),
+  type: z.string().min(1),
+});
+export type JobMessage = z.infer<typeof JobMessageSchema>;
+
+export const JOB_TTL_SECONDS = { default: 24 * 3600, min: 3600, max: 7 * 24 * 3600 } as const;
