@@ -14,8 +14,12 @@ export const JOB_TABLE = {
 /** Receives per message before SQS moves it to the dead-letter queue (the queue's redrive policy). */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 
-/** Seconds a worker invocation may run; the queue's visibility timeout is six times this. */
-export const DEFAULT_WORKER_TIMEOUT_SECONDS = 120;
+/**
+ * Seconds a worker invocation may run (Lambda's maximum, so a 10-minute external call fits); the
+ * queue's visibility timeout is six times this. Retries do not wait for it: the worker sets each
+ * retry's delay itself.
+ */
+export const DEFAULT_WORKER_TIMEOUT_SECONDS = 900;
 
 /** Bytes of JSON a job result may take inline in its row (DynamoDB's item limit is 400 KB). */
 export const DEFAULT_RESULT_MAX_BYTES = 100_000;

@@ -70,3 +70,8 @@ export interface JobStore {
 export interface JobQueue {
   send(message: JobMessage): Promise<void>;
 }
+
+/** Delays the redelivery of a message that failed transiently (the retry backoff). */
+export interface RetryScheduler {
+  retryAfter(receiptHandle: string, delaySeconds: number): Promise<void>;
+}

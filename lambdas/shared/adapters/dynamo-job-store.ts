@@ -1,0 +1,470 @@
+import { createHash } from "node:crypto";
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  type NativeAttributeValue,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { JOB_TABLE } from "../config/table-schema.js";
+import {
+  IdempotencyConflictError,
+  InvalidCursorError,
+  JobNotFoundError,
+  JobStateConflictError,
+} from "../domain/errors.js";
+import { type JobError, type JobRow, JobRowSchema, type Progress } from "../domain/job.js";
+import {
+  type ClaimOutcome,
+  type Clock,
+  type CreateOutcome,
+  type JobPage,
+  type JobStore,
+  type ListQuery,
+  type NewJob,
+  systemClock,
+} from "../domain/ports.js";
+
+type Item = Record<string, NativeAttributeValue>;
+
+const OPEN = { queued: "queued", running: "running" } as const;
+
+/** Condition shared by every write that must not touch an expired row. */
+const NOT_EXPIRED = "#expiresAt > :nowSeconds";
+
+export interface DynamoJobStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  readonly clock?: Clock;
+}
+
+/**
+ * The job table on DynamoDB. Job rows are keyed by job id; two kinds of helper rows share the
+ * table and carry no `owner`, so they never appear in the owner index: idempotency records
+ * (`idempotency#…`) and per-minute start counters (`starts#…`).
+ */
+export class DynamoJobStore implements JobStore {
+  private readonly documents: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly clock: Clock;
+
+  constructor(options: DynamoJobStoreOptions) {
+    this.documents = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.tableName = options.tableName;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async create(job: NewJob): Promise<CreateOutcome> {
+    const now = this.clock.now();
+    const timestamp = new Date(now).toISOString();
+    const row: JobRow = {
+      id: job.id,
+      type: job.type,
+      owner: job.owner,
+      status: "queued",
+      inputJson: job.inputJson,
+      inputHash: job.inputHash,
+      ...(job.idempotencyKey !== undefined ? { idempotencyKey: job.idempotencyKey } : {}),
+      attempt: 0,
+      maxAttempts: job.maxAttempts,
+      createdAt: timestamp,
+      updatedAt: timestamp,
+      expiresAt: job.expiresAt,
+    };
+    const item = { ...row, activeOwner: job.owner };
+    if (job.idempotencyKey === undefined) {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: "attribute_not_exists(#id)",
+          ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey },
+        }),
+      );
+      return { job: row, created: true };
+    }
+
+    const idempotencyId = idempotencyRecordId(job.owner, job.idempotencyKey);
+    try {
+      await this.documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  id: idempotencyId,
+                  jobId: job.id,
+                  inputHash: job.inputHash,
+                  expiresAt: job.expiresAt,
+                },
+                // An expired record that DynamoDB has not deleted yet no longer holds the key.
+                ConditionExpression: "attribute_not_exists(#id) OR #expiresAt <= :nowSeconds",
+                ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey, "#expiresAt": "expiresAt" },
+                ExpressionAttributeValues: { ":nowSeconds": epochSeconds(now) },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: item,
+                ConditionExpression: "attribute_not_exists(#id)",
+                ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey },
+              },
+            },
+          ],
+        }),
+      );
+      return { job: row, created: true };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (error.CancellationReasons?.[0]?.Code !== "ConditionalCheckFailed") throw error;
+      const existing = await this.getItem(idempotencyId);
+      if (!existing || existing.inputHash !== job.inputHash) {
+        throw new IdempotencyConflictError(job.idempotencyKey);
+      }
+      const existingJob = await this.get(String(existing.jobId));
+      if (!existingJob || existingJob.owner !== job.owner) {
+        throw new IdempotencyConflictError(job.idempotencyKey);
+      }
+      return { job: existingJob, created: false };
+    }
+  }
+
+  async get(id: string): Promise<JobRow | undefined> {
+    const item = await this.getItem(id);
+    if (!item || item.owner === undefined) return undefined;
+    const row = JobRowSchema.parse(item);
+    return this.isExpired(row) ? undefined : row;
+  }
+
+  async claim(id: string, leaseMs: number): Promise<ClaimOutcome> {
+    const now = this.clock.now();
+    try {
+      const row = await this.update(id, {
+        update:
+          "SET #status = :running, #attempt = #attempt + :one, #lease = :lease, #updatedAt = :now, #startedAt = if_not_exists(#startedAt, :now)",
+        condition: `(#status = :queued OR (#status = :running AND #lease < :nowMs)) AND ${NOT_EXPIRED}`,
+        names: { "#attempt": "attempt", "#lease": "leaseExpiresAt", "#startedAt": "startedAt" },
+        values: {
+          ":running": OPEN.running,
+          ":queued": OPEN.queued,
+          ":one": 1,
+          ":lease": now + leaseMs,
+          ":nowMs": now,
+        },
+        now,
+      });
+      return { claimed: true, job: row };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { claimed: false, job: this.rowFromConditionFailure(error) };
+    }
+  }
+
+  async progress(id: string, attempt: number, progress: Progress): Promise<boolean> {
+    try {
+      await this.write(id, {
+        update: "SET #progress = :progress, #updatedAt = :now",
+        condition: `${ownedByRun} AND (attribute_not_exists(#progress) OR #progress.#current <= :current)`,
+        names: { "#attempt": "attempt", "#progress": "progress", "#current": "current" },
+        values: {
+          ":running": OPEN.running,
+          ":attempt": attempt,
+          ":progress": progress,
+          ":current": progress.current,
+        },
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  complete(id: string, attempt: number, resultJson: string): Promise<JobRow> {
+    return this.finish(id, attempt, "completed", "resultJson", resultJson);
+  }
+
+  fail(id: string, attempt: number, error: JobError): Promise<JobRow> {
+    return this.finish(id, attempt, "failed", "error", error);
+  }
+
+  async failOpen(id: string, error: JobError): Promise<JobRow> {
+    return this.conditional(id, "fail an open job", {
+      update:
+        "SET #status = :failed, #error = :error, #finishedAt = :now, #updatedAt = :now REMOVE #activeOwner, #lease",
+      condition: `(#status = :queued OR #status = :running) AND ${NOT_EXPIRED}`,
+      names: {
+        "#error": "error",
+        "#finishedAt": "finishedAt",
+        "#activeOwner": "activeOwner",
+        "#lease": "leaseExpiresAt",
+      },
+      values: { ":failed": "failed", ":error": error, ":queued": OPEN.queued, ":running": OPEN.running },
+    });
+  }
+
+  releaseForRetry(id: string, attempt: number, error: JobError): Promise<JobRow> {
+    return this.conditional(id, "release the job for a retry", {
+      update: "SET #lastError = :error, #lease = :zero, #updatedAt = :now",
+      condition: `${ownedByRun} AND ${NOT_EXPIRED}`,
+      names: { "#attempt": "attempt", "#lastError": "lastError", "#lease": "leaseExpiresAt" },
+      values: { ":running": OPEN.running, ":attempt": attempt, ":error": error, ":zero": 0 },
+    });
+  }
+
+  async cancel(id: string, owner: string): Promise<JobRow> {
+    try {
+      return await this.update(id, {
+        update:
+          "SET #status = :cancelled, #finishedAt = :now, #updatedAt = :now, #error = :error REMOVE #activeOwner, #lease",
+        condition: `#owner = :owner AND (#status = :queued OR #status = :running) AND ${NOT_EXPIRED}`,
+        names: {
+          "#owner": "owner",
+          "#finishedAt": "finishedAt",
+          "#error": "error",
+          "#activeOwner": "activeOwner",
+          "#lease": "leaseExpiresAt",
+        },
+        values: {
+          ":cancelled": "cancelled",
+          ":owner": owner,
+          ":queued": OPEN.queued,
+          ":running": OPEN.running,
+          ":error": { code: "cancelled", message: "The job was cancelled by its caller.", retryable: false },
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const row = this.rowFromConditionFailure(error);
+      // Another caller's job, an unknown id and an expired job must be indistinguishable.
+      if (!row || row.owner !== owner || this.isExpired(row)) throw new JobNotFoundError(id);
+      return row;
+    }
+  }
+
+  async listByOwner(owner: string, query: ListQuery): Promise<JobPage> {
+    const index = JOB_TABLE.ownerIndex;
+    let startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, owner);
+    const jobs: JobRow[] = [];
+    const nowSeconds = epochSeconds(this.clock.now());
+    do {
+      const names: Record<string, string> = { "#owner": index.partitionKey, "#expiresAt": "expiresAt" };
+      const values: Item = { ":owner": owner, ":nowSeconds": nowSeconds };
+      let filter = NOT_EXPIRED;
+      if (query.status !== undefined) {
+        names["#status"] = "status";
+        values[":status"] = query.status;
+        filter += " AND #status = :status";
+      }
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index.name,
+          KeyConditionExpression: "#owner = :owner",
+          FilterExpression: filter,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: query.limit - jobs.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) jobs.push(JobRowSchema.parse(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined && jobs.length < query.limit);
+    return startKey === undefined ? { jobs } : { jobs, nextCursor: encodeCursor(startKey) };
+  }
+
+  async releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [JOB_TABLE.partitionKey]: idempotencyRecordId(owner, idempotencyKey) },
+        UpdateExpression: "SET #expiresAt = :nowSeconds",
+        ConditionExpression: "attribute_exists(#id)",
+        ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey, "#expiresAt": "expiresAt" },
+        ExpressionAttributeValues: { ":nowSeconds": epochSeconds(this.clock.now()) },
+      }),
+    );
+  }
+
+  async countActive(owner: string, atMost: number): Promise<number> {
+    const index = JOB_TABLE.activeIndex;
+    const result = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: "#activeOwner = :owner",
+        ExpressionAttributeNames: { "#activeOwner": index.partitionKey },
+        ExpressionAttributeValues: { ":owner": owner },
+        Select: "COUNT",
+        Limit: atMost,
+      }),
+    );
+    return result.Count ?? 0;
+  }
+
+  async tryRecordStart(owner: string, limit: number): Promise<boolean> {
+    const now = this.clock.now();
+    const minute = Math.floor(now / 60_000);
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [JOB_TABLE.partitionKey]: `starts#${ownerDigest(owner)}#${minute}` },
+          UpdateExpression: "ADD #starts :one SET #expiresAt = :expiresAt",
+          ConditionExpression: "attribute_not_exists(#starts) OR #starts < :limit",
+          ExpressionAttributeNames: { "#starts": "starts", "#expiresAt": "expiresAt" },
+          ExpressionAttributeValues: { ":one": 1, ":limit": limit, ":expiresAt": (minute + 2) * 60 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Ends the run that owns the job, writing its result or error beside the final status. */
+  private finish(
+    id: string,
+    attempt: number,
+    status: "completed" | "failed",
+    outcomeAttribute: "resultJson" | "error",
+    outcome: NativeAttributeValue,
+  ): Promise<JobRow> {
+    return this.conditional(id, `mark the job ${status}`, {
+      update: `SET #outcome = :outcome, #status = :final, #finishedAt = :now, #updatedAt = :now REMOVE #activeOwner, #lease, #lastError`,
+      condition: `${ownedByRun} AND ${NOT_EXPIRED}`,
+      names: {
+        "#outcome": outcomeAttribute,
+        "#attempt": "attempt",
+        "#finishedAt": "finishedAt",
+        "#activeOwner": "activeOwner",
+        "#lease": "leaseExpiresAt",
+        "#lastError": "lastError",
+      },
+      values: { ":outcome": outcome, ":final": status, ":running": OPEN.running, ":attempt": attempt },
+    });
+  }
+
+  /** An update whose lost condition means the job moved on without this writer. */
+  private async conditional(id: string, attemptedChange: string, spec: UpdateSpec): Promise<JobRow> {
+    try {
+      return await this.update(id, spec);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new JobStateConflictError(id, attemptedChange, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private async update(id: string, spec: UpdateSpec): Promise<JobRow> {
+    return JobRowSchema.parse(await this.write(id, spec, "ALL_NEW"));
+  }
+
+  private async write(
+    id: string,
+    spec: UpdateSpec,
+    returnValues: "ALL_NEW" | "NONE" = "NONE",
+  ): Promise<Item | undefined> {
+    const now = spec.now ?? this.clock.now();
+    const result = await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [JOB_TABLE.partitionKey]: id },
+        UpdateExpression: spec.update,
+        // attribute_exists keeps an update from creating a row for an unknown id.
+        ConditionExpression: `attribute_exists(#id) AND ${spec.condition}`,
+        ExpressionAttributeNames: {
+          "#id": JOB_TABLE.partitionKey,
+          "#status": "status",
+          "#updatedAt": "updatedAt",
+          "#expiresAt": "expiresAt",
+          ...spec.names,
+        },
+        ExpressionAttributeValues: {
+          ":now": new Date(now).toISOString(),
+          ":nowSeconds": epochSeconds(now),
+          ...spec.values,
+        },
+        ReturnValues: returnValues,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+    return result.Attributes;
+  }
+
+  private async getItem(id: string): Promise<Item | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [JOB_TABLE.partitionKey]: id },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item;
+  }
+
+  private rowFromConditionFailure(error: ConditionalCheckFailedException): JobRow | undefined {
+    const parsed = JobRowSchema.safeParse(error.Item ? unmarshall(error.Item) : undefined);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  private isExpired(row: JobRow): boolean {
+    return row.expiresAt <= epochSeconds(this.clock.now());
+  }
+}
+
+interface UpdateSpec {
+  readonly update: string;
+  readonly condition: string;
+  readonly names: Record<string, string>;
+  readonly values: Item;
+  readonly now?: number;
+}
+
+const ownedByRun = "#status = :running AND #attempt = :attempt";
+
+function epochSeconds(epochMs: number): number {
+  return Math.floor(epochMs / 1000);
+}
+
+function ownerDigest(owner: string): string {
+  return createHash("sha256").update(owner).digest("base64url");
+}
+
+function idempotencyRecordId(owner: string, key: string): string {
+  return `idempotency#${createHash("sha256")
+    .update(JSON.stringify([owner, key]))
+    .digest("base64url")}`;
+}
+
+const CursorSchema = JobRowSchema.pick({ id: true, owner: true, createdAt: true }).strict();
+
+function encodeCursor(lastKey: Item): string {
+  return Buffer.from(JSON.stringify(lastKey)).toString("base64url");
+}
+
+function decodeCursor(cursor: string, owner: string): Item {
+  try {
+    const key = CursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
+    if (key.owner !== owner) throw new InvalidCursorError();
+    return key;
+  } catch {
+    throw new InvalidCursorError();
+  }
+}

@@ -1,0 +1,18 @@
+import { z } from "zod";
+import { query, sleep } from "./common.js";
+import { defineJobType } from "./job-type.js";
+
+export const hungApi = defineJobType({
+  name: "hung_api",
+  title: "Hung API",
+  description:
+    "Asks an external API that never answers: each run times out after about 10 seconds and is retried, and the job fails once its attempts are used.",
+  input: z.object({ query }),
+  timeoutMs: 10_000,
+  maxAttempts: 3,
+  pollAfterSeconds: 10,
+  async run(_input, context) {
+    await sleep(Number.MAX_SAFE_INTEGER, context.signal);
+    return undefined;
+  },
+});

@@ -1,0 +1,20 @@
+import { z } from "zod";
+import { delaySeconds, query, simulateWork } from "./common.js";
+import { defineJobType } from "./job-type.js";
+
+export const slowApi = defineJobType({
+  name: "slow_api",
+  title: "Slow API",
+  description: "Asks a slow external API (about 15 seconds by default) and returns its answer.",
+  input: z.object({ query, delaySeconds: delaySeconds(15) }),
+  timeoutMs: 660_000,
+  maxAttempts: 3,
+  pollAfterSeconds: 5,
+  async run(input, context) {
+    await context.progress({ current: 0, total: input.delaySeconds, message: "Calling the slow API" });
+    await simulateWork(input.delaySeconds, context.signal, (elapsed) =>
+      context.progress({ current: elapsed, total: input.delaySeconds, message: `Waited ${elapsed} s` }),
+    );
+    return { answer: `Slow result for: ${input.query}` };
+  },
+});
