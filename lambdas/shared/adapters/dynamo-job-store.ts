@@ -141,6 +141,13 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
+  async findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<JobRow | undefined> {
+    const record = await this.getItem(idempotencyRecordId(owner, idempotencyKey));
+    if (!record || Number(record.expiresAt) <= epochSeconds(this.clock.now())) return undefined;
+    const job = await this.get(String(record.jobId));
+    return job?.owner === owner ? job : undefined;
+  }
+
   async get(id: string): Promise<JobRow | undefined> {
     const item = await this.getItem(id);
     if (!item || item.owner === undefined) return undefined;

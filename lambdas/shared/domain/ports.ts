@@ -44,6 +44,8 @@ export interface JobPage {
 export interface JobStore {
   /** Creates the row, or with an idempotency key returns the job that key already started. */
   create(job: NewJob): Promise<CreateOutcome>;
+  /** The live job an owner's idempotency key started, if any. */
+  findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<JobRow | undefined>;
   /** Consistent read; a missing or expired row reads as undefined. */
   get(id: string): Promise<JobRow | undefined>;
   /** queued → running, or a running job whose lease expired → running with attempt + 1. */
