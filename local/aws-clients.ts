@@ -1,0 +1,34 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+
+/** Where the local emulators listen. */
+export interface LocalEndpoints {
+  readonly dynamoEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly region: string;
+}
+
+export interface LocalAwsClients {
+  readonly dynamo: DynamoDBClient;
+  readonly sqs: SQSClient;
+}
+
+// The emulators accept any signature; static keys keep the SDK from searching for real credentials.
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+/** SDK clients pointed at the local emulators. */
+export function localAwsClients(endpoints: LocalEndpoints): LocalAwsClients {
+  return {
+    dynamo: new DynamoDBClient({
+      endpoint: endpoints.dynamoEndpoint,
+      region: endpoints.region,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+    // An explicit endpoint is required: fauxqs queue URLs name a *.localhost host that does not resolve.
+    sqs: new SQSClient({
+      endpoint: endpoints.sqsEndpoint,
+      region: endpoints.region,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+  };
+}

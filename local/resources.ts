@@ -1,0 +1,130 @@
+import {
+  CreateTableCommand,
+  type DynamoDBClient,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from "@aws-sdk/client-dynamodb";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  DEFAULT_WORKER_TIMEOUT_SECONDS,
+  JOB_TABLE,
+} from "../lambdas/shared/config/table-schema.js";
+
+export interface JobResourceOptions {
+  /** Prefix of every resource name, so tests can share one emulator without colliding. */
+  readonly prefix: string;
+  /** Receives before a message moves to the dead-letter queue. Default: DEFAULT_MAX_RECEIVE_COUNT. */
+  readonly maxReceiveCount?: number;
+  /** Default: six times DEFAULT_WORKER_TIMEOUT_SECONDS, as the stack sets it. */
+  readonly visibilityTimeoutSeconds?: number;
+}
+
+export interface JobResources {
+  readonly tableName: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly deadLetterQueueUrl: string;
+  readonly deadLetterQueueArn: string;
+}
+
+const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
+
+/** Creates the job table and queues with the same layout and settings as the CDK stack. */
+export async function createJobResources(
+  clients: { readonly dynamo: DynamoDBClient; readonly sqs: SQSClient },
+  options: JobResourceOptions,
+): Promise<JobResources> {
+  const [tableName, queues] = await Promise.all([
+    createJobTable(clients.dynamo, `${options.prefix}-jobs`),
+    createJobQueues(clients.sqs, options),
+  ]);
+  return { tableName, ...queues };
+}
+
+async function createJobTable(dynamo: DynamoDBClient, tableName: string): Promise<string> {
+  const { partitionKey, ownerIndex, activeIndex, ttlAttribute } = JOB_TABLE;
+  const keyNames = new Set<string>([
+    partitionKey,
+    ownerIndex.partitionKey,
+    ownerIndex.sortKey,
+    activeIndex.partitionKey,
+    activeIndex.sortKey,
+  ]);
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      // Every key is a string; a name the two indexes share may be defined only once.
+      AttributeDefinitions: [...keyNames].map((name) => ({ AttributeName: name, AttributeType: "S" })),
+      KeySchema: [{ AttributeName: partitionKey, KeyType: "HASH" }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: ownerIndex.name,
+          KeySchema: [
+            { AttributeName: ownerIndex.partitionKey, KeyType: "HASH" },
+            { AttributeName: ownerIndex.sortKey, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+        {
+          IndexName: activeIndex.name,
+          KeySchema: [
+            { AttributeName: activeIndex.partitionKey, KeyType: "HASH" },
+            { AttributeName: activeIndex.sortKey, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "KEYS_ONLY" },
+        },
+      ],
+    }),
+  );
+  await waitUntilTableExists(
+    { client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 2 },
+    { TableName: tableName },
+  );
+  await dynamo.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true },
+    }),
+  );
+  return tableName;
+}
+
+async function createJobQueues(
+  sqs: SQSClient,
+  options: JobResourceOptions,
+): Promise<Omit<JobResources, "tableName">> {
+  const deadLetterQueueUrl = await createQueue(sqs, `${options.prefix}-jobs-dlq`, {
+    MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_SECONDS),
+  });
+  const deadLetterQueueArn = await queueArnOf(sqs, deadLetterQueueUrl);
+  const queueUrl = await createQueue(sqs, `${options.prefix}-jobs`, {
+    VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 6 * DEFAULT_WORKER_TIMEOUT_SECONDS),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: deadLetterQueueArn,
+      maxReceiveCount: options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
+    }),
+  });
+  const queueArn = await queueArnOf(sqs, queueUrl);
+  return { queueUrl, queueArn, deadLetterQueueUrl, deadLetterQueueArn };
+}
+
+async function createQueue(
+  sqs: SQSClient,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (QueueUrl === undefined) throw new Error(`CreateQueue returned no URL for ${name}`);
+  return QueueUrl;
+}
+
+async function queueArnOf(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+  );
+  const arn = Attributes?.QueueArn;
+  if (arn === undefined) throw new Error(`GetQueueAttributes returned no QueueArn for ${queueUrl}`);
+  return arn;
+}

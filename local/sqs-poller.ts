@@ -1,0 +1,229 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+
+// biome-ignore lint/suspicious/noConfusingVoidType: matches aws-lambda's SQSHandler, so real handlers fit as they are.
+export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+
+export interface SqsPollerOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly handler: SqsBatchHandler;
+  /** Messages per invocation, 1 to 10. Default: 10. */
+  readonly batchSize?: number;
+  /** Parallel receive→invoke loops, like the event source's maximum concurrency. Default: 1. */
+  readonly concurrency?: number;
+  /** Long-poll wait; stop() waits for the pending receive, so keep it short. Default: 1. */
+  readonly waitTimeSeconds?: number;
+  /** After this the invocation counts as failed, as a Lambda timeout would. Default: 120 000. */
+  readonly functionTimeoutMs?: number;
+  /** Default: "us-east-1". */
+  readonly region?: string;
+  /** Default: "worker". */
+  readonly functionName?: string;
+  /** Receive, invoke and delete failures. Default: console.error. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface SqsPoller {
+  /** Stops receiving, waits for in-flight invocations, then resolves. */
+  stop(): Promise<void>;
+}
+
+const ERROR_BACKOFF_MS = 500;
+
+/** Plays the Lambda SQS event source: receive a batch, invoke the handler, delete what succeeded. */
+export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
+  const batchSize = options.batchSize ?? 10;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
+    throw new RangeError(`batchSize must be an integer from 1 to 10, got ${batchSize}`);
+  }
+  const settings: LoopSettings = {
+    ...options,
+    batchSize,
+    waitTimeSeconds: options.waitTimeSeconds ?? 1,
+    functionTimeoutMs: options.functionTimeoutMs ?? 120_000,
+    region: options.region ?? "us-east-1",
+    functionName: options.functionName ?? "worker",
+    onError: options.onError ?? ((error) => console.error("SQS poller:", error)),
+  };
+  const stopping = new AbortController();
+  const loops = Array.from({ length: options.concurrency ?? 1 }, () => pollLoop(settings, stopping.signal));
+  return {
+    async stop(): Promise<void> {
+      stopping.abort();
+      await Promise.all(loops);
+    },
+  };
+}
+
+type LoopSettings = Required<Omit<SqsPollerOptions, "concurrency">>;
+
+async function pollLoop(settings: LoopSettings, stopping: AbortSignal): Promise<void> {
+  const report = async (error: unknown): Promise<void> => {
+    settings.onError(error);
+    await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping }).catch(() => {});
+  };
+  while (!stopping.aborted) {
+    let messages: Message[];
+    try {
+      messages = await receive(settings);
+    } catch (error) {
+      await report(error);
+      continue;
+    }
+    // Messages received while stop() waited are still invoked; dropping them would hide them
+    // for the whole visibility timeout.
+    if (messages.length > 0) await invoke(settings, messages).catch(report);
+  }
+}
+
+// Not aborted on stop: fauxqs keeps an abandoned long poll open on its side and takes the next
+// message sent to the queue into flight, where nobody sees it until the visibility timeout ends.
+// A short wait keeps stop() quick instead.
+async function receive(settings: LoopSettings): Promise<Message[]> {
+  const { Messages } = await settings.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: settings.queueUrl,
+      MaxNumberOfMessages: settings.batchSize,
+      WaitTimeSeconds: settings.waitTimeSeconds,
+      MessageSystemAttributeNames: ["All"],
+      MessageAttributeNames: ["All"],
+    }),
+  );
+  return Messages ?? [];
+}
+
+async function invoke(settings: LoopSettings, messages: Message[]): Promise<void> {
+  const event: SQSEvent = { Records: messages.map((message) => toRecord(message, settings)) };
+  const response = await withTimeout(
+    settings.handler(event, lambdaContext(settings)),
+    settings.functionTimeoutMs,
+  );
+  const failed = new Set(
+    (response ?? { batchItemFailures: [] }).batchItemFailures.map((f) => f.itemIdentifier),
+  );
+  const unknown = [...failed].filter((id) => !event.Records.some((record) => record.messageId === id));
+  if (unknown.length > 0) {
+    // Lambda treats a failure naming no record of the batch as a failure of the whole batch.
+    throw new Error(`batchItemFailures names unknown message ids: ${unknown.join(", ")}`);
+  }
+  const succeeded = event.Records.filter((record) => !failed.has(record.messageId));
+  await deleteMessages(settings, succeeded);
+}
+
+async function deleteMessages(settings: LoopSettings, records: SQSRecord[]): Promise<void> {
+  for (let start = 0; start < records.length; start += 10) {
+    const chunk = records.slice(start, start + 10);
+    const { Failed } = await settings.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: settings.queueUrl,
+        Entries: chunk.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+      }),
+    );
+    if (Failed !== undefined && Failed.length > 0) {
+      settings.onError(new Error(`DeleteMessageBatch failed for ${JSON.stringify(Failed)}`));
+    }
+  }
+}
+
+function toRecord(message: Message, settings: LoopSettings): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  const record: SQSRecord = {
+    messageId: required(message.MessageId, "MessageId"),
+    receiptHandle: required(message.ReceiptHandle, "ReceiptHandle"),
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: required(attributes.ApproximateReceiveCount, "ApproximateReceiveCount"),
+      SentTimestamp: required(attributes.SentTimestamp, "SentTimestamp"),
+      SenderId: required(attributes.SenderId, "SenderId"),
+      ApproximateFirstReceiveTimestamp: required(
+        attributes.ApproximateFirstReceiveTimestamp,
+        "ApproximateFirstReceiveTimestamp",
+      ),
+      ...optional("AWSTraceHeader", attributes.AWSTraceHeader),
+      ...optional("SequenceNumber", attributes.SequenceNumber),
+      ...optional("MessageGroupId", attributes.MessageGroupId),
+      ...optional("MessageDeduplicationId", attributes.MessageDeduplicationId),
+      ...optional("DeadLetterQueueSourceArn", attributes.DeadLetterQueueSourceArn),
+    },
+    messageAttributes: toLambdaAttributes(message.MessageAttributes ?? {}),
+    md5OfBody: required(message.MD5OfBody, "MD5OfBody"),
+    eventSource: "aws:sqs",
+    eventSourceARN: settings.queueArn,
+    awsRegion: settings.region,
+  };
+  if (message.MD5OfMessageAttributes !== undefined)
+    record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
+  return record;
+}
+
+// The event carries binary values as base64 and always lists the (reserved) list fields.
+function toLambdaAttributes(attributes: Record<string, MessageAttributeValue>): SQSMessageAttributes {
+  const result: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(attributes)) {
+    result[name] = {
+      dataType: value.DataType ?? "String",
+      stringListValues: value.StringListValues ?? [],
+      binaryListValues: (value.BinaryListValues ?? []).map(toBase64),
+      ...optional("stringValue", value.StringValue),
+      ...optional("binaryValue", value.BinaryValue === undefined ? undefined : toBase64(value.BinaryValue)),
+    };
+  }
+  return result;
+}
+
+function lambdaContext(settings: LoopSettings): Context {
+  const deadline = Date.now() + settings.functionTimeoutMs;
+  const { functionName, region } = settings;
+  const unsupported = (): never => {
+    throw new Error("The callback-style context methods are not supported; return a promise instead.");
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
+    memoryLimitInMB: "1024",
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `local/[$LATEST]${randomUUID().replaceAll("-", "")}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Handler timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined) throw new Error(`ReceiveMessage returned a message without ${name}`);
+  return value;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64");
+}
