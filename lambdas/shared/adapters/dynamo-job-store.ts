@@ -183,7 +183,7 @@ export class DynamoJobStore implements JobStore {
     try {
       await this.write(id, {
         update: "SET #progress = :progress, #updatedAt = :now",
-        condition: `${ownedByRun} AND (attribute_not_exists(#progress) OR #progress.#current <= :current)`,
+        condition: `${ownedByRun} AND ${NOT_EXPIRED} AND (attribute_not_exists(#progress) OR #progress.#current <= :current)`,
         names: { "#attempt": "attempt", "#progress": "progress", "#current": "current" },
         values: {
           ":running": OPEN.running,
