@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { query, sleep } from "./common.js";
+import { query } from "./common.js";
 import { defineJobType } from "./job-type.js";
 
 export const hungApi = defineJobType({
@@ -12,7 +12,12 @@ export const hungApi = defineJobType({
   maxAttempts: 3,
   pollAfterSeconds: 10,
   async run(_input, context) {
-    await sleep(Number.MAX_SAFE_INTEGER, context.signal);
+    // No timer: Node fires a setTimeout longer than about 24.8 days after 1 ms instead.
+    await new Promise<never>((_, reject) => {
+      const { signal } = context;
+      if (signal.aborted) return reject(signal.reason);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
     return undefined;
   },
 });
