@@ -11,7 +11,12 @@ export const slowApi = defineJobType({
   maxAttempts: 3,
   pollAfterSeconds: 5,
   async run(input, context) {
-    await context.progress({ current: 0, total: input.delaySeconds, message: "Calling the slow API" });
+    // A progress total must be positive: a row holding total 0 would no longer parse.
+    await context.progress({
+      current: 0,
+      ...(input.delaySeconds > 0 ? { total: input.delaySeconds } : {}),
+      message: "Calling the slow API",
+    });
     await simulateWork(input.delaySeconds, context.signal, (elapsed) =>
       context.progress({ current: elapsed, total: input.delaySeconds, message: `Waited ${elapsed} s` }),
     );
