@@ -8,6 +8,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+import { fakeLambdaContext } from "./lambda-context.js";
 
 // biome-ignore lint/suspicious/noConfusingVoidType: matches aws-lambda's SQSHandler, so real handlers fit as they are.
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
@@ -182,25 +183,11 @@ function toLambdaAttributes(attributes: Record<string, MessageAttributeValue>): 
 }
 
 function lambdaContext(settings: LoopSettings): Context {
-  const deadline = Date.now() + settings.functionTimeoutMs;
-  const { functionName, region } = settings;
-  const unsupported = (): never => {
-    throw new Error("The callback-style context methods are not supported; return a promise instead.");
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
-    memoryLimitInMB: "1024",
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/[$LATEST]${randomUUID().replaceAll("-", "")}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
+  return fakeLambdaContext({
+    functionName: settings.functionName,
+    region: settings.region,
+    timeoutMs: settings.functionTimeoutMs,
+  });
 }
 
 async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {

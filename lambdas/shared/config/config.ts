@@ -77,3 +77,55 @@ export function loadDeadLetterConfig(env: Env = process.env): DeadLetterConfig {
 }
 
 export const jobTtlSecondsSchema = integer(JOB_TTL_SECONDS.min, JOB_TTL_SECONDS.max, JOB_TTL_SECONDS.default);
+
+export const AUTH_MODES = ["none", "api-key", "jwt"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+const commaList = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+export interface McpConfig {
+  readonly tableName: string;
+  readonly queueUrl: string;
+  readonly jobTtlSeconds: number;
+  readonly authMode: AuthMode;
+  readonly allowedOrigins: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly callerMaxActiveJobs: number;
+  readonly callerMaxStartsPerMinute: number;
+}
+
+export function loadMcpConfig(env: Env = process.env): McpConfig {
+  const parsed = parseEnv(
+    {
+      [ENV.tableName]: z.string().min(1),
+      [ENV.queueUrl]: z.string().url(),
+      [ENV.jobTtlSeconds]: jobTtlSecondsSchema,
+      [ENV.authMode]: z.enum(AUTH_MODES).default("none"),
+      [ENV.allowedOrigins]: commaList,
+      [ENV.maxBodyBytes]: integer(1_024, 6 * 1024 * 1024, DEFAULT_MAX_BODY_BYTES),
+      [ENV.callerMaxActiveJobs]: integer(0, 100_000, 0),
+      [ENV.callerMaxStartsPerMinute]: integer(0, 100_000, 0),
+    },
+    env,
+  );
+  return {
+    tableName: parsed[ENV.tableName],
+    queueUrl: parsed[ENV.queueUrl],
+    jobTtlSeconds: parsed[ENV.jobTtlSeconds],
+    authMode: parsed[ENV.authMode],
+    allowedOrigins: parsed[ENV.allowedOrigins],
+    maxBodyBytes: parsed[ENV.maxBodyBytes],
+    callerMaxActiveJobs: parsed[ENV.callerMaxActiveJobs],
+    callerMaxStartsPerMinute: parsed[ENV.callerMaxStartsPerMinute],
+  };
+}

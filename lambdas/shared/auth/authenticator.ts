@@ -1,0 +1,19 @@
+import type { Caller } from "../mcp/server.js";
+
+export type AuthOutcome =
+  | { readonly ok: true; readonly caller: Caller }
+  | { readonly ok: false; readonly response: Response };
+
+/** Turns a request's credentials into a verified caller, or into the 401/403 answer to send. */
+export interface Authenticator {
+  authenticate(request: Request): Promise<AuthOutcome>;
+  /** Answers the documents served without credentials (RFC 9728 metadata), or undefined. */
+  publicDocument?(request: Request): Response | undefined;
+}
+
+/** AUTH_MODE=none: every request is the one local caller. Only for loopback development. */
+export const LOCAL_PRINCIPAL = "local";
+
+export function noAuthentication(): Authenticator {
+  return { authenticate: async () => ({ ok: true, caller: { principal: LOCAL_PRINCIPAL } }) };
+}

@@ -1,0 +1,128 @@
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { Authenticator } from "../auth/authenticator.js";
+import type { Log } from "../domain/logger.js";
+import { createMcpServer, type McpServerDeps } from "./server.js";
+
+export const MCP_PATH = "/mcp";
+export const HEALTH_PATH = "/health";
+/** Tool calls answer this long before the invocation's own deadline. */
+const ANSWER_MARGIN_MS = 2_000;
+
+export interface FrontDoorOptions {
+  readonly server: McpServerDeps;
+  readonly authenticator: Authenticator;
+  readonly allowedOrigins: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly log: Log;
+}
+
+const CORS_ALLOW_HEADERS =
+  "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id";
+
+/**
+ * The HTTP edge of the MCP endpoint, on web Request/Response so it serves Lambda events and the
+ * local server alike. It answers everything the SDK should never see (wrong path or method, foreign
+ * origin, oversized body, missing credentials) and hands the rest to a fresh stateless MCP server.
+ */
+export function createFrontDoor(
+  options: FrontDoorOptions,
+): (request: Request, remainingTimeMs: number) => Promise<Response> {
+  const allowedOrigins = new Set(options.allowedOrigins);
+
+  return async (request, remainingTimeMs) => {
+    const url = new URL(request.url);
+    if (url.pathname === HEALTH_PATH) return json(200, { status: "ok" });
+
+    const publicDocument = options.authenticator.publicDocument?.(request);
+    if (publicDocument) return publicDocument;
+    if (url.pathname !== MCP_PATH) {
+      return json(404, { error: "not_found", message: `The MCP endpoint is at ${MCP_PATH}.` });
+    }
+
+    const origin = request.headers.get("origin");
+    if (origin !== null && !allowedOrigins.has(origin)) {
+      return jsonRpcError(403, -32000, `Forbidden: origin ${origin} is not allowed.`);
+    }
+    const cors = origin === null ? undefined : corsHeaders(origin);
+    if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
+    if (request.method !== "POST") {
+      // GET would open an SSE stream that a stateless endpoint never feeds; DELETE has no session to end.
+      return withHeaders(jsonRpcError(405, -32000, "Method not allowed: send JSON-RPC requests with POST."), {
+        allow: "POST, OPTIONS",
+        ...cors,
+      });
+    }
+    const declaredLength = Number(request.headers.get("content-length") ?? "0");
+    if (declaredLength > options.maxBodyBytes) {
+      return jsonRpcError(413, -32000, `Payload too large: the limit is ${options.maxBodyBytes} bytes.`);
+    }
+    if (url.searchParams.has("access_token")) {
+      return withHeaders(
+        jsonRpcError(
+          401,
+          -32001,
+          "Credentials in the query string are refused; send an Authorization header.",
+        ),
+        { "www-authenticate": 'Bearer error="invalid_request"', ...cors },
+      );
+    }
+
+    const auth = await options.authenticator.authenticate(request);
+    if (!auth.ok) return withHeaders(auth.response, cors);
+
+    const server = createMcpServer(options.server, {
+      caller: auth.caller,
+      answerBy: Date.now() + remainingTimeMs - ANSWER_MARGIN_MS,
+    });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+      maxRequestBodySize: options.maxBodyBytes,
+    });
+    try {
+      await server.connect(transport);
+      const response = await transport.handleRequest(request);
+      // The JSON answer is complete at this point: read it before the server closes.
+      const body = await response.text();
+      return withHeaders(new Response(body || null, response), cors);
+    } catch (error) {
+      options.log.error("MCP request failed", { error });
+      return jsonRpcError(500, -32603, "Internal error");
+    } finally {
+      await server.close();
+    }
+  };
+}
+
+function corsHeaders(origin: string): Record<string, string> {
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-allow-methods": "POST, OPTIONS",
+    "access-control-allow-headers": CORS_ALLOW_HEADERS,
+    "access-control-expose-headers": "mcp-session-id, mcp-protocol-version, www-authenticate",
+    "access-control-max-age": "600",
+    vary: "origin",
+  };
+}
+
+function withHeaders(response: Response, headers: Record<string, string> | undefined): Response {
+  if (!headers) return response;
+  const merged = new Headers(response.headers);
+  for (const [name, value] of Object.entries(headers)) merged.set(name, value);
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: merged,
+  });
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+export function jsonRpcError(status: number, code: number, message: string): Response {
+  return json(status, { jsonrpc: "2.0", error: { code, message }, id: null });
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from "node:crypto";
+import {
+  EnqueueFailedError,
+  IdempotencyConflictError,
+  JobNotFoundError,
+  LimitExceededError,
+} from "../domain/errors.js";
+import { isTerminal, type JobRow, type JobStatus } from "../domain/job.js";
+import type { Log } from "../domain/logger.js";
+import type { Clock, JobPage, JobQueue, JobStore } from "../domain/ports.js";
+import type { JobType } from "../jobs/job-type.js";
+import { canonicalJson, sha256 } from "./canonical-json.js";
+
+export interface CallerLimits {
+  /** Queued plus running jobs per caller; 0 turns the limit off. */
+  readonly maxActiveJobs: number;
+  /** Starts per caller per calendar minute; 0 turns the limit off. */
+  readonly maxStartsPerMinute: number;
+}
+
+export interface JobServiceDeps {
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly jobTtlSeconds: number;
+  readonly limits: CallerLimits;
+}
+
+export interface StartRequest {
+  readonly owner: string;
+  readonly jobType: JobType;
+  /** Already validated against the job type's schema. */
+  readonly input: unknown;
+  readonly idempotencyKey?: string;
+}
+
+export interface WaitOptions {
+  /** How long to wait for the job to end, in milliseconds. */
+  readonly waitMs: number;
+  /** Never waits past this epoch-millisecond instant (the caller's own deadline). */
+  readonly notAfter: number;
+}
+
+/** The use cases behind the tools. Every read and change is scoped to the calling owner. */
+export class JobService {
+  constructor(private readonly deps: JobServiceDeps) {}
+
+  async start(request: StartRequest): Promise<JobRow> {
+    const { store, queue, clock, log } = this.deps;
+    const inputJson = canonicalJson(request.input);
+    const inputHash = sha256(`${request.jobType.name}\n${inputJson}`);
+
+    if (request.idempotencyKey !== undefined) {
+      const existing = await store.findByIdempotencyKey(request.owner, request.idempotencyKey);
+      if (existing) {
+        if (existing.inputHash !== inputHash) throw new IdempotencyConflictError(request.idempotencyKey);
+        return existing;
+      }
+    }
+    await this.enforceLimits(request.owner);
+
+    const { job, created } = await store.create({
+      id: randomUUID(),
+      type: request.jobType.name,
+      owner: request.owner,
+      inputJson,
+      inputHash,
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+      maxAttempts: request.jobType.maxAttempts,
+      expiresAt: Math.floor(clock.now() / 1000) + this.deps.jobTtlSeconds,
+    });
+    if (!created) return job;
+
+    try {
+      await queue.send({ jobId: job.id, type: job.type });
+    } catch (error) {
+      log.error("Could not enqueue a new job; marking it failed", { jobId: job.id, error });
+      await store.failOpen(job.id, {
+        code: "enqueue_failed",
+        message: "The job could not be queued. Start it again.",
+        retryable: true,
+      });
+      if (request.idempotencyKey !== undefined) {
+        await store.releaseIdempotencyKey(request.owner, request.idempotencyKey);
+      }
+      throw new EnqueueFailedError(job.id, { cause: error });
+    }
+    return job;
+  }
+
+  async get(owner: string, jobId: string): Promise<JobRow> {
+    const job = await this.deps.store.get(jobId);
+    if (!job || job.owner !== owner) throw new JobNotFoundError(jobId);
+    return job;
+  }
+
+  /** Re-reads the job with a short backoff until it ends or the wait runs out. */
+  async waitFor(owner: string, jobId: string, wait: WaitOptions): Promise<JobRow> {
+    const { clock } = this.deps;
+    const until = Math.min(clock.now() + wait.waitMs, wait.notAfter);
+    let job = await this.get(owner, jobId);
+    let pauseMs = 200;
+    while (!isTerminal(job.status) && clock.now() + pauseMs <= until) {
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      pauseMs = Math.min(pauseMs * 1.5, 1_000);
+      job = await this.get(owner, jobId);
+    }
+    return job;
+  }
+
+  async cancel(owner: string, jobId: string): Promise<JobRow> {
+    return this.deps.store.cancel(jobId, owner);
+  }
+
+  async list(owner: string, query: { status?: JobStatus; limit: number; cursor?: string }): Promise<JobPage> {
+    return this.deps.store.listByOwner(owner, query);
+  }
+
+  private async enforceLimits(owner: string): Promise<void> {
+    const { store, limits } = this.deps;
+    if (limits.maxActiveJobs > 0) {
+      const active = await store.countActive(owner, limits.maxActiveJobs);
+      if (active >= limits.maxActiveJobs) {
+        throw new LimitExceededError(
+          `Too many active jobs: you have ${active} queued or running (the limit is ${limits.maxActiveJobs}). Wait for one to end (get_job) or cancel one (cancel_job), then start again.`,
+        );
+      }
+    }
+    if (limits.maxStartsPerMinute > 0 && !(await store.tryRecordStart(owner, limits.maxStartsPerMinute))) {
+      throw new LimitExceededError(
+        `Too many starts: the limit is ${limits.maxStartsPerMinute} per minute. Try again in a minute.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { DynamoJobStore } from "../lambdas/shared/adapters/dynamo-job-store.js";
+import { createAuthenticator } from "../lambdas/shared/auth/create-authenticator.js";
+import { loadMcpConfig, loadWorkerConfig } from "../lambdas/shared/config/config.js";
+import { ENV } from "../lambdas/shared/config/env-names.js";
+import { MCP_FUNCTION_TIMEOUT_SECONDS } from "../lambdas/shared/config/functions.js";
+import { DEFAULT_WORKER_TIMEOUT_SECONDS } from "../lambdas/shared/config/table-schema.js";
+import type { Log } from "../lambdas/shared/domain/logger.js";
+import { MCP_PATH } from "../lambdas/shared/mcp/http-front-door.js";
+import { createHttpLambdaHandler, type HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
+import { createMcpApp, type McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
+import { createWorkerDeps } from "../lambdas/shared/wiring.js";
+import { createDeadLetterHandler, createWorkerHandler } from "../lambdas/shared/worker/sqs-handlers.js";
+import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
+import { startEmulators } from "./emulators.js";
+import { startFunctionUrlServer } from "./function-url-server.js";
+import { createJobResources, type JobResources } from "./resources.js";
+import { startSqsPoller } from "./sqs-poller.js";
+
+export interface LocalStackOptions {
+  /** Port of the MCP endpoint on 127.0.0.1; 0 picks a free one. Default: 3000. */
+  readonly port?: number;
+  /** Settings as the deployed functions read them (AUTH_MODE, API_KEYS, CALLER_MAX_…, WORKER_…). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Reuse running emulators instead of starting new ones (the tests share one pair). */
+  readonly endpoints?: LocalEndpoints;
+  /** Name prefix of the table and queues. Default: "local". */
+  readonly prefix?: string;
+  /** Parallel worker invocations, like the event source's maximum concurrency. Default: 4. */
+  readonly workerConcurrency?: number;
+  readonly workerBatchSize?: number;
+  /** Fault injection for tests. */
+  readonly overrides?: McpAppOverrides;
+  readonly log?: Log;
+}
+
+export interface LocalStack {
+  readonly mcpUrl: string;
+  readonly origin: string;
+  readonly endpoints: LocalEndpoints;
+  readonly resources: JobResources;
+  readonly clients: LocalAwsClients;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole system on one machine: DynamoDB Local and the SQS emulator, the MCP handler behind a
+ * local Function URL, and the worker and dead-letter handlers fed by SQS pollers. The handlers are
+ * the deployed ones, configured from the same environment variables.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-local", logLevel: "WARN" });
+  const emulators = options.endpoints ? undefined : await startEmulators();
+  const endpoints: LocalEndpoints = options.endpoints ?? (emulators as LocalEndpoints);
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+    await emulators?.stop();
+  };
+
+  try {
+    const clients = localAwsClients(endpoints);
+    const resources = await createJobResources(clients, { prefix: options.prefix ?? "local" });
+
+    let mcpHandler: HttpLambdaHandler | undefined;
+    const server = await startFunctionUrlServer({
+      port: options.port ?? 3000,
+      maxBodyBytes: Number(options.env?.[ENV.maxBodyBytes] ?? 1024 * 1024),
+      functionTimeoutMs: MCP_FUNCTION_TIMEOUT_SECONDS * 1000,
+      handler: (event, context) => (mcpHandler as HttpLambdaHandler)(event, context),
+    });
+    stops.push(() => server.close());
+
+    const env = {
+      [ENV.tableName]: resources.tableName,
+      [ENV.queueUrl]: resources.queueUrl,
+      [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
+      ...options.env,
+    };
+    const mcpConfig = loadMcpConfig(env);
+    mcpHandler = createHttpLambdaHandler(
+      createMcpApp(mcpConfig, clients, await createAuthenticator(mcpConfig), log, options.overrides),
+    );
+
+    const worker = startSqsPoller({
+      sqs: clients.sqs,
+      queueUrl: resources.queueUrl,
+      queueArn: resources.queueArn,
+      handler: createWorkerHandler(createWorkerDeps(loadWorkerConfig(env), clients, log)),
+      concurrency: options.workerConcurrency ?? 4,
+      batchSize: options.workerBatchSize ?? 10,
+      functionTimeoutMs: DEFAULT_WORKER_TIMEOUT_SECONDS * 1000,
+      region: endpoints.region,
+      onError: (error) => log.error("Worker poller error", { error }),
+    });
+    stops.push(() => worker.stop());
+    const deadLetters = startSqsPoller({
+      sqs: clients.sqs,
+      queueUrl: resources.deadLetterQueueUrl,
+      queueArn: resources.deadLetterQueueArn,
+      handler: createDeadLetterHandler({
+        store: new DynamoJobStore({ client: clients.dynamo, tableName: resources.tableName }),
+        log,
+      }),
+      functionName: "dead-letter",
+      region: endpoints.region,
+      onError: (error) => log.error("Dead-letter poller error", { error }),
+    });
+    stops.push(() => deadLetters.stop());
+
+    return {
+      mcpUrl: `${server.origin}${MCP_PATH}`,
+      origin: server.origin,
+      endpoints,
+      resources,
+      clients,
+      env,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

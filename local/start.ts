@@ -1,0 +1,36 @@
+import { startLocalStack } from "./local-stack.js";
+
+/** `npm start`: the whole system on this machine, until Ctrl-C. */
+// The SDK warns about Node 20 on every start; Lambda runs Node 22, and the local stack is fine on 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+const port = Number(process.env.PORT ?? 3000);
+const startedAt = Date.now();
+console.log("Starting DynamoDB Local, the SQS emulator, the MCP endpoint and the worker…");
+
+const stack = await startLocalStack({ port, env: process.env });
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping…`);
+  void stack.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+};
+process.on("SIGINT", () => shutdown("SIGINT"));
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+
+console.log(
+  `Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (auth: ${process.env.AUTH_MODE ?? "none"}).`,
+);
+console.log(`MCP endpoint: ${stack.mcpUrl}`);
+console.log("Try it with the MCP Inspector (Node 22+):");
+console.log(
+  `  npx @modelcontextprotocol/inspector --cli ${stack.mcpUrl} --transport http --method tools/list`,
+);
+console.log("Press Ctrl-C to stop.");
