@@ -1,0 +1,62 @@
+import type { RemovalPolicy } from "aws-cdk-lib";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { ENV } from "../lambdas/shared/config/env-names.js";
+import { DEFAULT_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
+import type { JobQueue } from "./job-queue.js";
+import type { JobTable } from "./job-table.js";
+import { ServiceFunction } from "./lambda-function.js";
+
+export interface JobWorkerProps {
+  readonly table: JobTable;
+  /** The worker's timeout is the queue's `consumerTimeout`, so the visibility timeout always fits it. */
+  readonly queue: JobQueue;
+  /**
+   * Messages per invocation. The worker runs a batch's jobs concurrently, and a job mostly waits on
+   * the slow API, so a batch costs about as much as its longest job.
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /**
+   * At most this many worker invocations at once: protects the slow API and the account's
+   * concurrency (2–1000).
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Bytes of JSON a result may take inline in its row.
+   * @default DEFAULT_RESULT_MAX_BYTES
+   */
+  readonly resultMaxBytes?: number;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/** The worker: consumes the job queue, runs each job against its slow API and writes the outcome. */
+export class JobWorker extends Construct {
+  public readonly function: ServiceFunction;
+
+  constructor(scope: Construct, id: string, props: JobWorkerProps) {
+    super(scope, id);
+    this.function = new ServiceFunction(this, "Function", {
+      source: "worker",
+      description: "Runs queued MCP jobs against their slow APIs",
+      timeout: props.queue.consumerTimeout,
+      memorySize: props.memorySize ?? 256,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      environment: { [ENV.resultMaxBytes]: String(props.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES) },
+    });
+    props.table.bindUpdater(this.function);
+    props.queue.bindConsumer(this.function, {
+      batchSize: props.batchSize ?? 10,
+      maxConcurrency: props.maxConcurrency ?? 10,
+    });
+  }
+}

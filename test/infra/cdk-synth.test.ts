@@ -1,0 +1,76 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_STACK_NAME } from "../../lib/app-context.js";
+import { REPO_ROOT } from "../../lib/lambda-function.js";
+
+const run = promisify(execFile);
+const outdir = mkdtempSync(join(tmpdir(), "cdk-synth-"));
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+interface Template {
+  Resources: Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, string> }
+  >;
+  Outputs: Record<string, unknown>;
+}
+
+describe("npx cdk synth", () => {
+  it("uses a CLI pinned to an exact 2.x release and a local esbuild (no Docker)", () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
+    // The registry's `latest` aws-cdk is a 3.x that cannot read this synth output.
+    expect(pkg.devDependencies["aws-cdk"]).toMatch(/^2\.\d+\.\d+$/);
+    expect(pkg.devDependencies.esbuild).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(existsSync(join(REPO_ROOT, "node_modules/.bin/esbuild"))).toBe(true);
+  });
+
+  it("synthesizes the app offline, bundling the three functions with the local esbuild, in under 60 s", async () => {
+    const started = performance.now();
+    await run(join(REPO_ROOT, "node_modules/.bin/cdk"), ["synth", "--no-notices", "-q", "-o", outdir], {
+      cwd: REPO_ROOT,
+      // No version check and no notices: nothing may need the network. No AWS credentials either.
+      env: {
+        ...process.env,
+        CDK_DISABLE_VERSION_CHECK: "true",
+        CI: "true",
+        AWS_EC2_METADATA_DISABLED: "true",
+      },
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    console.info(`cdk synth took ${seconds.toFixed(1)} s`);
+    expect(seconds).toBeLessThan(60);
+
+    const template = JSON.parse(
+      readFileSync(join(outdir, `${DEFAULT_STACK_NAME}.template.json`), "utf8"),
+    ) as Template;
+    expect(Object.keys(template.Outputs)).toEqual(
+      expect.arrayContaining([
+        "McpUrl",
+        "JobTableName",
+        "JobQueueUrl",
+        "ApiKeySecretArn",
+        "GetApiKeyCommand",
+      ]),
+    );
+    const functions = Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Function");
+    expect(functions).toHaveLength(3);
+    for (const fn of functions) {
+      const asset = fn.Metadata?.["aws:asset:path"];
+      expect(asset).toBeDefined();
+      const bundle = join(outdir, String(asset), "index.mjs");
+      expect(existsSync(bundle)).toBe(true);
+      expect(existsSync(`${bundle}.map`)).toBe(true);
+      // The ESM bundle defines `require` for CommonJS dependencies.
+      expect(readFileSync(bundle, "utf8").slice(0, 200)).toContain("createRequire");
+    }
+  }, 120_000);
+});
