@@ -4,8 +4,9 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 
-export const AUTH_MODES = ["api-key", "jwt", "none"] as const;
-export type AuthMode = (typeof AUTH_MODES)[number];
+import { AUTH_MODES, type AuthMode } from "../lambdas/shared/config/functions.js";
+
+export { AUTH_MODES, type AuthMode };
 
 /** The key under which the generated API key sits in the secret's JSON (`{"default":"<key>"}`). */
 export const DEFAULT_API_KEY_NAME = "default";

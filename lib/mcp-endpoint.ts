@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
+import { MCP_FUNCTION_TIMEOUT_SECONDS, MCP_PATH } from "../lambdas/shared/config/functions.js";
 import { DEFAULT_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
 import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import type { JobQueue } from "./job-queue.js";
@@ -13,13 +14,13 @@ import { ServiceFunction } from "./lambda-function.js";
 import type { McpAuth } from "./mcp-auth.js";
 
 /** The path MCP clients are given (`McpUrl`); every path reaches the function, which routes itself. */
-export const MCP_PATH = "/mcp";
+export { MCP_PATH };
 
 /**
  * API Gateway gives up on an HTTP API integration after 30 s. The function stops before that, so it
  * never works on for a client that is gone; `waitSeconds` (at most 25) plus a cold start fits.
  */
-export const MCP_FUNCTION_TIMEOUT = Duration.seconds(29);
+export const MCP_FUNCTION_TIMEOUT = Duration.seconds(MCP_FUNCTION_TIMEOUT_SECONDS);
 
 export interface McpEndpointProps {
   readonly table: JobTable;

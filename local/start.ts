@@ -24,6 +24,11 @@ const shutdown = (signal: string): void => {
 };
 process.on("SIGINT", () => shutdown("SIGINT"));
 process.on("SIGTERM", () => shutdown("SIGTERM"));
+// `npm start` runs this under a shell that does not pass SIGTERM on: when the parent goes, stop too.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) shutdown("parent process exited");
+}, 500).unref();
 
 console.log(
   `Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (auth: ${process.env.AUTH_MODE ?? "none"}).`,

@@ -3,6 +3,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoJobStore } from "./adapters/dynamo-job-store.js";
 import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
 import type { WorkerConfig } from "./config/config.js";
+import { ENV } from "./config/env-names.js";
 import type { Log } from "./domain/logger.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
@@ -14,8 +15,12 @@ export interface AwsClients {
 }
 
 /** Clients built once per container; endpoints come from the standard AWS_ENDPOINT_URL_* variables. */
-export function createAwsClients(): AwsClients {
-  return { dynamo: new DynamoDBClient({}), sqs: new SQSClient({}) };
+export function createAwsClients(env: Record<string, string | undefined> = process.env): AwsClients {
+  return {
+    dynamo: new DynamoDBClient({}),
+    // With an endpoint override (an emulator), queue URLs may name a host that only the emulator knows.
+    sqs: new SQSClient(env[ENV.awsEndpointSqs] ? { useQueueUrlAsEndpoint: false } : {}),
+  };
 }
 
 export function createWorkerDeps(

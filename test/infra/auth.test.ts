@@ -141,7 +141,7 @@ describe("bin/app.ts context flags", () => {
   });
 
   it("reject unknown values with a clear message", () => {
-    expect(() => read({ authMode: "basic" })).toThrow(/authMode" must be one of api-key, jwt, none/);
+    expect(() => read({ authMode: "basic" })).toThrow(/authMode" must be one of none, api-key, jwt/);
     expect(() => read({ allowUnauthenticated: "yes" })).toThrow(/must be true or false/);
     expect(() => read({ callerMaxActiveJobs: "-1" })).toThrow(/must be a whole number/);
     expect(() => read({ removalPolicy: "snapshot" })).toThrow(/must be retain or destroy/);

@@ -470,6 +470,31 @@ describe("outcomes the worker checks", () => {
     });
   });
 
+  it("drops progress that does not fit the schema, so the row stays readable", async () => {
+    const careless = defineJobType({
+      name: "careless_progress",
+      title: "careless progress",
+      description: "Reports progress the row schema refuses.",
+      input: z.object({}),
+      timeoutMs: 60_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      async run(_input, context) {
+        await context.progress({ current: 1, total: 2 });
+        await context.progress({ current: 2, total: 0 });
+        await context.progress({ current: 2, message: "x".repeat(501) });
+        return "ok";
+      },
+    });
+    const { store, deliver, start } = worker([careless]);
+    const job = await start("careless_progress", {});
+    expect(await deliver([syntheticRecord(body(job))])).toEqual({ batchItemFailures: [] });
+    expect(await store.get(job.id)).toMatchObject({
+      status: "completed",
+      progress: { current: 1, total: 2 },
+    });
+  });
+
   it("fails a job when its message has used all its receives, even with attempts left", async () => {
     const flaky = counted(flakyApi);
     const { store, deliver, start } = worker([flaky], { settings: { maxReceiveCount: 5 } });

@@ -35,6 +35,9 @@ import {
 
 type Item = Record<string, NativeAttributeValue>;
 
+/** The row field DynamoDB's TTL reads: this fails to compile if the two ever part. */
+const TTL_FIELD: keyof JobRow & typeof JOB_TABLE.ttlAttribute = JOB_TABLE.ttlAttribute;
+
 const OPEN = { queued: "queued", running: "running" } as const;
 
 /** Condition shared by every write that must not touch an expired row. */
@@ -106,11 +109,14 @@ export class DynamoJobStore implements JobStore {
                   id: idempotencyId,
                   jobId: job.id,
                   inputHash: job.inputHash,
-                  expiresAt: job.expiresAt,
+                  [TTL_FIELD]: job.expiresAt,
                 },
                 // An expired record that DynamoDB has not deleted yet no longer holds the key.
                 ConditionExpression: "attribute_not_exists(#id) OR #expiresAt <= :nowSeconds",
-                ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey, "#expiresAt": "expiresAt" },
+                ExpressionAttributeNames: {
+                  "#id": JOB_TABLE.partitionKey,
+                  "#expiresAt": JOB_TABLE.ttlAttribute,
+                },
                 ExpressionAttributeValues: { ":nowSeconds": epochSeconds(now) },
               },
             },
@@ -267,7 +273,10 @@ export class DynamoJobStore implements JobStore {
     const jobs: JobRow[] = [];
     const nowSeconds = epochSeconds(this.clock.now());
     do {
-      const names: Record<string, string> = { "#owner": index.partitionKey, "#expiresAt": "expiresAt" };
+      const names: Record<string, string> = {
+        "#owner": index.partitionKey,
+        "#expiresAt": JOB_TABLE.ttlAttribute,
+      };
       const values: Item = { ":owner": owner, ":nowSeconds": nowSeconds };
       let filter = NOT_EXPIRED;
       if (query.status !== undefined) {
@@ -301,7 +310,7 @@ export class DynamoJobStore implements JobStore {
         Key: { [JOB_TABLE.partitionKey]: idempotencyRecordId(owner, idempotencyKey) },
         UpdateExpression: "SET #expiresAt = :nowSeconds",
         ConditionExpression: "attribute_exists(#id)",
-        ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey, "#expiresAt": "expiresAt" },
+        ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey, "#expiresAt": JOB_TABLE.ttlAttribute },
         ExpressionAttributeValues: { ":nowSeconds": epochSeconds(this.clock.now()) },
       }),
     );
@@ -333,7 +342,7 @@ export class DynamoJobStore implements JobStore {
           Key: { [JOB_TABLE.partitionKey]: `starts#${ownerDigest(owner)}#${minute}` },
           UpdateExpression: "ADD #starts :one SET #expiresAt = :expiresAt",
           ConditionExpression: "attribute_not_exists(#starts) OR #starts < :limit",
-          ExpressionAttributeNames: { "#starts": "starts", "#expiresAt": "expiresAt" },
+          ExpressionAttributeNames: { "#starts": "starts", "#expiresAt": JOB_TABLE.ttlAttribute },
           ExpressionAttributeValues: { ":one": 1, ":limit": limit, ":expiresAt": (minute + 2) * 60 },
         }),
       );
@@ -400,7 +409,7 @@ export class DynamoJobStore implements JobStore {
           "#id": JOB_TABLE.partitionKey,
           "#status": "status",
           "#updatedAt": "updatedAt",
-          "#expiresAt": "expiresAt",
+          "#expiresAt": JOB_TABLE.ttlAttribute,
           ...spec.names,
         },
         ExpressionAttributeValues: {

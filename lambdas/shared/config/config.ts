@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { JOB_TTL_SECONDS } from "../domain/job.js";
 import { ENV } from "./env-names.js";
+import { AUTH_MODES, type AuthMode } from "./functions.js";
 import { DEFAULT_MAX_RECEIVE_COUNT, DEFAULT_RESULT_MAX_BYTES } from "./table-schema.js";
 
 /** Config is parsed once at cold start, so a bad value fails at once and names the variable. */
@@ -77,9 +78,6 @@ export function loadDeadLetterConfig(env: Env = process.env): DeadLetterConfig {
 }
 
 export const jobTtlSecondsSchema = integer(JOB_TTL_SECONDS.min, JOB_TTL_SECONDS.max, JOB_TTL_SECONDS.default);
-
-export const AUTH_MODES = ["none", "api-key", "jwt"] as const;
-export type AuthMode = (typeof AUTH_MODES)[number];
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 

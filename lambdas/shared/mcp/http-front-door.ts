@@ -1,9 +1,9 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { MCP_PATH } from "../config/functions.js";
 import type { Log } from "../domain/logger.js";
 import { createMcpServer, type McpServerDeps } from "./server.js";
 
-export const MCP_PATH = "/mcp";
 export const HEALTH_PATH = "/health";
 /** Tool calls answer this long before the invocation's own deadline. */
 const ANSWER_MARGIN_MS = 2_000;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
-import { isTerminal, type JobError, JobMessageSchema, type JobRow } from "../domain/job.js";
+import { isTerminal, type JobError, JobMessageSchema, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
 import type { Clock, JobStore, RetryScheduler } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
@@ -187,7 +187,13 @@ async function runWithDeadline(
       signal: controller.signal,
       progress: async (progress) => {
         if (controller.signal.aborted) return;
-        const written = await deps.store.progress(job.id, job.attempt, progress);
+        // A row must always parse on read, so a job type's malformed progress is dropped, not stored.
+        const valid = ProgressSchema.safeParse(progress);
+        if (!valid.success) {
+          deps.log.warn("Dropping invalid progress", { jobId: job.id, issues: valid.error.issues });
+          return;
+        }
+        const written = await deps.store.progress(job.id, job.attempt, valid.data);
         if (!written) await checkStillOwned();
       },
     });
