@@ -1,0 +1,79 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { afterAll, describe, expect, it } from "vitest";
+import { callForJob, connectClient } from "../support/mcp-stack.js";
+
+/** Every process below `pid`, from the process table. */
+function descendants(pid: number): number[] {
+  const table = execFileSync("ps", ["-eo", "pid=,ppid="], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const [child, ppid] of table) {
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let npm: ChildProcess | undefined;
+let started: number[] = [];
+
+afterAll(() => {
+  // Only if the test failed half-way: end exactly the processes this test started.
+  for (const pid of [...started, npm?.pid ?? 0]) if (pid && alive(pid)) process.kill(pid, "SIGKILL");
+});
+
+describe("npm start", () => {
+  it("prints the MCP URL within 30 s, serves jobs, and SIGTERM leaves no process behind", async () => {
+    const begin = Date.now();
+    npm = spawn("npm", ["start"], { env: { ...process.env, PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL within 30 s; output:\n${output}`)), 30_000);
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        const match = /MCP endpoint: (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(output);
+        if (match?.[1] && output.includes("Press Ctrl-C to stop.")) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      npm?.stdout?.on("data", onData);
+      npm?.stderr?.on("data", onData);
+      npm?.once("exit", (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+    });
+    expect(Date.now() - begin).toBeLessThan(30_000);
+    expect(output).toContain("npx @modelcontextprotocol/inspector --cli");
+
+    started = descendants(npm.pid as number);
+    expect(started.length).toBeGreaterThan(0);
+
+    const client = await connectClient(url);
+    const job = await callForJob(client, "start_slow_api", { query: "npm start", delaySeconds: 1, waitSeconds: 15 });
+    expect(job.status).toBe("completed");
+    await client.close();
+
+    const exited = new Promise<void>((resolve) => npm?.once("exit", () => resolve()));
+    npm.kill("SIGTERM");
+    await exited;
+    const deadline = Date.now() + 15_000;
+    while (started.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(started.filter(alive)).toEqual([]);
+  });
+});
