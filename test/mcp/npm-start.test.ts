@@ -65,7 +65,11 @@ describe("npm start", () => {
     expect(started.length).toBeGreaterThan(0);
 
     const client = await connectClient(url);
-    const job = await callForJob(client, "start_slow_api", { query: "npm start", delaySeconds: 1, waitSeconds: 15 });
+    const job = await callForJob(client, "start_slow_api", {
+      query: "npm start",
+      delaySeconds: 1,
+      waitSeconds: 15,
+    });
     expect(job.status).toBe("completed");
     await client.close();
 
@@ -73,7 +77,8 @@ describe("npm start", () => {
     npm.kill("SIGTERM");
     await exited;
     const deadline = Date.now() + 15_000;
-    while (started.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    while (started.some(alive) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
     expect(started.filter(alive)).toEqual([]);
   });
 });
