@@ -79,7 +79,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const mcpConfig = loadMcpConfig(env);
     mcpHandler = createHttpLambdaHandler(
-      createMcpApp(mcpConfig, clients, await createAuthenticator(mcpConfig), log, options.overrides),
+      createMcpApp(mcpConfig, clients, await createAuthenticator(mcpConfig, { log }), log, options.overrides),
     );
 
     const worker = startSqsPoller({

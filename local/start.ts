@@ -1,3 +1,4 @@
+import { prepareLocalAuth } from "./local-auth.js";
 import { startLocalStack } from "./local-stack.js";
 
 /** `npm start`: the whole system on this machine, until Ctrl-C. */
@@ -7,7 +8,8 @@ const port = Number(process.env.PORT ?? 3000);
 const startedAt = Date.now();
 console.log("Starting DynamoDB Local, the SQS emulator, the MCP endpoint and the worker…");
 
-const stack = await startLocalStack({ port, env: process.env });
+const auth = prepareLocalAuth(process.env);
+const stack = await startLocalStack({ port, env: auth.env });
 
 let stopping = false;
 const shutdown = (signal: string): void => {
@@ -34,8 +36,13 @@ console.log(
   `Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (auth: ${process.env.AUTH_MODE ?? "none"}).`,
 );
 console.log(`MCP endpoint: ${stack.mcpUrl}`);
+if (auth.devKey) console.log(`API key (development): ${auth.devKey}`);
+if (process.env.AUTH_MODE === "jwt") {
+  console.log(`Protected resource metadata: ${stack.origin}/.well-known/oauth-protected-resource`);
+}
 console.log("Try it with the MCP Inspector (Node 22+):");
+const header = auth.authorizationHeader ? ` --header "${auth.authorizationHeader}"` : "";
 console.log(
-  `  npx @modelcontextprotocol/inspector --cli ${stack.mcpUrl} --transport http --method tools/list`,
+  `  npx @modelcontextprotocol/inspector --cli ${stack.mcpUrl} --transport http --method tools/list${header}`,
 );
 console.log("Press Ctrl-C to stop.");

@@ -9,5 +9,5 @@ const logger = new Logger({ serviceName: "mcp-async-jobs-mcp" });
 const config = loadMcpConfig();
 
 export const handler = createHttpLambdaHandler(
-  createMcpApp(config, createAwsClients(), await createAuthenticator(config), logger),
+  createMcpApp(config, createAwsClients(), await createAuthenticator(config, { log: logger }), logger),
 );

@@ -1,4 +1,5 @@
 import type { Caller } from "../mcp/server.js";
+import { bearerChallenger, type Refusal } from "./bearer.js";
 
 export type AuthOutcome =
   | { readonly ok: true; readonly caller: Caller }
@@ -7,6 +8,11 @@ export type AuthOutcome =
 /** Turns a request's credentials into a verified caller, or into the 401/403 answer to send. */
 export interface Authenticator {
   authenticate(request: Request): Promise<AuthOutcome>;
+  /**
+   * The 401 for a request the front door refuses before authenticating it (a token in the query
+   * string), with the same challenge this mode sends for missing credentials.
+   */
+  unauthorized(request: Request, refusal: Refusal): Response;
   /** Answers the documents served without credentials (RFC 9728 metadata), or undefined. */
   publicDocument?(request: Request): Response | undefined;
 }
@@ -15,5 +21,9 @@ export interface Authenticator {
 export const LOCAL_PRINCIPAL = "local";
 
 export function noAuthentication(): Authenticator {
-  return { authenticate: async () => ({ ok: true, caller: { principal: LOCAL_PRINCIPAL } }) };
+  const challenger = bearerChallenger();
+  return {
+    authenticate: async () => ({ ok: true, caller: { principal: LOCAL_PRINCIPAL } }),
+    unauthorized: (request, refusal) => challenger.unauthorized(request, refusal),
+  };
 }

@@ -1,12 +1,41 @@
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { McpConfig } from "../config/config.js";
+import { ENV } from "../config/env-names.js";
+import { type Log, silentLog } from "../domain/logger.js";
+import { apiKeyAuthenticator, parseApiKeyList } from "./api-key-authenticator.js";
 import { type Authenticator, noAuthentication } from "./authenticator.js";
+import { jwtAuthenticator } from "./jwt-authenticator.js";
+import { loadApiKeysFromSecret, type SecretReader, secretsManagerReader } from "./secret-api-keys.js";
 
-/** Builds the authenticator AUTH_MODE names. */
-export async function createAuthenticator(config: McpConfig): Promise<Authenticator> {
-  switch (config.authMode) {
+export interface AuthenticatorDeps {
+  readonly log?: Log;
+  /** Reads the API key secret; default: Secrets Manager. */
+  readonly readSecret?: SecretReader;
+  /** For OIDC discovery in jwt mode; default: the global fetch. */
+  readonly fetch?: typeof fetch;
+}
+
+/** Builds the authenticator AUTH_MODE names. Runs once at cold start, so bad settings fail at once. */
+export async function createAuthenticator(
+  config: McpConfig,
+  deps: AuthenticatorDeps = {},
+): Promise<Authenticator> {
+  const log = deps.log ?? silentLog;
+  const { auth } = config;
+  switch (auth.mode) {
     case "none":
       return noAuthentication();
-    default:
-      throw new Error(`AUTH_MODE=${config.authMode} is not available in this build.`);
+    case "api-key": {
+      if (auth.apiKeys !== undefined) {
+        return apiKeyAuthenticator(parseApiKeyList(auth.apiKeys, ENV.apiKeys), { source: ENV.apiKeys, log });
+      }
+      const read = deps.readSecret ?? secretsManagerReader(new SecretsManagerClient({}));
+      const entries = await loadApiKeysFromSecret(auth.apiKeysSecretArn, read);
+      return apiKeyAuthenticator(entries, { source: "The API key secret", log });
+    }
+    case "jwt": {
+      const { mode: _mode, ...settings } = auth;
+      return jwtAuthenticator({ settings, log, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+    }
   }
 }

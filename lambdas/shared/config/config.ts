@@ -91,11 +91,34 @@ const commaList = z
       .filter((item) => item.length > 0),
   );
 
+/** JWT settings: an OAuth 2.1 resource server trusting one issuer. */
+export interface JwtAuthConfig {
+  readonly mode: "jwt";
+  /** The `iss` every token must carry, exactly. */
+  readonly issuer: string;
+  /** Must appear in `aud`; a Cognito access token without `aud` may instead carry it as `client_id`. */
+  readonly audience: string;
+  /** Where the signing keys are; undefined: discovered from `<issuer>/.well-known/openid-configuration`. */
+  readonly jwksUrl?: string;
+  /** Scopes every token must hold (all of them). */
+  readonly requiredScopes: readonly string[];
+  /** Announced in the protected resource metadata; defaults to the issuer. */
+  readonly authorizationServers: readonly string[];
+}
+
+/** Either API_KEYS (`name:key,…`, local runs) or the secret the stack creates. */
+export type ApiKeyAuthConfig =
+  | { readonly mode: "api-key"; readonly apiKeys: string; readonly apiKeysSecretArn?: undefined }
+  | { readonly mode: "api-key"; readonly apiKeys?: undefined; readonly apiKeysSecretArn: string };
+
+export type AuthConfig = { readonly mode: "none" } | ApiKeyAuthConfig | JwtAuthConfig;
+
 export interface McpConfig {
   readonly tableName: string;
   readonly queueUrl: string;
   readonly jobTtlSeconds: number;
   readonly authMode: AuthMode;
+  readonly auth: AuthConfig;
   readonly allowedOrigins: readonly string[];
   readonly maxBodyBytes: number;
   readonly callerMaxActiveJobs: number;
@@ -121,9 +144,97 @@ export function loadMcpConfig(env: Env = process.env): McpConfig {
     queueUrl: parsed[ENV.queueUrl],
     jobTtlSeconds: parsed[ENV.jobTtlSeconds],
     authMode: parsed[ENV.authMode],
+    auth: loadAuthConfig(parsed[ENV.authMode], env),
     allowedOrigins: parsed[ENV.allowedOrigins],
     maxBodyBytes: parsed[ENV.maxBodyBytes],
     callerMaxActiveJobs: parsed[ENV.callerMaxActiveJobs],
     callerMaxStartsPerMinute: parsed[ENV.callerMaxStartsPerMinute],
   };
+}
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value?.trim() ? value.trim() : undefined));
+
+/** RFC 6749 scope-token: printable ASCII without space, quote or backslash. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** https, or http on loopback only (a local issuer in tests and `npm start`). */
+function issuerUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be an https URL; got "${value}".`);
+  }
+  const loopback = url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
+  if (url.protocol !== "https:" && !loopback) {
+    throw new ConfigError(`${name} must be an https URL (http only on loopback); got "${value}".`);
+  }
+  return value;
+}
+
+/** The settings of the mode AUTH_MODE names; each mode checks only its own variables. */
+export function loadAuthConfig(mode: AuthMode, env: Env): AuthConfig {
+  const parsed = parseEnv(
+    {
+      [ENV.apiKeys]: optionalText,
+      [ENV.apiKeysSecretArn]: optionalText,
+      [ENV.jwtIssuer]: optionalText,
+      [ENV.jwtAudience]: optionalText,
+      [ENV.jwtJwksUrl]: optionalText,
+      [ENV.jwtRequiredScopes]: z
+        .string()
+        .default("")
+        .transform((value) => value.split(/[\s,]+/).filter((scope) => scope.length > 0)),
+      [ENV.jwtAuthorizationServers]: commaList,
+    },
+    env,
+  );
+  switch (mode) {
+    case "none":
+      return { mode };
+    case "api-key": {
+      const apiKeys = parsed[ENV.apiKeys];
+      const apiKeysSecretArn = parsed[ENV.apiKeysSecretArn];
+      if (apiKeys !== undefined && apiKeysSecretArn !== undefined) {
+        throw new ConfigError(`AUTH_MODE=api-key: set ${ENV.apiKeys} or ${ENV.apiKeysSecretArn}, not both.`);
+      }
+      if (apiKeys !== undefined) return { mode, apiKeys };
+      if (apiKeysSecretArn !== undefined) return { mode, apiKeysSecretArn };
+      throw new ConfigError(
+        `AUTH_MODE=api-key needs ${ENV.apiKeys} (name:key pairs, comma-separated, e.g. "alice:<key>,bob:<key>") or ${ENV.apiKeysSecretArn}.`,
+      );
+    }
+    case "jwt": {
+      const issuer = parsed[ENV.jwtIssuer];
+      const audience = parsed[ENV.jwtAudience];
+      const missing = [
+        issuer === undefined ? ENV.jwtIssuer : undefined,
+        audience === undefined ? ENV.jwtAudience : undefined,
+      ].filter((name) => name !== undefined);
+      if (issuer === undefined || audience === undefined) {
+        throw new ConfigError(`AUTH_MODE=jwt needs ${missing.join(" and ")}.`);
+      }
+      const jwksUrl = parsed[ENV.jwtJwksUrl];
+      const requiredScopes = parsed[ENV.jwtRequiredScopes];
+      const invalidScope = requiredScopes.find((scope) => !SCOPE_TOKEN.test(scope));
+      if (invalidScope !== undefined) {
+        throw new ConfigError(`${ENV.jwtRequiredScopes}: "${invalidScope}" is not a valid OAuth scope.`);
+      }
+      const servers = parsed[ENV.jwtAuthorizationServers];
+      return {
+        mode,
+        issuer: issuerUrl(ENV.jwtIssuer, issuer),
+        audience,
+        ...(jwksUrl !== undefined ? { jwksUrl: issuerUrl(ENV.jwtJwksUrl, jwksUrl) } : {}),
+        requiredScopes,
+        authorizationServers:
+          servers.length > 0 ? servers.map((url) => issuerUrl(ENV.jwtAuthorizationServers, url)) : [issuer],
+      };
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { QUERY_STRING_TOKEN } from "../auth/bearer.js";
 import { MCP_PATH } from "../config/functions.js";
 import type { Log } from "../domain/logger.js";
 import { createMcpServer, type McpServerDeps } from "./server.js";
@@ -57,14 +58,7 @@ export function createFrontDoor(
       return jsonRpcError(413, -32000, `Payload too large: the limit is ${options.maxBodyBytes} bytes.`);
     }
     if (url.searchParams.has("access_token")) {
-      return withHeaders(
-        jsonRpcError(
-          401,
-          -32001,
-          "Credentials in the query string are refused; send an Authorization header.",
-        ),
-        { "www-authenticate": 'Bearer error="invalid_request"', ...cors },
-      );
+      return withHeaders(options.authenticator.unauthorized(request, QUERY_STRING_TOKEN), cors);
     }
 
     const auth = await options.authenticator.authenticate(request);
