@@ -1,0 +1,57 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { afterAll, describe, expect, it } from "vitest";
+import { connectClient } from "../support/mcp-stack.js";
+
+let npm: ChildProcess | undefined;
+
+afterAll(async () => {
+  // Only if the test failed half-way: stop the npm start this test began (it stops its children).
+  if (npm && npm.exitCode === null && npm.signalCode === null) {
+    const exited = new Promise((resolve) => npm?.once("exit", resolve));
+    npm.kill("SIGTERM");
+    await exited;
+  }
+});
+
+describe("npm start with AUTH_MODE=api-key and no API_KEYS", () => {
+  it("generates a development key, prints it with an Inspector command, and accepts only it", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", AUTH_MODE: "api-key" };
+    delete env.API_KEYS;
+    delete env.API_KEYS_SECRET_ARN;
+    npm = spawn("npm", ["start"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const ready = await new Promise<{ url: string; key: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready within 45 s; output:\n${output}`)), 45_000);
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        const url = /MCP endpoint: (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(output)?.[1];
+        const key = /API key \(development\): (\S+)/.exec(output)?.[1];
+        if (url && key && output.includes("Press Ctrl-C to stop.")) {
+          clearTimeout(timer);
+          resolve({ url, key });
+        }
+      };
+      npm?.stdout?.on("data", onData);
+      npm?.stderr?.on("data", onData);
+      npm?.once("exit", (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+    });
+
+    expect(ready.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(output).toContain(`--header "Authorization: Bearer ${ready.key}"`);
+    expect(output).toContain("(auth: api-key)");
+
+    const refused = await fetch(ready.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(refused.status).toBe(401);
+    const client = await connectClient(ready.url, { authorization: `Bearer ${ready.key}` });
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+    await client.close();
+
+    const exited = new Promise((resolve) => npm?.once("exit", resolve));
+    npm.kill("SIGTERM");
+    await exited;
+  });
+});
