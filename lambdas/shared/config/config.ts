@@ -18,63 +18,48 @@ function integer(min: number, max: number, fallback: number): z.ZodType<number> 
   return z.coerce.number().int().min(min).max(max).default(fallback);
 }
 
-export function parseEnv<Shape extends z.ZodRawShape>(shape: Shape, env: Env): z.infer<z.ZodObject<Shape>> {
+/** Each config field: the variable it comes from and the schema its value must meet. */
+type EnvSpec = Record<string, readonly [name: string, schema: z.ZodType]>;
+export type EnvConfig<Spec extends EnvSpec> = { readonly [Field in keyof Spec]: z.output<Spec[Field][1]> };
+
+/** Reads every variable of `spec` at once, so one error lists every bad variable by name. */
+export function readEnv<Spec extends EnvSpec>(spec: Spec, env: Env): EnvConfig<Spec> {
+  const shape = Object.fromEntries(Object.values(spec).map(([name, schema]) => [name, schema]));
   const result = z.object(shape).safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
-  return result.data;
+  const values = result.data as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(spec).map(([field, [name]]) => [field, values[name]]),
+  ) as EnvConfig<Spec>;
 }
 
-const storeShape = {
-  [ENV.tableName]: z.string().min(1),
-  [ENV.resultMaxBytes]: integer(1_000, 350_000, DEFAULT_RESULT_MAX_BYTES),
-  [ENV.maxReceiveCount]: integer(1, 1_000, DEFAULT_MAX_RECEIVE_COUNT),
-};
+const tableName = [ENV.tableName, z.string().min(1)] as const;
+const queueUrl = [ENV.queueUrl, z.string().url()] as const;
 
-export interface WorkerConfig {
-  readonly tableName: string;
-  readonly queueUrl: string;
-  readonly maxReceiveCount: number;
-  readonly resultMaxBytes: number;
-  readonly retryBaseSeconds: number;
-  readonly retryMaxSeconds: number;
-  readonly deadlineMarginMs: number;
-  readonly cancelCheckMs: number;
-}
+const workerSpec = {
+  tableName,
+  queueUrl,
+  maxReceiveCount: [ENV.maxReceiveCount, integer(1, 1_000, DEFAULT_MAX_RECEIVE_COUNT)],
+  resultMaxBytes: [ENV.resultMaxBytes, integer(1_000, 350_000, DEFAULT_RESULT_MAX_BYTES)],
+  retryBaseSeconds: [ENV.retryBaseSeconds, integer(0, 900, 2)],
+  retryMaxSeconds: [ENV.retryMaxSeconds, integer(0, 43_200, 300)],
+  deadlineMarginMs: [ENV.deadlineMarginMs, integer(100, 60_000, 5_000)],
+  cancelCheckMs: [ENV.cancelCheckMs, integer(50, 60_000, 2_000)],
+} as const;
+
+export type WorkerConfig = EnvConfig<typeof workerSpec>;
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
-  const parsed = parseEnv(
-    {
-      ...storeShape,
-      [ENV.queueUrl]: z.string().url(),
-      [ENV.retryBaseSeconds]: integer(0, 900, 2),
-      [ENV.retryMaxSeconds]: integer(0, 43_200, 300),
-      [ENV.deadlineMarginMs]: integer(100, 60_000, 5_000),
-      [ENV.cancelCheckMs]: integer(50, 60_000, 2_000),
-    },
-    env,
-  );
-  return {
-    tableName: parsed[ENV.tableName],
-    queueUrl: parsed[ENV.queueUrl],
-    maxReceiveCount: parsed[ENV.maxReceiveCount],
-    resultMaxBytes: parsed[ENV.resultMaxBytes],
-    retryBaseSeconds: parsed[ENV.retryBaseSeconds],
-    retryMaxSeconds: parsed[ENV.retryMaxSeconds],
-    deadlineMarginMs: parsed[ENV.deadlineMarginMs],
-    cancelCheckMs: parsed[ENV.cancelCheckMs],
-  };
+  return readEnv(workerSpec, env);
 }
 
-export interface DeadLetterConfig {
-  readonly tableName: string;
-}
+export type DeadLetterConfig = EnvConfig<{ tableName: typeof tableName }>;
 
 export function loadDeadLetterConfig(env: Env = process.env): DeadLetterConfig {
-  const parsed = parseEnv({ [ENV.tableName]: z.string().min(1) }, env);
-  return { tableName: parsed[ENV.tableName] };
+  return readEnv({ tableName }, env);
 }
 
 export const jobTtlSecondsSchema = integer(JOB_TTL_SECONDS.min, JOB_TTL_SECONDS.max, JOB_TTL_SECONDS.default);
@@ -113,43 +98,22 @@ export type ApiKeyAuthConfig =
 
 export type AuthConfig = { readonly mode: "none" } | ApiKeyAuthConfig | JwtAuthConfig;
 
-export interface McpConfig {
-  readonly tableName: string;
-  readonly queueUrl: string;
-  readonly jobTtlSeconds: number;
-  readonly authMode: AuthMode;
-  readonly auth: AuthConfig;
-  readonly allowedOrigins: readonly string[];
-  readonly maxBodyBytes: number;
-  readonly callerMaxActiveJobs: number;
-  readonly callerMaxStartsPerMinute: number;
-}
+const mcpSpec = {
+  tableName,
+  queueUrl,
+  jobTtlSeconds: [ENV.jobTtlSeconds, jobTtlSecondsSchema],
+  authMode: [ENV.authMode, z.enum(AUTH_MODES).default("none")],
+  allowedOrigins: [ENV.allowedOrigins, commaList],
+  maxBodyBytes: [ENV.maxBodyBytes, integer(1_024, 6 * 1024 * 1024, DEFAULT_MAX_BODY_BYTES)],
+  callerMaxActiveJobs: [ENV.callerMaxActiveJobs, integer(0, 100_000, 0)],
+  callerMaxStartsPerMinute: [ENV.callerMaxStartsPerMinute, integer(0, 100_000, 0)],
+} as const;
+
+export type McpConfig = EnvConfig<typeof mcpSpec> & { readonly auth: AuthConfig };
 
 export function loadMcpConfig(env: Env = process.env): McpConfig {
-  const parsed = parseEnv(
-    {
-      [ENV.tableName]: z.string().min(1),
-      [ENV.queueUrl]: z.string().url(),
-      [ENV.jobTtlSeconds]: jobTtlSecondsSchema,
-      [ENV.authMode]: z.enum(AUTH_MODES).default("none"),
-      [ENV.allowedOrigins]: commaList,
-      [ENV.maxBodyBytes]: integer(1_024, 6 * 1024 * 1024, DEFAULT_MAX_BODY_BYTES),
-      [ENV.callerMaxActiveJobs]: integer(0, 100_000, 0),
-      [ENV.callerMaxStartsPerMinute]: integer(0, 100_000, 0),
-    },
-    env,
-  );
-  return {
-    tableName: parsed[ENV.tableName],
-    queueUrl: parsed[ENV.queueUrl],
-    jobTtlSeconds: parsed[ENV.jobTtlSeconds],
-    authMode: parsed[ENV.authMode],
-    auth: loadAuthConfig(parsed[ENV.authMode], env),
-    allowedOrigins: parsed[ENV.allowedOrigins],
-    maxBodyBytes: parsed[ENV.maxBodyBytes],
-    callerMaxActiveJobs: parsed[ENV.callerMaxActiveJobs],
-    callerMaxStartsPerMinute: parsed[ENV.callerMaxStartsPerMinute],
-  };
+  const config = readEnv(mcpSpec, env);
+  return { ...config, auth: loadAuthConfig(config.authMode, env) };
 }
 
 const optionalText = z
@@ -179,18 +143,21 @@ function issuerUrl(name: string, value: string): string {
 
 /** The settings of the mode AUTH_MODE names; each mode checks only its own variables. */
 export function loadAuthConfig(mode: AuthMode, env: Env): AuthConfig {
-  const parsed = parseEnv(
+  const parsed = readEnv(
     {
-      [ENV.apiKeys]: optionalText,
-      [ENV.apiKeysSecretArn]: optionalText,
-      [ENV.jwtIssuer]: optionalText,
-      [ENV.jwtAudience]: optionalText,
-      [ENV.jwtJwksUrl]: optionalText,
-      [ENV.jwtRequiredScopes]: z
-        .string()
-        .default("")
-        .transform((value) => value.split(/[\s,]+/).filter((scope) => scope.length > 0)),
-      [ENV.jwtAuthorizationServers]: commaList,
+      apiKeys: [ENV.apiKeys, optionalText],
+      apiKeysSecretArn: [ENV.apiKeysSecretArn, optionalText],
+      issuer: [ENV.jwtIssuer, optionalText],
+      audience: [ENV.jwtAudience, optionalText],
+      jwksUrl: [ENV.jwtJwksUrl, optionalText],
+      requiredScopes: [
+        ENV.jwtRequiredScopes,
+        z
+          .string()
+          .default("")
+          .transform((value) => value.split(/[\s,]+/).filter((scope) => scope.length > 0)),
+      ],
+      authorizationServers: [ENV.jwtAuthorizationServers, commaList],
     },
     env,
   );
@@ -198,8 +165,8 @@ export function loadAuthConfig(mode: AuthMode, env: Env): AuthConfig {
     case "none":
       return { mode };
     case "api-key": {
-      const apiKeys = parsed[ENV.apiKeys];
-      const apiKeysSecretArn = parsed[ENV.apiKeysSecretArn];
+      const apiKeys = parsed.apiKeys;
+      const apiKeysSecretArn = parsed.apiKeysSecretArn;
       if (apiKeys !== undefined && apiKeysSecretArn !== undefined) {
         throw new ConfigError(`AUTH_MODE=api-key: set ${ENV.apiKeys} or ${ENV.apiKeysSecretArn}, not both.`);
       }
@@ -210,8 +177,8 @@ export function loadAuthConfig(mode: AuthMode, env: Env): AuthConfig {
       );
     }
     case "jwt": {
-      const issuer = parsed[ENV.jwtIssuer];
-      const audience = parsed[ENV.jwtAudience];
+      const issuer = parsed.issuer;
+      const audience = parsed.audience;
       const missing = [
         issuer === undefined ? ENV.jwtIssuer : undefined,
         audience === undefined ? ENV.jwtAudience : undefined,
@@ -219,13 +186,13 @@ export function loadAuthConfig(mode: AuthMode, env: Env): AuthConfig {
       if (issuer === undefined || audience === undefined) {
         throw new ConfigError(`AUTH_MODE=jwt needs ${missing.join(" and ")}.`);
       }
-      const jwksUrl = parsed[ENV.jwtJwksUrl];
-      const requiredScopes = parsed[ENV.jwtRequiredScopes];
+      const jwksUrl = parsed.jwksUrl;
+      const requiredScopes = parsed.requiredScopes;
       const invalidScope = requiredScopes.find((scope) => !SCOPE_TOKEN.test(scope));
       if (invalidScope !== undefined) {
         throw new ConfigError(`${ENV.jwtRequiredScopes}: "${invalidScope}" is not a valid OAuth scope.`);
       }
-      const servers = parsed[ENV.jwtAuthorizationServers];
+      const servers = parsed.authorizationServers;
       return {
         mode,
         issuer: issuerUrl(ENV.jwtIssuer, issuer),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { WorkerConfig } from "../config/config.js";
 import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, JobMessageSchema, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
@@ -7,14 +8,8 @@ import type { JobType } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
 import { retryDelaySeconds } from "./backoff.js";
 
-export interface WorkerSettings {
-  readonly maxReceiveCount: number;
-  readonly resultMaxBytes: number;
-  readonly retryBaseSeconds: number;
-  readonly retryMaxSeconds: number;
-  readonly deadlineMarginMs: number;
-  readonly cancelCheckMs: number;
-}
+/** The worker's tunables, as its config reads them. */
+export type WorkerSettings = Omit<WorkerConfig, "tableName" | "queueUrl">;
 
 export interface WorkerDeps {
   readonly store: JobStore;

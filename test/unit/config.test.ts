@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadMcpConfig, loadWorkerConfig } from "../../lambdas/shared/config/config.js";
+
+const base = { JOB_TABLE_NAME: "jobs", JOB_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/jobs" };
+
+describe("config from the environment", () => {
+  it("applies the documented defaults", () => {
+    expect(loadWorkerConfig(base)).toEqual({
+      tableName: "jobs",
+      queueUrl: base.JOB_QUEUE_URL,
+      maxReceiveCount: 5,
+      resultMaxBytes: 100_000,
+      retryBaseSeconds: 2,
+      retryMaxSeconds: 300,
+      deadlineMarginMs: 5_000,
+      cancelCheckMs: 2_000,
+    });
+    expect(loadMcpConfig(base)).toMatchObject({
+      jobTtlSeconds: 86_400,
+      authMode: "none",
+      auth: { mode: "none" },
+      allowedOrigins: [],
+      maxBodyBytes: 1024 * 1024,
+      callerMaxActiveJobs: 0,
+      callerMaxStartsPerMinute: 0,
+    });
+  });
+
+  it("reads values as the stack sets them (strings, comma lists)", () => {
+    const config = loadMcpConfig({
+      ...base,
+      JOB_TTL_SECONDS: "3600",
+      ALLOWED_ORIGINS: "https://a.example, https://b.example",
+      CALLER_MAX_ACTIVE_JOBS: "20",
+    });
+    expect(config.jobTtlSeconds).toBe(3600);
+    expect(config.allowedOrigins).toEqual(["https://a.example", "https://b.example"]);
+    expect(config.callerMaxActiveJobs).toBe(20);
+  });
+
+  it("fails at once on bad values, naming every bad variable", () => {
+    const load = (): unknown =>
+      loadMcpConfig({ JOB_QUEUE_URL: "not a url", JOB_TTL_SECONDS: "60", AUTH_MODE: "basic" });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/JOB_TABLE_NAME/);
+    expect(load).toThrow(/JOB_QUEUE_URL/);
+    expect(load).toThrow(/JOB_TTL_SECONDS/);
+    expect(load).toThrow(/AUTH_MODE/);
+    expect(() => loadWorkerConfig({ ...base, WORKER_RETRY_BASE_SECONDS: "soon" })).toThrow(
+      /WORKER_RETRY_BASE_SECONDS/,
+    );
+  });
+});
