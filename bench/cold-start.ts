@@ -1,0 +1,237 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build, version as esbuildVersion } from "esbuild";
+import { median } from "./stats.js";
+
+/** Kept equal to the banner in lib/lambda-function.ts (checked below, reported as bannerMatchesLib). */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const FUNCTIONS = ["mcp", "worker", "dead-letter"] as const;
+type FunctionName = (typeof FUNCTIONS)[number];
+const CHILD_TIMEOUT_MS = 30_000;
+
+export interface BundleSize {
+  readonly function: FunctionName;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  /** The source map deployed beside it (sourcesContent off); Node reads it only with --enable-source-maps. */
+  readonly sourceMapBytes: number;
+}
+
+export interface ColdStartVariant {
+  readonly id: string;
+  readonly label: string;
+  readonly runs: number;
+  /** Medians, ms. processMs: spawn to exit, node's own start included. */
+  readonly processMs: number;
+  readonly importMs?: number;
+  readonly firstRequestMs?: number;
+}
+
+export interface ColdStartResult {
+  readonly bundles: readonly BundleSize[];
+  readonly variants: readonly ColdStartVariant[];
+  /** Median process time of the MCP handler's cold start minus that of an empty node process. */
+  readonly mcpOverNodeMs: number;
+  readonly bannerMatchesLib: boolean;
+  readonly esbuildVersion: string;
+}
+
+interface Variant {
+  readonly id: string;
+  readonly label: string;
+  readonly bundle?: FunctionName;
+  readonly firstRequest?: boolean;
+  readonly nodeArgs?: readonly string[];
+}
+
+const VARIANTS: readonly Variant[] = [
+  { id: "node", label: "empty node process (baseline)" },
+  { id: "mcp", label: "MCP handler: import + first initialize", bundle: "mcp", firstRequest: true },
+  {
+    id: "mcp-source-maps",
+    label: "MCP handler with --enable-source-maps (as deployed)",
+    bundle: "mcp",
+    firstRequest: true,
+    nodeArgs: ["--enable-source-maps"],
+  },
+  { id: "worker", label: "worker handler: import", bundle: "worker" },
+  { id: "dead-letter", label: "dead-letter handler: import", bundle: "dead-letter" },
+];
+
+/**
+ * Bundles each handler as the CDK does (esbuild: ESM, minified, node22, the same banner and main
+ * fields, source maps without sources) and times fresh node processes importing it, interleaved
+ * round-robin so drift hits every variant alike. Importing builds the SDK clients; it sends nothing.
+ */
+export async function measureColdStart(runs: number): Promise<ColdStartResult> {
+  const dir = await mkdtemp(join(tmpdir(), "mcp-async-jobs-bench-"));
+  try {
+    const bundles: BundleSize[] = [];
+    for (const name of FUNCTIONS) {
+      const outfile = join(dir, name, "index.mjs");
+      await build({
+        entryPoints: [join(REPO_ROOT, "lambdas", name, "handler.ts")],
+        outfile,
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node22",
+        mainFields: ["module", "main"],
+        banner: { js: ESM_REQUIRE_BANNER },
+        minify: true,
+        sourcemap: true,
+        sourcesContent: false,
+        logLevel: "error",
+      });
+      const code = await readFile(outfile);
+      bundles.push({
+        function: name,
+        bytes: code.byteLength,
+        gzipBytes: gzipSync(code).byteLength,
+        sourceMapBytes: (await stat(`${outfile}.map`)).size,
+      });
+    }
+
+    const childScript = join(dir, "cold-start-child.mjs");
+    await writeFile(childScript, CHILD_SOURCE);
+    const samples = new Map<string, ChildReport[]>(VARIANTS.map((v) => [v.id, []]));
+    for (let run = 0; run < runs; run++) {
+      for (const variant of VARIANTS) {
+        const bundle = variant.bundle
+          ? pathToFileURL(join(dir, variant.bundle, "index.mjs")).href
+          : undefined;
+        samples.get(variant.id)?.push(await runChild(childScript, variant, bundle));
+      }
+    }
+
+    const variants = VARIANTS.map((variant): ColdStartVariant => {
+      const reports = samples.get(variant.id) ?? [];
+      const pick = (key: "importMs" | "firstRequestMs"): number | undefined => {
+        const values = reports.flatMap((r) => (r[key] === null ? [] : [r[key]]));
+        return values.length === 0 ? undefined : Math.round(median(values));
+      };
+      const importMs = pick("importMs");
+      const firstRequestMs = pick("firstRequestMs");
+      return {
+        id: variant.id,
+        label: variant.label,
+        runs: reports.length,
+        processMs: Math.round(median(reports.map((r) => r.processMs))),
+        ...(importMs !== undefined ? { importMs } : {}),
+        ...(firstRequestMs !== undefined ? { firstRequestMs } : {}),
+      };
+    });
+    const processOf = (id: string): number => variants.find((v) => v.id === id)?.processMs ?? Number.NaN;
+    const libSource = await readFile(join(REPO_ROOT, "lib", "lambda-function.ts"), "utf8");
+    return {
+      bundles,
+      variants,
+      mcpOverNodeMs: processOf("mcp") - processOf("node"),
+      bannerMatchesLib: libSource.includes(JSON.stringify(ESM_REQUIRE_BANNER)),
+      esbuildVersion,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface ChildReport {
+  readonly processMs: number;
+  readonly importMs: number | null;
+  readonly firstRequestMs: number | null;
+}
+
+async function runChild(script: string, variant: Variant, bundle: string | undefined): Promise<ChildReport> {
+  // A clean environment: only what the handlers read at import, with dummy credentials and no network.
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "bench",
+    AWS_SECRET_ACCESS_KEY: "bench",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    POWERTOOLS_LOG_LEVEL: "WARN",
+    JOB_TABLE_NAME: "bench-jobs",
+    JOB_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/bench-jobs",
+    AUTH_MODE: "none",
+    ...(bundle ? { BENCH_BUNDLE: bundle } : {}),
+    ...(variant.firstRequest ? { BENCH_FIRST_REQUEST: "1" } : {}),
+  };
+  const started = performance.now();
+  const { code, stdout, stderr } = await spawnAndWait(
+    process.execPath,
+    [...(variant.nodeArgs ?? []), script],
+    env,
+  );
+  const processMs = performance.now() - started;
+  const line = stdout.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+  if (code !== 0 || line === undefined) {
+    throw new Error(`Cold-start child ${variant.id} failed (exit ${code}): ${stderr.slice(-2_000)}`);
+  }
+  const report = JSON.parse(line.slice("BENCH_RESULT ".length)) as {
+    importMs: number | null;
+    firstRequestMs: number | null;
+    status: number | null;
+  };
+  if (variant.firstRequest && report.status !== 200) {
+    throw new Error(`Cold-start child ${variant.id}: the first request answered ${report.status}`);
+  }
+  return { processMs, importMs: report.importMs, firstRequestMs: report.firstRequestMs };
+}
+
+function spawnAndWait(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], timeout: CHILD_TIMEOUT_MS });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs in the fresh process: import the bundle, optionally answer one initialize request. */
+const CHILD_SOURCE = `
+const bundle = process.env.BENCH_BUNDLE;
+let importMs = null, firstRequestMs = null, status = null;
+if (bundle) {
+  const t0 = performance.now();
+  const mod = await import(bundle);
+  importMs = performance.now() - t0;
+  if (process.env.BENCH_FIRST_REQUEST === "1") {
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: {
+      protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1.0.0" } } });
+    const domainName = "bench.lambda-url.us-east-1.on.aws";
+    const event = {
+      version: "2.0", routeKey: "$default", rawPath: "/mcp", rawQueryString: "",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", host: domainName },
+      requestContext: { accountId: "000000000000", apiId: "bench", domainName, domainPrefix: "bench",
+        http: { method: "POST", path: "/mcp", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "bench" },
+        requestId: "bench", routeKey: "$default", stage: "$default", time: new Date().toISOString(), timeEpoch: Date.now() },
+      body, isBase64Encoded: false,
+    };
+    const context = { functionName: "mcp", awsRequestId: "bench", getRemainingTimeInMillis: () => 29000 };
+    const t1 = performance.now();
+    const result = await mod.handler(event, context);
+    firstRequestMs = performance.now() - t1;
+    status = result.statusCode;
+  }
+}
+console.log("BENCH_RESULT " + JSON.stringify({ importMs, firstRequestMs, status }));
+process.exit(0);
+`;

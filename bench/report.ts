@@ -1,0 +1,257 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ColdStartResult } from "./cold-start.js";
+import type { HeadOfLineResult } from "./head-of-line.js";
+import type { MachineInfo } from "./machine.js";
+import type { BenchProfile } from "./profile.js";
+import type { ScenarioRow } from "./scenarios.js";
+import type { LatencySeries, StartLatencyResult } from "./start-latency.js";
+import type { ThroughputResult } from "./throughput.js";
+import type { LagRow } from "./visibility-lag.js";
+
+export interface BenchResults {
+  readonly machine: MachineInfo;
+  readonly profile: BenchProfile;
+  /** Wall time of the whole run, emulator start-up included. */
+  readonly wallSeconds: number;
+  readonly phaseSeconds: Readonly<Record<string, number>>;
+  readonly scenarios: readonly ScenarioRow[];
+  readonly startLatency: StartLatencyResult;
+  readonly visibilityLag: readonly LagRow[];
+  readonly throughput: ThroughputResult;
+  readonly coldStart: ColdStartResult;
+  readonly headOfLine: HeadOfLineResult;
+  /** Errors the handlers logged during the run; a clean run has none. */
+  readonly handlerErrors: readonly string[];
+}
+
+/** Writes `<base>.json` and `<base>.md` into `dir`; returns the two paths. */
+export async function writeReport(dir: string, base: string, results: BenchResults): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const jsonPath = join(dir, `${base}.json`);
+  const mdPath = join(dir, `${base}.md`);
+  await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(mdPath, renderMarkdown(results));
+  return [jsonPath, mdPath];
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  return [
+    `# Benchmark results${r.machine.quick ? " (quick run)" : ""}`,
+    "",
+    `${r.machine.date.slice(0, 10)}, commit \`${r.machine.commit}\`${r.machine.dirty ? " (with uncommitted changes)" : ""}, ${r.profile.name} profile, whole run ${r.wallSeconds.toFixed(0)} s. Reproduce with \`npm run bench\` (\`npm run bench -- --quick\` for a small run).`,
+    "",
+    reading(r),
+    "",
+    machineSection(r.machine),
+    scenarioSection(r.scenarios),
+    startSection(r.startLatency),
+    lagSection(r.visibilityLag),
+    throughputSection(r.throughput),
+    coldStartSection(r.coldStart),
+    headOfLineSection(r.headOfLine),
+    methodSection(r),
+  ].join("\n");
+}
+
+function reading(r: BenchResults): string {
+  const row = (id: string): ScenarioRow | undefined => r.scenarios.find((s) => s.id === id);
+  const fast = row("fast-blocking");
+  const slow = row("slow-blocking");
+  const failing = row("failing-blocking");
+  const wait = row("slow-async-wait");
+  const poll = row("slow-async-poll10");
+  const fastAsync = row("fast-async-startwait");
+  const lag = (id: string): string =>
+    secs(r.visibilityLag.find((l) => l.method === id)?.lagMs.p50 ?? Number.NaN);
+  const st = r.startLatency;
+  const tp = r.throughput;
+  const mcpBundle = r.coldStart.bundles.find((b) => b.function === "mcp");
+  const mcpCold = r.coldStart.variants.find((v) => v.id === "mcp");
+  return [
+    `**Reading.** A blocking tool holds the agent for as long as the API takes: ${fast?.resultSeconds} s, ${slow?.resultSeconds} s and ${failing?.resultSeconds} s for the 1 s, 15 s and failing 7 s APIs (the reference's 3.2, 17.8 and 7.7 s add the LLM's own turns).`,
+    `With the async handle the first answer (the job id) comes in ${wait?.firstAnswerSeconds} s whatever the API's length, well inside a 5 s tool timeout that the blocking slow and failing calls overrun;`,
+    `the 15 s result is in hand ${wait?.resultSeconds} s after the start with \`get_job waitSeconds\` (${wait?.toolCalls} tool calls) or ${poll?.resultSeconds} s with polling every 10 s (${poll?.toolCalls} calls), and a 1 s API still needs a single call (${fastAsync?.resultSeconds} s) when the start passes \`waitSeconds\`.`,
+    `A start costs ${ms(st.sequential.start.latencyMs.p50)} p50 and ${ms(st.sequential.start.latencyMs.p99)} p99 against ${ms(st.sequential.floor.latencyMs.p50)} and ${ms(st.sequential.floor.latencyMs.p99)} for the bare PutItem + SendMessage on the same emulators (×${st.ratios.sequentialP50} at p50, ×${st.ratios.sequentialP99} at p99; an MCP ping alone is ${ms(st.sequential.ping.latencyMs.p50)}); with ${st.concurrent.start.clients} clients at once the ratio is ×${st.ratios.concurrentP50} at p50.`,
+    `A finished job is seen ${lag("wait")} s later (median) with \`waitSeconds\`, ${lag("poll-1s")} s with 1 s polling and ${lag("poll-10s")} s with 10 s polling.`,
+    `${tp.jobs} jobs of ${tp.jobSeconds} s at worker concurrency ${tp.workerConcurrency} took ${secs(tp.wallMs)} s against an ideal ${secs(tp.idealMs)} s (×${tp.wallOverIdeal}), with ${tp.lost} lost.`,
+    `The MCP bundle is ${kib(mcpBundle?.bytes)} minified (${kib(mcpBundle?.gzipBytes)} gzip); a fresh process imports it in ${mcpCold?.importMs} ms and answers its first \`initialize\` ${mcpCold?.firstRequestMs} ms later (median), ${r.coldStart.mcpOverNodeMs} ms over an empty node process.`,
+    `A short job queues behind long ones: with one ${r.headOfLine.longJobSeconds} s job on each of ${r.headOfLine.pollers} pollers, a ${r.headOfLine.shortJobSeconds} s job waited ${secs(r.headOfLine.busyQueueWaitMs)} s to start (${secs(r.headOfLine.idleQueueWaitMs)} s when idle) though ${r.headOfLine.pollers * r.headOfLine.batchSize - r.headOfLine.longJobs} of ${r.headOfLine.pollers * r.headOfLine.batchSize} slots were free.`,
+    "All times come from one run on a shared, noisy machine: compare the ratios and the shapes, not the absolute figures.",
+  ].join(" ");
+}
+
+function machineSection(m: MachineInfo): string {
+  return [
+    "## Machine",
+    "",
+    "| | |",
+    "|---|---|",
+    `| CPU | ${m.cpuModel}, ${m.cores} cores |`,
+    `| Memory | ${m.memoryGiB} GiB |`,
+    `| Node | ${m.node} (the Lambdas run Node 22) |`,
+    `| Platform | ${m.platform} |`,
+    `| Java (DynamoDB Local) | ${m.java} |`,
+    `| Run | ${m.quick ? "--quick" : "full"}, ${m.date} |`,
+    "",
+  ].join("\n");
+}
+
+function scenarioSection(rows: readonly ScenarioRow[]): string {
+  return [
+    "## 1. The reference scenarios: blocking tools against the async handle",
+    "",
+    "Blocking rows call a benchmark-only MCP server (same SDK, same stateless JSON transport) whose tools run the job type inline; async rows call the real endpoint. Times are medians, from the tool call leaving the client to the answer arriving. **The reference figures are an agent's total response time, LLM turns included; ours are tool-call times only**, so compare shapes: a blocking call lasts as long as the API, the async first answer is small and constant.",
+    "",
+    "| Scenario | Reference (agent total) | Time to first answer | Time to result | Tool calls | First answer within 5 s | Job queued for |",
+    "|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (row) =>
+        `| ${row.label} | ${row.referenceSeconds !== undefined ? `${row.referenceSeconds} s (${row.referenceLabel})` : "—"} | ${row.firstAnswerSeconds} s | ${row.resultSeconds} s | ${row.toolCalls} | ${row.firstAnswerWithin5s ? "yes" : "no"} | ${row.queueWaitSeconds !== undefined ? `${row.queueWaitSeconds} s` : "—"} |`,
+    ),
+    "",
+    `Samples per row: ${rows[0]?.samples ?? 0}. How each row calls: ${rows.map((row) => `*${row.id}*: ${row.how}`).join("; ")}. Outcomes: ${rows.map((row) => `*${row.id}*: ${row.outcomes.join(" / ")}`).join("; ")}.`,
+    "",
+  ].join("\n");
+}
+
+function startSection(s: StartLatencyResult): string {
+  const line = (series: LatencySeries, extra = ""): string => {
+    const l = series.latencyMs;
+    return `| ${series.label} | ${l.n} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.max)} |${extra}`;
+  };
+  return [
+    "## 2. Start latency",
+    "",
+    "`start_slow_api` round trips through the MCP client, the local Function URL, the MCP handler, DynamoDB Local and the SQS emulator, beside the floor: the same PutItem and SendMessage sent with the SDK to the same emulators. Sequential series run in interleaved blocks; the worker is off so nothing else competes for the cores.",
+    "",
+    "| Series | n | p50 | p95 | p99 | max |",
+    "|---|---|---|---|---|---|",
+    line(s.sequential.start),
+    line(s.sequential.floor),
+    line(s.sequential.ping),
+    line(s.sequential.getJob),
+    line(s.concurrent.start),
+    line(s.concurrent.floor),
+    "",
+    `| Ratio ours / floor | p50 | p99 |`,
+    "|---|---|---|",
+    `| one client | ×${s.ratios.sequentialP50} | ×${s.ratios.sequentialP99} |`,
+    `| ${s.concurrent.start.clients} concurrent clients | ×${s.ratios.concurrentP50} | ×${s.ratios.concurrentP99} |`,
+    "",
+    `Our own overhead at p50 (one client): ${ms(s.overheadP50Ms)}. Concurrent throughput: ${s.concurrent.start.perSecond} starts/s through MCP against ${s.concurrent.floor.perSecond}/s for the floor (${s.concurrent.start.calls} calls each).`,
+    "",
+  ].join("\n");
+}
+
+function lagSection(rows: readonly LagRow[]): string {
+  return [
+    "## 3. Completion visibility lag",
+    "",
+    "From the moment the worker recorded the job's end (`finishedAt` in the row) to the moment the client holds the `completed` answer; same machine clock. Polling clients start at evenly spread phases of their interval, and waiting clients make their first `get_job` call at evenly spread points of the second after the start (an agent's next turn comes some time later): real job ends fall anywhere between two reads. With `waitSeconds` the server re-reads the row on a backoff that settles at one read per second.",
+    "",
+    "| Method | Jobs | Lag p50 | Lag min | Lag max | Tool calls per job (median, start included) |",
+    "|---|---|---|---|---|---|",
+    ...rows.map(
+      (row) =>
+        `| ${row.label} | ${row.completed}/${row.samples} | ${secs(row.lagMs.p50)} s | ${secs(row.lagMs.min)} s | ${secs(row.lagMs.max)} s | ${row.toolCalls} |`,
+    ),
+    "",
+  ].join("\n");
+}
+
+function throughputSection(t: ThroughputResult): string {
+  const statuses = Object.entries(t.statuses)
+    .map(([status, count]) => `${status} ${count}`)
+    .join(", ");
+  return [
+    "## 4. Throughput",
+    "",
+    `${t.jobs} jobs of \`slow_api\` (${t.jobSeconds} s each), started through MCP by ${t.startLanes} clients at once, run by the worker at concurrency C = ${t.workerConcurrency} (${t.pollers} poller loops × batches of ${t.batchSize}; a batch's records run in parallel, as in the Lambda handler). Ideal = jobs / C × ${t.jobSeconds} s.`,
+    "",
+    "| | |",
+    "|---|---|",
+    `| Wall time (first start → last finishedAt) | ${secs(t.wallMs)} s |`,
+    `| Ideal | ${secs(t.idealMs)} s |`,
+    `| Wall / ideal | ×${t.wallOverIdeal} |`,
+    `| Jobs per second | ${t.jobsPerSecond} (ideal ${(t.workerConcurrency / t.jobSeconds).toFixed(1)}) |`,
+    `| Starting all jobs took | ${secs(t.startPhaseMs)} s |`,
+    `| Jobs running at once, mean / peak (from the rows' startedAt and finishedAt) | ${t.meanRunning} / ${t.peakRunning} of ${t.workerConcurrency} |`,
+    `| Queue wait (createdAt → startedAt) p50 / p95 / max | ${secs(t.queueWaitMs.p50)} / ${secs(t.queueWaitMs.p95)} / ${secs(t.queueWaitMs.max)} s |`,
+    `| Run (startedAt → finishedAt) p50 / p95 / max | ${secs(t.runMs.p50)} / ${secs(t.runMs.p95)} / ${secs(t.runMs.max)} s |`,
+    `| Statuses | ${statuses} |`,
+    `| Lost (not completed) | ${t.lost}${t.timedOut ? " (the bounded wait ran out)" : ""} |`,
+    `| Retried (more than one run) | ${t.retried} |`,
+    `| Messages left in the queue / dead-letter queue | ${t.queueDepthAfter} / ${t.deadLettersAfter} |`,
+    "",
+  ].join("\n");
+}
+
+function coldStartSection(c: ColdStartResult): string {
+  return [
+    "## 5. Cold start",
+    "",
+    `Each handler bundled as the CDK bundles it (esbuild ${c.esbuildVersion}: ESM, minified, target node22, the same \`require\` banner${c.bannerMatchesLib ? ", checked against lib/lambda-function.ts" : " — **the banner no longer matches lib/lambda-function.ts**"}, AWS SDK bundled, source map beside it).`,
+    "",
+    "| Function | Bundle | gzip | Source map |",
+    "|---|---|---|---|",
+    ...c.bundles.map(
+      (b) => `| ${b.function} | ${kib(b.bytes)} | ${kib(b.gzipBytes)} | ${kib(b.sourceMapBytes)} |`,
+    ),
+    "",
+    "Fresh node processes (medians; variants interleaved). *Process* is spawn to exit, node's own start included; *import* and *first request* are timed inside the process.",
+    "",
+    "| Variant | Runs | Process | Import | First request |",
+    "|---|---|---|---|---|",
+    ...c.variants.map(
+      (v) =>
+        `| ${v.label} | ${v.runs} | ${v.processMs} ms | ${v.importMs !== undefined ? `${v.importMs} ms` : "—"} | ${v.firstRequestMs !== undefined ? `${v.firstRequestMs} ms` : "—"} |`,
+    ),
+    "",
+    `The MCP handler's cold start adds ${c.mcpOverNodeMs} ms to an empty node process. Lambda adds its own sandbox start, and runs Node 22 on arm64; these figures are Node ${process.versions.node} on this machine.`,
+    "",
+  ].join("\n");
+}
+
+function headOfLineSection(h: HeadOfLineResult): string {
+  const slots = h.pollers * h.batchSize;
+  return [
+    "## 6. Head-of-line blocking in the worker",
+    "",
+    `Worker concurrency is counted in invocations: ${h.pollers} poller loops × batches of ${h.batchSize} (the deployed event source: maxConcurrency × batchSize). Messages that arrive one at a time are received one per batch, and a batch holds its slot until its longest record ends. With one ${h.longJobSeconds} s job on each of the ${h.pollers} pollers (${h.longJobs} of ${slots} nominal slots busy), a ${h.shortJobSeconds} s job waits for a poller to come free:`,
+    "",
+    "| Short job started while | Queued for | Start call → completed answer |",
+    "|---|---|---|",
+    `| every poller is free | ${secs(h.idleQueueWaitMs)} s | ${secs(h.idleResultMs)} s |`,
+    `| each poller holds one long job | ${secs(h.busyQueueWaitMs)} s | ${secs(h.busyResultMs)} s |`,
+    "",
+  ].join("\n");
+}
+
+function methodSection(r: BenchResults): string {
+  const phases = Object.entries(r.phaseSeconds)
+    .map(([phase, seconds]) => `${phase} ${seconds.toFixed(0)} s`)
+    .join(", ");
+  return [
+    "## Method",
+    "",
+    "- Everything runs on this machine over loopback: DynamoDB Local (java) and fauxqs, the deployed handlers behind a local Function URL server, the worker fed by an SQS poller that plays the Lambda event source, and MCP SDK `Client`s over Streamable HTTP, all in one node process except java. On AWS the MCP function and the worker run in separate sandboxes; here they share two cores, which is why the start-latency phase runs without a worker.",
+    "- Settings are the deployed defaults (auth `none`, no per-caller limits; the scenario and lag phases run the worker as deployed, 10 concurrent invocations × batches of 10). Each phase gets its own table and queues on the shared emulators.",
+    `- Phases: ${phases}.`,
+    `- Errors the handlers logged: ${r.handlerErrors.length === 0 ? "none" : r.handlerErrors.join("; ")}.`,
+    "- Raw figures: `latest.json` beside this file (`latest-quick.*` for `--quick`).",
+    "",
+  ].join("\n");
+}
+
+function ms(value: number): string {
+  return `${value.toFixed(1)} ms`;
+}
+
+function secs(valueMs: number): string {
+  return (valueMs / 1000).toFixed(2);
+}
+
+function kib(bytes: number | undefined): string {
+  return bytes === undefined ? "—" : `${(bytes / 1024).toFixed(0)} KiB`;
+}

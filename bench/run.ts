@@ -1,0 +1,169 @@
+import { fileURLToPath } from "node:url";
+import { type Emulators, startEmulators } from "../local/emulators.js";
+import { startBlockingServer } from "./blocking-server.js";
+import { measureColdStart } from "./cold-start.js";
+import { probeHeadOfLine } from "./head-of-line.js";
+import { machineInfo } from "./machine.js";
+import { FULL_PROFILE, QUICK_PROFILE } from "./profile.js";
+import { writeReport } from "./report.js";
+import { runScenarios } from "./scenarios.js";
+import { type BenchStack, startBenchStack } from "./stack.js";
+import { measureStartLatency } from "./start-latency.js";
+import { measureThroughput } from "./throughput.js";
+import { measureVisibilityLag } from "./visibility-lag.js";
+
+// The SDK warns about Node 20 on every client; Lambda runs Node 22.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const quick = process.argv.includes("--quick");
+const profile = quick ? QUICK_PROFILE : FULL_PROFILE;
+const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
+const runStarted = performance.now();
+
+// Past this the run is stuck: exit, which also kills DynamoDB Local (the emulator harness does that on exit).
+setTimeout(() => {
+  console.error(`bench: still running after ${profile.watchdogMs / 60_000} min; giving up.`);
+  process.exit(2);
+}, profile.watchdogMs).unref();
+
+const cleanups: Array<() => Promise<void>> = [];
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`bench: ${signal}, stopping…`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+async function cleanUp(): Promise<void> {
+  for (const step of cleanups.splice(0).reverse()) await step().catch(() => undefined);
+}
+
+const phaseSeconds: Record<string, number> = {};
+async function phase<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  log(`${name}…`);
+  const result = await work();
+  phaseSeconds[name] = Number(((performance.now() - started) / 1000).toFixed(1));
+  log(`${name} done in ${phaseSeconds[name]} s`);
+  return result;
+}
+
+function log(message: string): void {
+  const elapsed = ((performance.now() - runStarted) / 1000).toFixed(0).padStart(4);
+  console.error(`[bench ${elapsed} s] ${message}`);
+}
+
+/** Runs `work` on a fresh stack and stops the stack afterwards, whatever happens. */
+async function withStack<T>(
+  emulators: Emulators,
+  options: Parameters<typeof startBenchStack>[1],
+  errors: string[],
+  work: (stack: BenchStack) => Promise<T>,
+): Promise<T> {
+  const stack = await startBenchStack(emulators, options);
+  const stop = async (): Promise<void> => {
+    errors.push(...stack.errors());
+    await stack.stop();
+  };
+  cleanups.push(stop);
+  try {
+    return await work(stack);
+  } finally {
+    cleanups.splice(cleanups.indexOf(stop), 1);
+    await stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const machine = machineInfo(quick);
+  log(`${profile.name} run on ${machine.cpuModel} (${machine.cores} cores), node ${machine.node}`);
+
+  // First, while java is not running yet: it only needs esbuild and fresh node processes.
+  const coldStart = await phase("cold start", () => measureColdStart(profile.coldStartRuns));
+
+  const emulators = await phase("emulators", () => startEmulators());
+  cleanups.push(() => emulators.stop());
+  const handlerErrors: string[] = [];
+  // As deployed (lib/worker.ts): 10 concurrent invocations, batches of 10.
+  const deployed = { workerConcurrency: 10, workerBatchSize: 10 };
+
+  const { scenarios, visibilityLag } = await withStack(
+    emulators,
+    { prefix: "bench-main", ...deployed },
+    handlerErrors,
+    async (stack) => {
+      const blocking = await startBlockingServer();
+      try {
+        const scenarios = await phase("scenarios", () =>
+          runScenarios({ blocking: blocking.url, async: stack.mcpUrl }, profile.scenarioRepeats),
+        );
+        const visibilityLag = await phase("visibility lag", () =>
+          measureVisibilityLag(stack.mcpUrl, profile.lagSamplesPerMethod),
+        );
+        return { scenarios, visibilityLag };
+      } finally {
+        await blocking.close();
+      }
+    },
+  );
+
+  const startLatency = await withStack(
+    emulators,
+    { prefix: "bench-start", workerConcurrency: 0, workerBatchSize: 10 },
+    handlerErrors,
+    (stack) => phase("start latency", () => measureStartLatency(stack, profile)),
+  );
+
+  const throughput = await withStack(
+    emulators,
+    {
+      prefix: "bench-throughput",
+      workerConcurrency: profile.throughputPollers,
+      workerBatchSize: profile.throughputBatchSize,
+    },
+    handlerErrors,
+    (stack) => phase("throughput", () => measureThroughput(stack, profile)),
+  );
+
+  const headOfLine = await withStack(
+    emulators,
+    {
+      prefix: "bench-head-of-line",
+      workerConcurrency: profile.throughputPollers,
+      workerBatchSize: profile.throughputBatchSize,
+    },
+    handlerErrors,
+    (stack) =>
+      phase("head-of-line", () =>
+        probeHeadOfLine(stack, profile.throughputPollers, profile.throughputBatchSize),
+      ),
+  );
+
+  await cleanUp();
+  const wallSeconds = Number(((performance.now() - runStarted) / 1000).toFixed(1));
+  const written = await writeReport(RESULTS_DIR, quick ? "latest-quick" : "latest", {
+    machine,
+    profile,
+    wallSeconds,
+    phaseSeconds,
+    scenarios,
+    startLatency,
+    visibilityLag,
+    throughput,
+    coldStart,
+    headOfLine,
+    handlerErrors,
+  });
+  log(`wrote ${written.join(", ")} (whole run ${wallSeconds} s)`);
+}
+
+try {
+  await main();
+} catch (error) {
+  if (!interrupted) console.error("bench failed:", error);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}

@@ -1,0 +1,197 @@
+import { randomUUID } from "node:crypto";
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { localAwsClients } from "../local/aws-clients.js";
+import { callForJob, closeClients, connectClient, connectClients } from "./mcp-client.js";
+import type { BenchProfile } from "./profile.js";
+import type { BenchStack } from "./stack.js";
+import { ratio, rounded, type Summary, since, summarize } from "./stats.js";
+
+export interface LatencySeries {
+  readonly label: string;
+  readonly latencyMs: Summary;
+}
+
+export interface ConcurrentSeries extends LatencySeries {
+  readonly clients: number;
+  readonly calls: number;
+  readonly wallMs: number;
+  readonly perSecond: number;
+}
+
+export interface StartLatencyResult {
+  readonly sequential: {
+    readonly start: LatencySeries;
+    readonly floor: LatencySeries;
+    readonly ping: LatencySeries;
+    readonly getJob: LatencySeries;
+  };
+  readonly concurrent: { readonly start: ConcurrentSeries; readonly floor: ConcurrentSeries };
+  /** Ours divided by the floor, measured in the same run. */
+  readonly ratios: {
+    readonly sequentialP50: number;
+    readonly sequentialP99: number;
+    readonly concurrentP50: number;
+    readonly concurrentP99: number;
+  };
+  /** Ours minus the floor at p50, in ms: what the MCP layer, validation and HTTP add. */
+  readonly overheadP50Ms: number;
+}
+
+const WARMUP_CALLS = 20;
+
+const START_ARGS = { query: "start latency", delaySeconds: 15 };
+
+/**
+ * start_slow_api round trips through the whole MCP path, against the floor: the same PutItem and
+ * SendMessage with the SDK straight to the same emulators. The stack runs no worker, so the jobs stay
+ * queued and nothing else competes for the two cores (on AWS the worker runs in other sandboxes).
+ */
+export async function measureStartLatency(
+  stack: BenchStack,
+  profile: BenchProfile,
+): Promise<StartLatencyResult> {
+  const floor = floorOperation(stack);
+  const client = await connectClient(stack.mcpUrl);
+  try {
+    const start = (mcp: Client) => async (): Promise<void> => {
+      await callForJob(mcp, "start_slow_api", START_ARGS);
+    };
+    const someJob = await callForJob(client, "start_slow_api", START_ARGS);
+    const operations = {
+      start: start(client),
+      floor,
+      ping: async (): Promise<void> => {
+        await client.ping();
+      },
+      getJob: async (): Promise<void> => {
+        await callForJob(client, "get_job", { jobId: someJob.jobId });
+      },
+    };
+    for (const operation of Object.values(operations)) await timeSequential(operation, WARMUP_CALLS);
+
+    // Interleaved blocks: a noisy neighbour slows every series alike instead of one of them.
+    const samples = {
+      start: [] as number[],
+      floor: [] as number[],
+      ping: [] as number[],
+      getJob: [] as number[],
+    };
+    for (let done = 0; done < profile.sequentialCalls; done += profile.sequentialBlock) {
+      const size = Math.min(profile.sequentialBlock, profile.sequentialCalls - done);
+      samples.start.push(...(await timeSequential(operations.start, size)));
+      samples.floor.push(...(await timeSequential(operations.floor, size)));
+      samples.ping.push(...(await timeSequential(operations.ping, size)));
+      samples.getJob.push(...(await timeSequential(operations.getJob, size)));
+    }
+
+    const clients = await connectClients(stack.mcpUrl, profile.concurrentClients);
+    let concurrentStart: ConcurrentSeries;
+    try {
+      concurrentStart = await timeConcurrent(
+        "start_slow_api, concurrent clients",
+        clients.map((mcp) => start(mcp)),
+        profile.callsPerConcurrentClient,
+      );
+    } finally {
+      await closeClients(clients);
+    }
+    const concurrentFloor = await timeConcurrent(
+      "floor: PutItem + SendMessage, concurrent",
+      Array.from({ length: profile.concurrentClients }, () => floor),
+      profile.callsPerConcurrentClient,
+    );
+
+    const sequential = {
+      start: series("start_slow_api, one client", samples.start),
+      floor: series("floor: PutItem + SendMessage (SDK, same emulators)", samples.floor),
+      ping: series("MCP ping (front door, no AWS call)", samples.ping),
+      getJob: series("get_job (one consistent GetItem)", samples.getJob),
+    };
+    return {
+      sequential,
+      concurrent: { start: concurrentStart, floor: concurrentFloor },
+      ratios: {
+        sequentialP50: ratio(sequential.start.latencyMs.p50, sequential.floor.latencyMs.p50),
+        sequentialP99: ratio(sequential.start.latencyMs.p99, sequential.floor.latencyMs.p99),
+        concurrentP50: ratio(concurrentStart.latencyMs.p50, concurrentFloor.latencyMs.p50),
+        concurrentP99: ratio(concurrentStart.latencyMs.p99, concurrentFloor.latencyMs.p99),
+      },
+      overheadP50Ms: Number((sequential.start.latencyMs.p50 - sequential.floor.latencyMs.p50).toFixed(1)),
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+/** The least a start can cost: the row and the message, written with the SDK and nothing around them. */
+function floorOperation(stack: BenchStack): () => Promise<void> {
+  const { dynamo, sqs } = localAwsClients(stack.endpoints);
+  const { tableName, queueUrl } = stack.resources;
+  return async () => {
+    const id = randomUUID();
+    const now = new Date().toISOString();
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          id: { S: id },
+          type: { S: "slow_api" },
+          owner: { S: "floor" },
+          activeOwner: { S: "floor" },
+          status: { S: "queued" },
+          inputJson: { S: JSON.stringify(START_ARGS) },
+          inputHash: { S: "0".repeat(64) },
+          attempt: { N: "0" },
+          maxAttempts: { N: "3" },
+          createdAt: { S: now },
+          updatedAt: { S: now },
+          expiresAt: { N: String(Math.floor(Date.now() / 1000) + 86_400) },
+        },
+        ConditionExpression: "attribute_not_exists(id)",
+      }),
+    );
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify({ jobId: id, type: "slow_api" }),
+        MessageAttributes: { jobType: { DataType: "String", StringValue: "slow_api" } },
+      }),
+    );
+  };
+}
+
+async function timeSequential(operation: () => Promise<void>, count: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let index = 0; index < count; index++) {
+    const started = performance.now();
+    await operation();
+    samples.push(since(started));
+  }
+  return samples;
+}
+
+/** Every lane calls its operation `callsPerLane` times, one after another; all lanes at once. */
+async function timeConcurrent(
+  label: string,
+  lanes: ReadonlyArray<() => Promise<void>>,
+  callsPerLane: number,
+): Promise<ConcurrentSeries> {
+  const started = performance.now();
+  const perLane = await Promise.all(lanes.map((operation) => timeSequential(operation, callsPerLane)));
+  const wallMs = since(started);
+  const samples = perLane.flat();
+  return {
+    label,
+    latencyMs: rounded(summarize(samples), 2),
+    clients: lanes.length,
+    calls: samples.length,
+    wallMs: Math.round(wallMs),
+    perSecond: Math.round((samples.length / wallMs) * 1000),
+  };
+}
+
+function series(label: string, samples: readonly number[]): LatencySeries {
+  return { label, latencyMs: rounded(summarize(samples), 2) };
+}
