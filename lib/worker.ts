@@ -2,6 +2,7 @@ import type { RemovalPolicy } from "aws-cdk-lib";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
+import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY } from "../lambdas/shared/config/functions.js";
 import { DEFAULT_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
@@ -12,15 +13,15 @@ export interface JobWorkerProps {
   /** The worker's timeout is the queue's `consumerTimeout`, so the visibility timeout always fits it. */
   readonly queue: JobQueue;
   /**
-   * Messages per invocation. The worker runs a batch's jobs concurrently, and a job mostly waits on
-   * the slow API, so a batch costs about as much as its longest job.
-   * @default 10
+   * Messages per invocation. The worker runs a batch's jobs concurrently, but the invocation holds its
+   * concurrency slot until the longest of them ends, so a short job can wait behind a long one.
+   * @default WORKER_BATCH_SIZE (1)
    */
   readonly batchSize?: number;
   /**
    * At most this many worker invocations at once: protects the slow API and the account's
    * concurrency (2–1000).
-   * @default 10
+   * @default WORKER_MAX_CONCURRENCY (20)
    */
   readonly maxConcurrency?: number;
   /**
@@ -55,8 +56,8 @@ export class JobWorker extends Construct {
     });
     props.table.bindUpdater(this.function);
     props.queue.bindConsumer(this.function, {
-      batchSize: props.batchSize ?? 10,
-      maxConcurrency: props.maxConcurrency ?? 10,
+      batchSize: props.batchSize ?? WORKER_BATCH_SIZE,
+      maxConcurrency: props.maxConcurrency ?? WORKER_MAX_CONCURRENCY,
     });
   }
 }

@@ -3,7 +3,12 @@ import { DynamoJobStore } from "../lambdas/shared/adapters/dynamo-job-store.js";
 import { createAuthenticator } from "../lambdas/shared/auth/create-authenticator.js";
 import { loadMcpConfig, loadWorkerConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
-import { MCP_FUNCTION_TIMEOUT_SECONDS, MCP_PATH } from "../lambdas/shared/config/functions.js";
+import {
+  MCP_FUNCTION_TIMEOUT_SECONDS,
+  MCP_PATH,
+  WORKER_BATCH_SIZE,
+  WORKER_MAX_CONCURRENCY,
+} from "../lambdas/shared/config/functions.js";
 import { DEFAULT_WORKER_TIMEOUT_SECONDS } from "../lambdas/shared/config/table-schema.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
 import { createHttpLambdaHandler, type HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
@@ -25,8 +30,9 @@ export interface LocalStackOptions {
   readonly endpoints?: LocalEndpoints;
   /** Name prefix of the table and queues. Default: "local". */
   readonly prefix?: string;
-  /** Parallel worker invocations, like the event source's maximum concurrency. Default: 4. */
+  /** Parallel worker invocations, like the event source's maximum concurrency. Default: as deployed. */
   readonly workerConcurrency?: number;
+  /** Messages per worker invocation. Default: as deployed. */
   readonly workerBatchSize?: number;
   /** Fault injection for tests. */
   readonly overrides?: McpAppOverrides;
@@ -87,8 +93,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queueUrl: resources.queueUrl,
       queueArn: resources.queueArn,
       handler: createWorkerHandler(createWorkerDeps(loadWorkerConfig(env), clients, log)),
-      concurrency: options.workerConcurrency ?? 4,
-      batchSize: options.workerBatchSize ?? 10,
+      concurrency: options.workerConcurrency ?? WORKER_MAX_CONCURRENCY,
+      batchSize: options.workerBatchSize ?? WORKER_BATCH_SIZE,
       functionTimeoutMs: DEFAULT_WORKER_TIMEOUT_SECONDS * 1000,
       region: endpoints.region,
       onError: (error) => log.error("Worker poller error", { error }),

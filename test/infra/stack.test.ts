@@ -3,6 +3,7 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../lambdas/shared/config/env-names.js";
+import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY } from "../../lambdas/shared/config/functions.js";
 import {
   DEFAULT_MAX_RECEIVE_COUNT,
   DEFAULT_RESULT_MAX_BYTES,
@@ -152,8 +153,8 @@ describe("functions", () => {
       FunctionName: { Ref: ids.worker },
       EventSourceArn: { "Fn::GetAtt": [ids.queue, "Arn"] },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
-      BatchSize: 10,
-      ScalingConfig: { MaximumConcurrency: 10 },
+      BatchSize: WORKER_BATCH_SIZE,
+      ScalingConfig: { MaximumConcurrency: WORKER_MAX_CONCURRENCY },
     });
   });
 

@@ -13,3 +13,13 @@ export const MCP_FUNCTION_TIMEOUT_SECONDS = 29;
 
 export const AUTH_MODES = ["none", "api-key", "jwt"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
+
+/**
+ * Job messages per worker invocation. One: an invocation holds its concurrency slot until its
+ * longest job ends, so with larger batches a short job can wait behind a long one although
+ * most slots are free (bench/results shows the effect).
+ */
+export const WORKER_BATCH_SIZE = 1;
+
+/** Worker invocations at once, and so jobs running at once: protects the slow API and the bill. */
+export const WORKER_MAX_CONCURRENCY = 20;

@@ -11,6 +11,13 @@ import type { Clock, JobPage, JobQueue, JobStore } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
 import { canonicalJson, sha256 } from "./canonical-json.js";
 
+/**
+ * Re-reads while a caller waits: quick at first, for fast jobs, then twice a second, so a finished
+ * job is seen within about 0.5 s for at most one consistent read per half second.
+ */
+const WAIT_FIRST_PAUSE_MS = 100;
+const WAIT_LONGEST_PAUSE_MS = 500;
+
 export interface CallerLimits {
   /** Queued plus running jobs per caller; 0 turns the limit off. */
   readonly maxActiveJobs: number;
@@ -100,10 +107,10 @@ export class JobService {
     const { clock } = this.deps;
     const until = Math.min(clock.now() + wait.waitMs, wait.notAfter);
     let job = await this.get(owner, jobId);
-    let pauseMs = 200;
+    let pauseMs = WAIT_FIRST_PAUSE_MS;
     while (!isTerminal(job.status) && clock.now() + pauseMs <= until) {
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      pauseMs = Math.min(pauseMs * 1.5, 1_000);
+      pauseMs = Math.min(pauseMs * 1.5, WAIT_LONGEST_PAUSE_MS);
       job = await this.get(owner, jobId);
     }
     return job;
