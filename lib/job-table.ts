@@ -61,12 +61,13 @@ export class JobTable extends Construct {
       sortKey: { name: JOB_TABLE.ownerIndex.sortKey, type: AttributeType.STRING },
       projectionType: ProjectionType.ALL,
     });
-    // Sparse, and only ever counted (Select COUNT): keys are enough.
+    // Sparse, and only ever counted (Select COUNT, leaving out expired rows): keys and expiry suffice.
     this.table.addGlobalSecondaryIndex({
       indexName: JOB_TABLE.activeIndex.name,
       partitionKey: { name: JOB_TABLE.activeIndex.partitionKey, type: AttributeType.STRING },
       sortKey: { name: JOB_TABLE.activeIndex.sortKey, type: AttributeType.STRING },
-      projectionType: ProjectionType.KEYS_ONLY,
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: [...JOB_TABLE.activeIndex.projectedAttributes],
     });
   }
 

@@ -73,7 +73,7 @@ async function createJobTable(dynamo: DynamoDBClient, tableName: string): Promis
             { AttributeName: activeIndex.partitionKey, KeyType: "HASH" },
             { AttributeName: activeIndex.sortKey, KeyType: "RANGE" },
           ],
-          Projection: { ProjectionType: "KEYS_ONLY" },
+          Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...activeIndex.projectedAttributes] },
         },
       ],
     }),

@@ -76,6 +76,10 @@ describe("job table", () => {
             { AttributeName: JOB_TABLE.activeIndex.partitionKey, KeyType: "HASH" },
             { AttributeName: JOB_TABLE.activeIndex.sortKey, KeyType: "RANGE" },
           ],
+          Projection: {
+            ProjectionType: "INCLUDE",
+            NonKeyAttributes: [...JOB_TABLE.activeIndex.projectedAttributes],
+          },
         }),
       ]),
     });

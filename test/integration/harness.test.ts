@@ -37,7 +37,7 @@ describe("job resources", () => {
     const indexes = Object.fromEntries(
       (Table?.GlobalSecondaryIndexes ?? []).map((index) => [
         index.IndexName,
-        { keys: index.KeySchema, projection: index.Projection?.ProjectionType },
+        { keys: index.KeySchema, projection: index.Projection },
       ]),
     );
     expect(indexes).toEqual({
@@ -46,14 +46,17 @@ describe("job resources", () => {
           { AttributeName: JOB_TABLE.ownerIndex.partitionKey, KeyType: "HASH" },
           { AttributeName: JOB_TABLE.ownerIndex.sortKey, KeyType: "RANGE" },
         ],
-        projection: "ALL",
+        projection: { ProjectionType: "ALL" },
       },
       [JOB_TABLE.activeIndex.name]: {
         keys: [
           { AttributeName: JOB_TABLE.activeIndex.partitionKey, KeyType: "HASH" },
           { AttributeName: JOB_TABLE.activeIndex.sortKey, KeyType: "RANGE" },
         ],
-        projection: "KEYS_ONLY",
+        projection: {
+          ProjectionType: "INCLUDE",
+          NonKeyAttributes: [...JOB_TABLE.activeIndex.projectedAttributes],
+        },
       },
     });
 

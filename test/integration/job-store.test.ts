@@ -463,6 +463,13 @@ describe("caller limits", () => {
     expect(await store.countActive(uniqueOwner(), 10)).toBe(0);
   });
 
+  it("countActive leaves out open jobs that have expired but are not deleted yet", async () => {
+    const owner = uniqueOwner();
+    await created(newJob({ owner }));
+    await created(newJob({ owner, expiresAt: epochSeconds() - 1 }));
+    expect(await store.countActive(owner, 10)).toBe(1);
+  });
+
   it("tryRecordStart allows `limit` starts per owner and calendar minute", async () => {
     const minuteStart = Math.floor(Date.now() / 60_000) * 60_000;
     const clock = new FrozenClock(minuteStart + 1_000);

@@ -318,18 +318,30 @@ export class DynamoJobStore implements JobStore {
 
   async countActive(owner: string, atMost: number): Promise<number> {
     const index = JOB_TABLE.activeIndex;
-    const result = await this.documents.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: index.name,
-        KeyConditionExpression: "#activeOwner = :owner",
-        ExpressionAttributeNames: { "#activeOwner": index.partitionKey },
-        ExpressionAttributeValues: { ":owner": owner },
-        Select: "COUNT",
-        Limit: atMost,
-      }),
-    );
-    return result.Count ?? 0;
+    const nowSeconds = epochSeconds(this.clock.now());
+    let count = 0;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index.name,
+          KeyConditionExpression: "#activeOwner = :owner",
+          FilterExpression: NOT_EXPIRED,
+          ExpressionAttributeNames: {
+            "#activeOwner": index.partitionKey,
+            "#expiresAt": JOB_TABLE.ttlAttribute,
+          },
+          ExpressionAttributeValues: { ":owner": owner, ":nowSeconds": nowSeconds },
+          Select: "COUNT",
+          Limit: atMost,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined && count < atMost);
+    return Math.min(count, atMost);
   }
 
   async tryRecordStart(owner: string, limit: number): Promise<boolean> {

@@ -7,8 +7,16 @@ export const JOB_TABLE = {
   ttlAttribute: "expiresAt",
   /** Every job of an owner, newest first (list_jobs). */
   ownerIndex: { name: "byOwner", partitionKey: "owner", sortKey: "createdAt" },
-  /** Sparse: only queued and running jobs carry `activeOwner` (per-caller active-job limit). */
-  activeIndex: { name: "activeByOwner", partitionKey: "activeOwner", sortKey: "createdAt" },
+  /**
+   * Sparse: only queued and running jobs carry `activeOwner` (per-caller active-job limit). It holds
+   * the TTL attribute too, so that a job that expired while still open is not counted.
+   */
+  activeIndex: {
+    name: "activeByOwner",
+    partitionKey: "activeOwner",
+    sortKey: "createdAt",
+    projectedAttributes: ["expiresAt"],
+  },
 } as const;
 
 /** Receives per message before SQS moves it to the dead-letter queue (the queue's redrive policy). */
