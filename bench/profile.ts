@@ -13,7 +13,7 @@ export interface BenchProfile {
   readonly lagSamplesPerMethod: number;
   readonly throughputJobs: number;
   readonly throughputJobSeconds: number;
-  /** Poller loops × batch size = the worker concurrency C. */
+  /** Poller loops × batch size = the worker concurrency C; batch 1: one job per invocation, as deployed. */
   readonly throughputPollers: number;
   readonly throughputBatchSize: number;
   /** MCP clients starting the throughput jobs at the same time. */
@@ -34,8 +34,8 @@ export const FULL_PROFILE: BenchProfile = {
   lagSamplesPerMethod: 10,
   throughputJobs: 1000,
   throughputJobSeconds: 2,
-  throughputPollers: 5,
-  throughputBatchSize: 10,
+  throughputPollers: 50,
+  throughputBatchSize: 1,
   throughputStartLanes: 20,
   coldStartRuns: 10,
   watchdogMs: 15 * 60_000,
@@ -51,8 +51,8 @@ export const QUICK_PROFILE: BenchProfile = {
   lagSamplesPerMethod: 3,
   throughputJobs: 200,
   throughputJobSeconds: 2,
-  throughputPollers: 5,
-  throughputBatchSize: 10,
+  throughputPollers: 50,
+  throughputBatchSize: 1,
   throughputStartLanes: 20,
   coldStartRuns: 3,
   watchdogMs: 6 * 60_000,

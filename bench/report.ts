@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ColdStartResult } from "./cold-start.js";
-import type { HeadOfLineResult } from "./head-of-line.js";
+import type { HeadOfLineCase } from "./head-of-line.js";
 import type { MachineInfo } from "./machine.js";
 import type { BenchProfile } from "./profile.js";
 import type { ScenarioRow } from "./scenarios.js";
@@ -15,12 +15,15 @@ export interface BenchResults {
   /** Wall time of the whole run, emulator start-up included. */
   readonly wallSeconds: number;
   readonly phaseSeconds: Readonly<Record<string, number>>;
+  /** The worker as lib/worker.ts deploys it, which the scenario and lag phases run. */
+  readonly deployedWorker: { readonly concurrency: number; readonly batchSize: number };
   readonly scenarios: readonly ScenarioRow[];
   readonly startLatency: StartLatencyResult;
   readonly visibilityLag: readonly LagRow[];
   readonly throughput: ThroughputResult;
   readonly coldStart: ColdStartResult;
-  readonly headOfLine: HeadOfLineResult;
+  /** The head-of-line probe on each worker setting, the earlier batching first. */
+  readonly headOfLine: readonly HeadOfLineCase[];
   /** Errors the handlers logged during the run; a clean run has none. */
   readonly handlerErrors: readonly string[];
 }
@@ -74,11 +77,19 @@ function reading(r: BenchResults): string {
     `the 15 s result is in hand ${wait?.resultSeconds} s after the start with \`get_job waitSeconds\` (${wait?.toolCalls} tool calls) or ${poll?.resultSeconds} s with polling every 10 s (${poll?.toolCalls} calls), and a 1 s API still needs a single call (${fastAsync?.resultSeconds} s) when the start passes \`waitSeconds\`.`,
     `A start costs ${ms(st.sequential.start.latencyMs.p50)} p50 and ${ms(st.sequential.start.latencyMs.p99)} p99 against ${ms(st.sequential.floor.latencyMs.p50)} and ${ms(st.sequential.floor.latencyMs.p99)} for the bare PutItem + SendMessage on the same emulators (×${st.ratios.sequentialP50} at p50, ×${st.ratios.sequentialP99} at p99; an MCP ping alone is ${ms(st.sequential.ping.latencyMs.p50)}); with ${st.concurrent.start.clients} clients at once the ratio is ×${st.ratios.concurrentP50} at p50.`,
     `A finished job is seen ${lag("wait")} s later (median) with \`waitSeconds\`, ${lag("poll-1s")} s with 1 s polling and ${lag("poll-10s")} s with 10 s polling.`,
-    `${tp.jobs} jobs of ${tp.jobSeconds} s at worker concurrency ${tp.workerConcurrency} took ${secs(tp.wallMs)} s against an ideal ${secs(tp.idealMs)} s (×${tp.wallOverIdeal}), with ${tp.lost} lost.`,
+    `${tp.jobs} jobs of ${tp.jobSeconds} s at worker concurrency ${tp.workerConcurrency} (${tp.pollers} invocations at once, ${perInvocation(tp.batchSize)}) took ${secs(tp.wallMs)} s against an ideal ${secs(tp.idealMs)} s (×${tp.wallOverIdeal}), with ${tp.lost} lost.`,
     `The MCP bundle is ${kib(mcpBundle?.bytes)} minified (${kib(mcpBundle?.gzipBytes)} gzip); a fresh process imports it in ${mcpCold?.importMs} ms and answers its first \`initialize\` ${mcpCold?.firstRequestMs} ms later (median), ${r.coldStart.mcpOverNodeMs} ms over an empty node process.`,
-    `A short job queues behind long ones: with one ${r.headOfLine.longJobSeconds} s job on each of ${r.headOfLine.pollers} pollers, a ${r.headOfLine.shortJobSeconds} s job waited ${secs(r.headOfLine.busyQueueWaitMs)} s to start (${secs(r.headOfLine.idleQueueWaitMs)} s when idle) though ${r.headOfLine.pollers * r.headOfLine.batchSize - r.headOfLine.longJobs} of ${r.headOfLine.pollers * r.headOfLine.batchSize} slots were free.`,
+    headOfLineReading(r.headOfLine),
     "All times come from one run on a shared, noisy machine: compare the ratios and the shapes, not the absolute figures.",
   ].join(" ");
+}
+
+function headOfLineReading(cases: readonly HeadOfLineCase[]): string {
+  const parts = cases.map(
+    (h) =>
+      `${h.label} (${h.pollers} pollers × ${h.batchSize}), a ${h.shortJobSeconds} s job queued while ${h.longJobsRunning} long jobs ran, with ${h.slots - h.longJobsRunning} of ${h.slots} slots free, waited ${secs(h.busyQueueWaitMs)} s to start`,
+  );
+  return `Head of line: with ${parts.join("; with ")}.`;
 }
 
 function machineSection(m: MachineInfo): string {
@@ -148,7 +159,7 @@ function lagSection(rows: readonly LagRow[]): string {
   return [
     "## 3. Completion visibility lag",
     "",
-    "From the moment the worker recorded the job's end (`finishedAt` in the row) to the moment the client holds the `completed` answer; same machine clock. Polling clients start at evenly spread phases of their interval, and waiting clients make their first `get_job` call at evenly spread points of the second after the start (an agent's next turn comes some time later): real job ends fall anywhere between two reads. With `waitSeconds` the server re-reads the row on a backoff that settles at one read per second.",
+    "From the moment the worker recorded the job's end (`finishedAt` in the row) to the moment the client holds the `completed` answer; same machine clock. Polling clients start at evenly spread phases of their interval, and waiting clients make their first `get_job` call at evenly spread points of the second after the start (an agent's next turn comes some time later): real job ends fall anywhere between two reads. With `waitSeconds` the server re-reads the row after 100 ms, then at pauses growing ×1.5 up to 500 ms.",
     "",
     "| Method | Jobs | Lag p50 | Lag min | Lag max | Tool calls per job (median, start included) |",
     "|---|---|---|---|---|---|",
@@ -167,7 +178,7 @@ function throughputSection(t: ThroughputResult): string {
   return [
     "## 4. Throughput",
     "",
-    `${t.jobs} jobs of \`slow_api\` (${t.jobSeconds} s each), started through MCP by ${t.startLanes} clients at once, run by the worker at concurrency C = ${t.workerConcurrency} (${t.pollers} poller loops × batches of ${t.batchSize}; a batch's records run in parallel, as in the Lambda handler). Ideal = jobs / C × ${t.jobSeconds} s.`,
+    `${t.jobs} jobs of \`slow_api\` (${t.jobSeconds} s each), started through MCP by ${t.startLanes} clients at once, run by the worker at concurrency C = ${t.workerConcurrency} (${t.pollers} poller loops, ${perInvocation(t.batchSize)}${t.batchSize > 1 ? "; a batch's records run in parallel, as in the Lambda handler" : ", as the deployed worker takes them"}). Ideal = jobs / C × ${t.jobSeconds} s.`,
     "",
     "| | |",
     "|---|---|",
@@ -176,6 +187,7 @@ function throughputSection(t: ThroughputResult): string {
     `| Wall / ideal | ×${t.wallOverIdeal} |`,
     `| Jobs per second | ${t.jobsPerSecond} (ideal ${(t.workerConcurrency / t.jobSeconds).toFixed(1)}) |`,
     `| Starting all jobs took | ${secs(t.startPhaseMs)} s |`,
+    `| CPU used by the node process (handlers, pollers, fauxqs, clients; not DynamoDB Local) | ${t.nodeCpuSeconds} s |`,
     `| Jobs running at once, mean / peak (from the rows' startedAt and finishedAt) | ${t.meanRunning} / ${t.peakRunning} of ${t.workerConcurrency} |`,
     `| Queue wait (createdAt → startedAt) p50 / p95 / max | ${secs(t.queueWaitMs.p50)} / ${secs(t.queueWaitMs.p95)} / ${secs(t.queueWaitMs.max)} s |`,
     `| Run (startedAt → finishedAt) p50 / p95 / max | ${secs(t.runMs.p50)} / ${secs(t.runMs.p95)} / ${secs(t.runMs.max)} s |`,
@@ -213,17 +225,22 @@ function coldStartSection(c: ColdStartResult): string {
   ].join("\n");
 }
 
-function headOfLineSection(h: HeadOfLineResult): string {
-  const slots = h.pollers * h.batchSize;
+function headOfLineSection(cases: readonly HeadOfLineCase[]): string {
+  const first = cases[0];
+  if (first === undefined) return "";
   return [
     "## 6. Head-of-line blocking in the worker",
     "",
-    `Worker concurrency is counted in invocations: ${h.pollers} poller loops × batches of ${h.batchSize} (the deployed event source: maxConcurrency × batchSize). Messages that arrive one at a time are received one per batch, and a batch holds its slot until its longest record ends. With one ${h.longJobSeconds} s job on each of the ${h.pollers} pollers (${h.longJobs} of ${slots} nominal slots busy), a ${h.shortJobSeconds} s job waits for a poller to come free:`,
+    `Worker concurrency is counted in invocations (the event source's maxConcurrency; here, poller loops), and an invocation holds its slot until the longest record of its batch ends. Messages that arrive one at a time are received one per batch. Each setting gets a fresh stack: a ${first.shortJobSeconds} s job runs on the idle worker, then ${first.longJobSeconds} s jobs start one after another (each received alone) until the rows show them all running, and the same ${first.shortJobSeconds} s job starts again. Slots = pollers × batch size, the jobs that could run at once if every batch were full; the long jobs running are counted from their rows at the moment the short job was queued.`,
     "",
-    "| Short job started while | Queued for | Start call → completed answer |",
-    "|---|---|---|",
-    `| every poller is free | ${secs(h.idleQueueWaitMs)} s | ${secs(h.idleResultMs)} s |`,
-    `| each poller holds one long job | ${secs(h.busyQueueWaitMs)} s | ${secs(h.busyResultMs)} s |`,
+    "| Worker | Pollers × batch | Long jobs running / slots | Short job queued for, idle | Short job queued for, behind the long jobs | First long job's end → short job's start | Start call → completed answer, idle / behind |",
+    "|---|---|---|---|---|---|---|",
+    ...cases.map(
+      (h) =>
+        `| ${h.label} | ${h.pollers} × ${h.batchSize} | ${h.longJobsRunning} / ${h.slots} | ${secs(h.idleQueueWaitMs)} s | ${secs(h.busyQueueWaitMs)} s | ${secs(h.firstLongEndToShortStartMs)} s | ${secs(h.idleResultMs)} / ${secs(h.busyResultMs)} s |`,
+    ),
+    "",
+    "With batches of 10, one long job on each poller leaves most slots free in name only: every poller is held by a batch of one, so a short job can start only when a long job's invocation ends (an end → start near 0). With one job per invocation a free slot is a free poller, so a short job waits only when every slot runs a job (a negative end → start: it started before any long job ended).",
     "",
   ].join("\n");
 }
@@ -236,12 +253,17 @@ function methodSection(r: BenchResults): string {
     "## Method",
     "",
     "- Everything runs on this machine over loopback: DynamoDB Local (java) and fauxqs, the deployed handlers behind a local Function URL server, the worker fed by an SQS poller that plays the Lambda event source, and MCP SDK `Client`s over Streamable HTTP, all in one node process except java. On AWS the MCP function and the worker run in separate sandboxes; here they share two cores, which is why the start-latency phase runs without a worker.",
-    "- Settings are the deployed defaults (auth `none`, no per-caller limits; the scenario and lag phases run the worker as deployed, 10 concurrent invocations × batches of 10). Each phase gets its own table and queues on the shared emulators.",
+    `- Settings are the deployed defaults (auth \`none\`, no per-caller limits; the scenario and lag phases run the worker as deployed: ${r.deployedWorker.concurrency} invocations at once, ${perInvocation(r.deployedWorker.batchSize)}). Each phase gets its own table and queues on the shared emulators.`,
     `- Phases: ${phases}.`,
     `- Errors the handlers logged: ${r.handlerErrors.length === 0 ? "none" : r.handlerErrors.join("; ")}.`,
     "- Raw figures: `latest.json` beside this file (`latest-quick.*` for `--quick`).",
     "",
   ].join("\n");
+}
+
+/** How many jobs an invocation takes, in words. */
+function perInvocation(batchSize: number): string {
+  return batchSize === 1 ? "one job per invocation" : `batches of up to ${batchSize} jobs`;
 }
 
 function ms(value: number): string {

@@ -1,8 +1,9 @@
 import { fileURLToPath } from "node:url";
+import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY } from "../lambdas/shared/config/functions.js";
 import { type Emulators, startEmulators } from "../local/emulators.js";
 import { startBlockingServer } from "./blocking-server.js";
 import { measureColdStart } from "./cold-start.js";
-import { probeHeadOfLine } from "./head-of-line.js";
+import { type HeadOfLineCase, type HeadOfLineSetting, probeHeadOfLine } from "./head-of-line.js";
 import { machineInfo } from "./machine.js";
 import { FULL_PROFILE, QUICK_PROFILE } from "./profile.js";
 import { writeReport } from "./report.js";
@@ -19,6 +20,24 @@ const quick = process.argv.includes("--quick");
 const profile = quick ? QUICK_PROFILE : FULL_PROFILE;
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
 const runStarted = performance.now();
+
+/** The worker as lib/worker.ts deploys it: WORKER_BATCH_SIZE (1) job per invocation, 20 at once. */
+const DEPLOYED_WORKER = { workerConcurrency: WORKER_MAX_CONCURRENCY, workerBatchSize: WORKER_BATCH_SIZE };
+
+/**
+ * Head-of-line blocking, before and after: batches of 10 on 5 pollers (C = 50) with one long job
+ * on each poller, then the deployed setting with every slot but one holding a long job.
+ */
+const HEAD_OF_LINE_SETTINGS: readonly HeadOfLineSetting[] = [
+  { id: "batch-10", label: "batches of 10, as before", pollers: 5, batchSize: 10, longJobs: 5 },
+  {
+    id: "deployed",
+    label: `${WORKER_BATCH_SIZE === 1 ? "one job per invocation" : `batches of ${WORKER_BATCH_SIZE}`}, as deployed`,
+    pollers: WORKER_MAX_CONCURRENCY,
+    batchSize: WORKER_BATCH_SIZE,
+    longJobs: WORKER_MAX_CONCURRENCY - 1,
+  },
+];
 
 // Past this the run is stuck: exit, which also kills DynamoDB Local (the emulator harness does that on exit).
 setTimeout(() => {
@@ -86,12 +105,9 @@ async function main(): Promise<void> {
   const emulators = await phase("emulators", () => startEmulators());
   cleanups.push(() => emulators.stop());
   const handlerErrors: string[] = [];
-  // As deployed (lib/worker.ts): 10 concurrent invocations, batches of 10.
-  const deployed = { workerConcurrency: 10, workerBatchSize: 10 };
-
   const { scenarios, visibilityLag } = await withStack(
     emulators,
-    { prefix: "bench-main", ...deployed },
+    { prefix: "bench-main", ...DEPLOYED_WORKER },
     handlerErrors,
     async (stack) => {
       const blocking = await startBlockingServer();
@@ -111,7 +127,7 @@ async function main(): Promise<void> {
 
   const startLatency = await withStack(
     emulators,
-    { prefix: "bench-start", workerConcurrency: 0, workerBatchSize: 10 },
+    { prefix: "bench-start", workerConcurrency: 0, workerBatchSize: WORKER_BATCH_SIZE },
     handlerErrors,
     (stack) => phase("start latency", () => measureStartLatency(stack, profile)),
   );
@@ -127,19 +143,24 @@ async function main(): Promise<void> {
     (stack) => phase("throughput", () => measureThroughput(stack, profile)),
   );
 
-  const headOfLine = await withStack(
-    emulators,
-    {
-      prefix: "bench-head-of-line",
-      workerConcurrency: profile.throughputPollers,
-      workerBatchSize: profile.throughputBatchSize,
-    },
-    handlerErrors,
-    (stack) =>
-      phase("head-of-line", () =>
-        probeHeadOfLine(stack, profile.throughputPollers, profile.throughputBatchSize),
-      ),
-  );
+  const headOfLine = await phase("head-of-line", async () => {
+    const cases: HeadOfLineCase[] = [];
+    for (const setting of HEAD_OF_LINE_SETTINGS) {
+      cases.push(
+        await withStack(
+          emulators,
+          {
+            prefix: `bench-head-of-line-${setting.id}`,
+            workerConcurrency: setting.pollers,
+            workerBatchSize: setting.batchSize,
+          },
+          handlerErrors,
+          (stack) => probeHeadOfLine(stack, setting),
+        ),
+      );
+    }
+    return cases;
+  });
 
   await cleanUp();
   const wallSeconds = Number(((performance.now() - runStarted) / 1000).toFixed(1));
@@ -148,6 +169,7 @@ async function main(): Promise<void> {
     profile,
     wallSeconds,
     phaseSeconds,
+    deployedWorker: { concurrency: WORKER_MAX_CONCURRENCY, batchSize: WORKER_BATCH_SIZE },
     scenarios,
     startLatency,
     visibilityLag,

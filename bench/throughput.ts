@@ -1,6 +1,7 @@
 import { type AttributeValue, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { callForJob, closeClients, connectClients } from "./mcp-client.js";
+import { callForJob } from "../local/mcp-client.js";
+import { closeClients, connectClients } from "./mcp-client.js";
 import { runPool, sleep } from "./pool.js";
 import type { BenchProfile } from "./profile.js";
 import type { BenchStack } from "./stack.js";
@@ -25,6 +26,8 @@ export interface ThroughputResult {
   readonly peakRunning: number;
   /** How long it took the start lanes to hand out every job. */
   readonly startPhaseMs: number;
+  /** CPU this node process used in the phase: handlers, pollers, fauxqs, clients (not DynamoDB Local). */
+  readonly nodeCpuSeconds: number;
   readonly statuses: Readonly<Record<string, number>>;
   readonly completed: number;
   /** Jobs that did not complete before the bounded wait ran out. */
@@ -61,6 +64,7 @@ export async function measureThroughput(stack: BenchStack, profile: BenchProfile
   const concurrency = profile.throughputPollers * profile.throughputBatchSize;
   const idealMs = (profile.throughputJobs / concurrency) * profile.throughputJobSeconds * 1000;
   const clients = await connectClients(stack.mcpUrl, profile.throughputStartLanes);
+  const cpuBefore = process.cpuUsage();
   const firstStart = Date.now();
   let jobIds: string[];
   try {
@@ -93,6 +97,7 @@ export async function measureThroughput(stack: BenchStack, profile: BenchProfile
     await sleep(SCAN_EVERY_MS);
   }
 
+  const cpu = process.cpuUsage(cpuBefore);
   const all = [...rows.values()];
   const statuses: Record<string, number> = {};
   for (const row of all) statuses[row.status] = (statuses[row.status] ?? 0) + 1;
@@ -120,6 +125,7 @@ export async function measureThroughput(stack: BenchStack, profile: BenchProfile
     wallOverIdeal: ratio(wallMs, idealMs),
     jobsPerSecond: Number(((completed / wallMs) * 1000).toFixed(1)),
     startPhaseMs,
+    nodeCpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)),
     ...runningAtOnce(all),
     statuses,
     completed,

@@ -1,6 +1,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { JobView } from "../lambdas/shared/domain/job.js";
-import { callForJob, connectClient, isDone } from "./mcp-client.js";
+import { callForJob, connectClient } from "../local/mcp-client.js";
+import { isDone } from "./mcp-client.js";
 import { sleep } from "./pool.js";
 import { median, rounded, type Summary, summarize } from "./stats.js";
 
@@ -87,7 +88,7 @@ async function observe(
   while (!isDone(job) && toolCalls < MAX_CALLS_PER_JOB) {
     if (every === undefined) {
       // An agent's next turn comes some time after the start answers; the server then re-reads
-      // the row on a schedule that settles at once a second, so spread the first call over a second.
+      // the row at pauses growing from 100 to 500 ms, so spread the first call over a second.
       if (toolCalls === 1) await sleep(started + phase * WAIT_SPREAD_MS - performance.now());
       job = await callForJob(client, "get_job", { jobId: job.jobId, waitSeconds: 25 });
     } else {

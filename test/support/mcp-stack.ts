@@ -1,6 +1,3 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { inject } from "vitest";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/local-stack.js";
@@ -29,54 +26,11 @@ export function startTestStack(options: LocalStackOptions = {}): Promise<LocalSt
   });
 }
 
-/** A real MCP client over Streamable HTTP. */
-export async function connectClient(url: string, headers: Record<string, string> = {}): Promise<Client> {
-  const client = new Client({ name: "test-client", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
-  return client;
-}
-
-export interface ToolAnswer {
-  readonly isError: boolean;
-  readonly text: string;
-  readonly structured: Record<string, unknown> | undefined;
-}
-
-export async function callTool(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-): Promise<ToolAnswer> {
-  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  const first = result.content[0];
-  return {
-    isError: result.isError === true,
-    text: first?.type === "text" ? first.text : "",
-    structured: result.structuredContent,
-  };
-}
-
-/** The job a tool answered with; fails the test when the tool answered an error. */
-export async function callForJob(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-): Promise<JobAnswer> {
-  const answer = await callTool(client, name, args);
-  if (answer.isError || !answer.structured) throw new Error(`${name} answered an error: ${answer.text}`);
-  return answer.structured as unknown as JobAnswer;
-}
-
-export interface JobAnswer {
-  jobId: string;
-  type: string;
-  status: string;
-  attempt: number;
-  progress?: { current: number; total?: number; message?: string };
-  result?: unknown;
-  error?: { code: string; message: string; retryable: boolean };
-  pollAfterSeconds?: number;
-  expiresAt: string;
-  createdAt: string;
-  finishedAt?: string;
-}
+// The MCP client helpers live beside the local stack, shared with the benchmarks.
+export {
+  callForJob,
+  callTool,
+  connectClient,
+  type JobAnswer,
+  type ToolAnswer,
+} from "../../local/mcp-client.js";
