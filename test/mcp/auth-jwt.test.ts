@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../local/local-stack.js";
 import { freePort } from "../support/free-port.js";
 import { hmacToken, startTestIssuer, type TestIssuer, unsignedToken } from "../support/jwt-issuer.js";
-import { countItems, countMessages } from "../support/local-aws.js";
 import { callForJob, connectClient, startTestStack } from "../support/mcp-stack.js";
+import { expectNothingCreated } from "../support/nothing-created.js";
 
 const SCOPE = "mcp:jobs";
 const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
@@ -53,28 +53,9 @@ function post(token: string | undefined, url = stack.mcpUrl): Promise<Response> 
   });
 }
 
-async function queueDrained(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await countMessages(stack.clients.sqs, stack.resources.queueUrl)) === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("the worker did not drain the queue");
-}
-
-/** Sends a request and checks that it left no row and no message behind. */
-async function nothingCreated(send: () => Promise<Response>): Promise<Response> {
-  await queueDrained();
-  const rows = await countItems(stack.clients.dynamo, stack.resources.tableName);
-  const response = await send();
-  await response.clone().text();
-  expect(await countItems(stack.clients.dynamo, stack.resources.tableName)).toBe(rows);
-  expect(await countMessages(stack.clients.sqs, stack.resources.queueUrl)).toBe(0);
-  return response;
-}
-
 describe("jwt mode refuses every bad token with 401 and the resource metadata, and creates nothing", () => {
   it("no token: a challenge naming the realm and the resource metadata", async () => {
-    const response = await nothingCreated(() => post(undefined));
+    const response = await expectNothingCreated(stack, () => post(undefined));
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toBe(
       `Bearer realm="mcp", resource_metadata="${metadataUrl()}"`,
@@ -120,7 +101,7 @@ describe("jwt mode refuses every bad token with 401 and the resource metadata, a
     ],
   ])("a token %s", async (_case, make, description) => {
     const token = await make();
-    const response = await nothingCreated(() => post(token));
+    const response = await expectNothingCreated(stack, () => post(token));
     expect(response.status).toBe(401);
     const challenge = response.headers.get("www-authenticate") ?? "";
     const prefix = `Bearer realm="mcp", resource_metadata="${metadataUrl()}", error="invalid_token", error_description="`;
@@ -133,7 +114,9 @@ describe("jwt mode refuses every bad token with 401 and the resource metadata, a
 
   it("a valid token in the query string: 401 invalid_request", async () => {
     const token = await issuer.sign({ sub: "u", aud: audience, scope: SCOPE });
-    const response = await nothingCreated(() => post(undefined, `${stack.mcpUrl}?access_token=${token}`));
+    const response = await expectNothingCreated(stack, () =>
+      post(undefined, `${stack.mcpUrl}?access_token=${token}`),
+    );
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toBe(
       `Bearer realm="mcp", resource_metadata="${metadataUrl()}", error="invalid_request", error_description="Send the token in the Authorization header, never in the query string."`,
@@ -142,7 +125,7 @@ describe("jwt mode refuses every bad token with 401 and the resource metadata, a
 
   it("a valid token without the required scope: 403 insufficient_scope", async () => {
     const token = await issuer.sign({ sub: "u", aud: audience, scope: "openid profile" });
-    const response = await nothingCreated(() => post(token));
+    const response = await expectNothingCreated(stack, () => post(token));
     expect(response.status).toBe(403);
     expect(response.headers.get("www-authenticate")).toBe(
       `Bearer error="insufficient_scope", scope="${SCOPE}", resource_metadata="${metadataUrl()}"`,

@@ -1,8 +1,9 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../local/local-stack.js";
-import { countItems, countMessages } from "../support/local-aws.js";
+import { countItems } from "../support/local-aws.js";
 import { startTestStack } from "../support/mcp-stack.js";
+import { expectNothingCreated } from "../support/nothing-created.js";
 
 let stack: LocalStack;
 
@@ -22,25 +23,6 @@ const startCall = JSON.stringify({
   params: { name: "start_slow_api", arguments: { query: "q", delaySeconds: 0 } },
 });
 
-async function queueDrained(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await countMessages(stack.clients.sqs, stack.resources.queueUrl)) === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("the worker did not drain the queue");
-}
-
-/** Sends a request and checks that it left no row and no message behind. */
-async function nothingCreated(send: () => Promise<Response>): Promise<Response> {
-  await queueDrained();
-  const rowsBefore = await countItems(stack.clients.dynamo, stack.resources.tableName);
-  const messagesBefore = await countMessages(stack.clients.sqs, stack.resources.queueUrl);
-  const response = await send();
-  expect(await countItems(stack.clients.dynamo, stack.resources.tableName)).toBe(rowsBefore);
-  expect(await countMessages(stack.clients.sqs, stack.resources.queueUrl)).toBe(messagesBefore);
-  return response;
-}
-
 describe("the HTTP front door", () => {
   it("a well-formed start creates a row (the baseline the other cases compare with)", async () => {
     const before = await countItems(stack.clients.dynamo, stack.resources.tableName);
@@ -50,14 +32,16 @@ describe("the HTTP front door", () => {
   });
 
   it.each(["GET", "DELETE", "PUT"])("%s answers 405 with Allow", async (method) => {
-    const response = await nothingCreated(() => fetch(stack.mcpUrl, { method, headers: MCP_HEADERS }));
+    const response = await expectNothingCreated(stack, () =>
+      fetch(stack.mcpUrl, { method, headers: MCP_HEADERS }),
+    );
     expect(response.status).toBe(405);
     expect(response.headers.get("allow")).toBe("POST, OPTIONS");
     expect(await response.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 } });
   });
 
   it("a foreign Origin answers 403", async () => {
-    const response = await nothingCreated(() =>
+    const response = await expectNothingCreated(stack, () =>
       fetch(stack.mcpUrl, {
         method: "POST",
         headers: { ...MCP_HEADERS, origin: "https://evil.example" },
@@ -82,7 +66,7 @@ describe("the HTTP front door", () => {
   });
 
   it("malformed JSON answers 400 with a JSON-RPC parse error", async () => {
-    const response = await nothingCreated(() =>
+    const response = await expectNothingCreated(stack, () =>
       fetch(stack.mcpUrl, { method: "POST", headers: MCP_HEADERS, body: '{"jsonrpc":"2.0",' }),
     );
     expect(response.status).toBe(400);
@@ -90,14 +74,14 @@ describe("the HTTP front door", () => {
   });
 
   it("a JSON body that is not JSON-RPC answers 400", async () => {
-    const response = await nothingCreated(() =>
+    const response = await expectNothingCreated(stack, () =>
       fetch(stack.mcpUrl, { method: "POST", headers: MCP_HEADERS, body: '{"hello":"world"}' }),
     );
     expect(response.status).toBe(400);
   });
 
   it("an Accept without application/json and text/event-stream answers 406", async () => {
-    const response = await nothingCreated(() =>
+    const response = await expectNothingCreated(stack, () =>
       fetch(stack.mcpUrl, {
         method: "POST",
         headers: { "content-type": "application/json", accept: "text/html" },
@@ -114,14 +98,14 @@ describe("the HTTP front door", () => {
       method: "tools/call",
       params: { name: "start_slow_api", arguments: { query: "x".repeat(1024 * 1024) } },
     });
-    const response = await nothingCreated(() =>
+    const response = await expectNothingCreated(stack, () =>
       fetch(stack.mcpUrl, { method: "POST", headers: MCP_HEADERS, body: huge }),
     );
     expect(response.status).toBe(413);
   });
 
   it("a wrong content type answers 415", async () => {
-    const response = await nothingCreated(() =>
+    const response = await expectNothingCreated(stack, () =>
       fetch(stack.mcpUrl, {
         method: "POST",
         headers: { ...MCP_HEADERS, "content-type": "text/plain" },
@@ -132,7 +116,7 @@ describe("the HTTP front door", () => {
   });
 
   it("a 2026-07-28 discovery probe gets a JSON-RPC error, not a 5xx, so the client falls back", async () => {
-    const response = await nothingCreated(() =>
+    const response = await expectNothingCreated(stack, () =>
       fetch(stack.mcpUrl, {
         method: "POST",
         headers: MCP_HEADERS,

@@ -2,8 +2,9 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobQueue } from "../../lambdas/shared/domain/ports.js";
 import type { LocalStack } from "../../local/local-stack.js";
-import { countItems, countMessages } from "../support/local-aws.js";
+import { countMessages } from "../support/local-aws.js";
 import { callForJob, callTool, connectClient, startTestStack } from "../support/mcp-stack.js";
+import { expectNothingCreated, rowsAndMessages } from "../support/nothing-created.js";
 
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 
@@ -19,13 +20,6 @@ afterAll(async () => {
   await client?.close();
   await stack?.stop();
 });
-
-async function rowAndMessageCounts(): Promise<[number, number]> {
-  return [
-    await countItems(stack.clients.dynamo, stack.resources.tableName),
-    await countMessages(stack.clients.sqs, stack.resources.queueUrl),
-  ];
-}
 
 describe("tools/list", () => {
   it("lists every tool with its input and output schema, title and hints", async () => {
@@ -193,11 +187,9 @@ describe("bad input gets a clear error and creates nothing", () => {
     ["list_jobs", { limit: 0 }, "limit"],
     ["list_jobs", { status: "done" }, "status"],
   ])("%s with %j names %s", async (tool, args, field) => {
-    const before = await rowAndMessageCounts();
-    const answer = await callTool(client, tool, args);
+    const answer = await expectNothingCreated(stack, () => callTool(client, tool, args));
     expect(answer.isError).toBe(true);
     expect(answer.text).toContain(field);
-    expect(await rowAndMessageCounts()).toEqual(before);
   });
 
   it("a cursor that was not issued by list_jobs is refused", async () => {
@@ -224,7 +216,7 @@ describe("idempotencyKey", () => {
       delaySeconds: 0,
       idempotencyKey: "k-1",
     });
-    const [rows, messages] = await rowAndMessageCounts();
+    const { rows, messages } = await rowsAndMessages(stack);
     const again = await callForJob(client, "start_slow_api", {
       query: "same",
       delaySeconds: 0,
@@ -238,9 +230,9 @@ describe("idempotencyKey", () => {
     });
     expect(other.isError).toBe(true);
     expect(other.text).toMatch(/idempotencyKey "k-1" was already used with different input/);
-    const after = await rowAndMessageCounts();
-    expect(after[0]).toBe(rows);
-    expect(after[1]).toBeLessThanOrEqual(messages);
+    const after = await rowsAndMessages(stack);
+    expect(after.rows).toBe(rows);
+    expect(after.messages).toBeLessThanOrEqual(messages);
   });
 });
 
