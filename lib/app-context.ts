@@ -22,6 +22,7 @@ export const DEFAULT_STACK_NAME = "McpAsyncJobs";
  * | `callerMaxActiveJobs` | `20` | per caller, 0 = no limit |
  * | `callerMaxStartsPerMinute` | `60` | per caller, 0 = no limit |
  * | `jobTtlSeconds` | `86400` | 3600–604800 |
+ * | `workerMaxConcurrency` | `20` | jobs running at once, 2–1000 |
  * | `removalPolicy` | `retain` | `destroy` deletes the table, key secret and logs with the stack |
  */
 export interface AppContext {
@@ -86,6 +87,7 @@ export function readAppContext(node: Node): AppContext {
       callerMaxActiveJobs: integer("callerMaxActiveJobs"),
       callerMaxStartsPerMinute: integer("callerMaxStartsPerMinute"),
       jobTtl: jobTtlSeconds === undefined ? undefined : Duration.seconds(jobTtlSeconds),
+      workerMaxConcurrency: integer("workerMaxConcurrency"),
     },
   };
 }

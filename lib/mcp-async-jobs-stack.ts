@@ -38,9 +38,9 @@ export interface McpAsyncJobsStackProps extends StackProps {
   readonly workerTimeout?: Duration;
   /** @default DEFAULT_MAX_RECEIVE_COUNT */
   readonly maxReceiveCount?: number;
-  /** @default 10 */
+  /** Job messages per worker invocation. @default WORKER_BATCH_SIZE (1) */
   readonly workerBatchSize?: number;
-  /** @default 10 */
+  /** Worker invocations (and so jobs) at once, 2–1000: protects the slow API. @default WORKER_MAX_CONCURRENCY (20) */
   readonly workerMaxConcurrency?: number;
   /** @default - none */
   readonly alarmActions?: readonly IAlarmAction[];

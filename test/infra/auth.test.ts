@@ -124,6 +124,7 @@ describe("bin/app.ts context flags", () => {
       callerMaxActiveJobs: "5",
       callerMaxStartsPerMinute: "0",
       jobTtlSeconds: "7200",
+      workerMaxConcurrency: "5",
       removalPolicy: "destroy",
     });
     expect(stackName).toBe("Dev");
@@ -137,6 +138,7 @@ describe("bin/app.ts context flags", () => {
     expect(props.callerMaxActiveJobs).toBe(5);
     expect(props.callerMaxStartsPerMinute).toBe(0);
     expect(props.jobTtl?.toSeconds()).toBe(7200);
+    expect(props.workerMaxConcurrency).toBe(5);
     expect(props.removalPolicy).toBe(RemovalPolicy.DESTROY);
   });
 
