@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { RunContext } from "./job-type.js";
 
 export const query = z
   .string()
@@ -16,16 +17,19 @@ export function delaySeconds(defaultSeconds: number): z.ZodDefault<z.ZodNumber> 
     .describe(`How long the simulated external call takes, in seconds (0 to 600, default ${defaultSeconds})`);
 }
 
-/** Waits, reporting progress about once a second, and stops at once when the signal aborts. */
-export async function simulateWork(
+/**
+ * Stands in for an external call of `seconds`: waits, reporting progress about once a second, and
+ * stops at once when the run's signal aborts.
+ */
+export async function simulateCall(
   seconds: number,
-  signal: AbortSignal,
-  onTick: (elapsedSeconds: number) => Promise<void>,
+  context: RunContext,
+  describe: (elapsedSeconds: number) => string,
 ): Promise<void> {
   const ticks = Math.ceil(seconds);
   for (let tick = 1; tick <= ticks; tick++) {
-    await sleep(Math.min(1, seconds - (tick - 1)) * 1000, signal);
-    await onTick(tick);
+    await sleep(Math.min(1, seconds - (tick - 1)) * 1000, context.signal);
+    await context.progress({ current: tick, total: seconds, message: describe(tick) });
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ExternalApiError } from "../domain/errors.js";
-import { delaySeconds, query, simulateWork } from "./common.js";
+import { delaySeconds, query, simulateCall } from "./common.js";
 import { defineJobType } from "./job-type.js";
 
 export const failingApi = defineJobType({
@@ -13,13 +13,7 @@ export const failingApi = defineJobType({
   maxAttempts: 3,
   pollAfterSeconds: 3,
   async run(input, context) {
-    await simulateWork(input.delaySeconds, context.signal, (elapsed) =>
-      context.progress({
-        current: elapsed,
-        total: input.delaySeconds,
-        message: "Waiting for the external API",
-      }),
-    );
+    await simulateCall(input.delaySeconds, context, () => "Waiting for the external API");
     throw new ExternalApiError(
       "424 Failed Dependency: external service unavailable",
       false,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ExternalApiError } from "../domain/errors.js";
-import { delaySeconds, query, simulateWork } from "./common.js";
+import { delaySeconds, query, simulateCall } from "./common.js";
 import { defineJobType } from "./job-type.js";
 
 export const flakyApi = defineJobType({
@@ -23,13 +23,7 @@ export const flakyApi = defineJobType({
   maxAttempts: 5,
   pollAfterSeconds: 3,
   async run(input, context) {
-    await simulateWork(input.delaySeconds, context.signal, (elapsed) =>
-      context.progress({
-        current: elapsed,
-        total: input.delaySeconds,
-        message: `Attempt ${context.attempt}`,
-      }),
-    );
+    await simulateCall(input.delaySeconds, context, () => `Attempt ${context.attempt}`);
     if (context.attempt <= input.failTimes) {
       throw new ExternalApiError(
         `503 Service Unavailable (attempt ${context.attempt} of ${input.failTimes + 1} needed)`,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { delaySeconds, query, simulateWork } from "./common.js";
+import { delaySeconds, query, simulateCall } from "./common.js";
 import { defineJobType } from "./job-type.js";
 
 export const slowApi = defineJobType({
@@ -17,9 +17,7 @@ export const slowApi = defineJobType({
       ...(input.delaySeconds > 0 ? { total: input.delaySeconds } : {}),
       message: "Calling the slow API",
     });
-    await simulateWork(input.delaySeconds, context.signal, (elapsed) =>
-      context.progress({ current: elapsed, total: input.delaySeconds, message: `Waited ${elapsed} s` }),
-    );
+    await simulateCall(input.delaySeconds, context, (elapsed) => `Waited ${elapsed} s`);
     return { answer: `Slow result for: ${input.query}` };
   },
 });
