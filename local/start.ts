@@ -9,7 +9,16 @@ const startedAt = Date.now();
 console.log("Starting DynamoDB Local, the SQS emulator, the MCP endpoint and the worker…");
 
 const auth = prepareLocalAuth(process.env);
-const stack = await startLocalStack({ port, env: auth.env });
+const stack = await startLocalStack({ port, env: auth.env }).catch((error: unknown) => {
+  if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+    console.error(
+      `Port ${port} is in use. Stop the other server, or pick a port: PORT=3001 npm start (PORT=0: any free port).`,
+    );
+  } else {
+    console.error(error instanceof Error ? error.message : error);
+  }
+  process.exit(1);
+});
 
 let stopping = false;
 const shutdown = (signal: string): void => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { callForJob, connectClient } from "../support/mcp-stack.js";
 
@@ -80,5 +81,26 @@ describe("npm start", () => {
     while (started.some(alive) && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 200));
     expect(started.filter(alive)).toEqual([]);
+  });
+
+  it("says which port is taken, and exits, when PORT is in use", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const child = spawn("npm", ["start"], {
+        env: { ...process.env, PORT: String(port) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).not.toBe(0);
+      expect(output).toContain(`Port ${port} is in use`);
+      expect(output).not.toContain("MCP endpoint:");
+    } finally {
+      blocker.close();
+    }
   });
 });
