@@ -39,6 +39,37 @@ export interface SqsPoller {
 }
 
 const ERROR_BACKOFF_MS = 500;
+/** How long a spare loop rests after an empty receive, unless work arrives first. */
+const IDLE_PAUSE_MS = 5_000;
+
+/**
+ * Lets spare loops rest while the queue is empty, as the Lambda event source scales its pollers
+ * down: one loop keeps long-polling, and whichever loop receives work wakes the others at once.
+ */
+class IdleLoops {
+  private readonly resting = new Set<() => void>();
+
+  constructor(private readonly stopping: AbortSignal) {
+    stopping.addEventListener("abort", () => this.wake(), { once: true });
+  }
+
+  wake(): void {
+    for (const resume of [...this.resting]) resume();
+  }
+
+  rest(): Promise<void> {
+    if (this.stopping.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const resume = (): void => {
+        clearTimeout(timer);
+        this.resting.delete(resume);
+        resolve();
+      };
+      const timer = setTimeout(resume, IDLE_PAUSE_MS);
+      this.resting.add(resume);
+    });
+  }
+}
 
 /** Plays the Lambda SQS event source: receive a batch, invoke the handler, delete what succeeded. */
 export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
@@ -56,7 +87,10 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     onError: options.onError ?? ((error) => console.error("SQS poller:", error)),
   };
   const stopping = new AbortController();
-  const loops = Array.from({ length: options.concurrency ?? 1 }, () => pollLoop(settings, stopping.signal));
+  const idle = new IdleLoops(stopping.signal);
+  const loops = Array.from({ length: options.concurrency ?? 1 }, (_, index) =>
+    pollLoop(settings, stopping.signal, idle, index === 0),
+  );
   return {
     async stop(): Promise<void> {
       stopping.abort();
@@ -67,13 +101,19 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
 
 type LoopSettings = Required<Omit<SqsPollerOptions, "concurrency">>;
 
-async function pollLoop(settings: LoopSettings, stopping: AbortSignal): Promise<void> {
+async function pollLoop(
+  settings: LoopSettings,
+  stopping: AbortSignal,
+  idle: IdleLoops,
+  alwaysPolls: boolean,
+): Promise<void> {
   const report = async (error: unknown): Promise<void> => {
     settings.onError(error);
     await sleep(ERROR_BACKOFF_MS, undefined, { signal: stopping }).catch(() => {});
   };
   while (!stopping.aborted) {
     let messages: Message[];
+    const receivedFrom = Date.now();
     try {
       messages = await receive(settings);
     } catch (error) {
@@ -82,7 +122,14 @@ async function pollLoop(settings: LoopSettings, stopping: AbortSignal): Promise<
     }
     // Messages received while stop() waited are still invoked; dropping them would hide them
     // for the whole visibility timeout.
-    if (messages.length > 0) await invoke(settings, messages).catch(report);
+    if (messages.length > 0) {
+      idle.wake();
+      await invoke(settings, messages).catch(report);
+    } else if (!alwaysPolls && Date.now() - receivedFrom >= settings.waitTimeSeconds * 1000) {
+      // Only a receive that waited its whole time found the queue idle: fauxqs ends every pending
+      // long poll when one message arrives, and all but one of them come back empty at once.
+      await idle.rest();
+    }
   }
 }
 

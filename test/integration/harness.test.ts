@@ -261,6 +261,36 @@ describe("SQS poller", () => {
     expect(errors).toEqual([new Error("boom")]);
   });
 
+  it("rests spare loops while the queue is empty, and wakes them all when work arrives", async () => {
+    const aws = await useLocalAws();
+    let receives = 0;
+    aws.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "ReceiveMessageCommand") receives++;
+        return next(args);
+      },
+      { step: "initialize", name: "countReceives" },
+    );
+    let running = 0;
+    let mostAtOnce = 0;
+    const handler = vi.fn<SqsBatchHandler>(async () => {
+      running++;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await sleep(1_500);
+      running--;
+    });
+    poll(aws, handler, { concurrency: 5, batchSize: 1 });
+
+    await sleep(3_000);
+    // One loop long-polls (1 s each); the four others rested after their first empty receive.
+    expect(receives).toBeLessThanOrEqual(4 + 4);
+
+    for (let i = 0; i < 5; i++) await send(aws, `burst ${i}`);
+    await vi.waitFor(() => expect(handler).toHaveBeenCalledTimes(5), { timeout: 10_000, interval: 50 });
+    // The four rested loops woke at the first message and took the rest while it still ran.
+    expect(mostAtOnce).toBeGreaterThanOrEqual(4);
+  });
+
   it("stops: stop() resolves and a message sent afterwards stays visible in the queue", async () => {
     const aws = await useLocalAws();
     const handler = vi.fn<SqsBatchHandler>(async () => {});
