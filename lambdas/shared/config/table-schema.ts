@@ -1,6 +1,7 @@
 /**
- * The job table's physical layout. The CDK table construct and the local emulator harness both
- * create the table from these names, and the DynamoDB adapter reads and writes them.
+ * The job table's physical layout, and the limits of the queue and the rows around it. The CDK
+ * constructs and the local emulator harness both create the table and queues from these, and the
+ * adapters and the worker read and write by them.
  */
 export const JOB_TABLE = {
   partitionKey: "id",
