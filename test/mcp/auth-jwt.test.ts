@@ -6,15 +6,9 @@ import { freePort } from "../support/free-port.js";
 import { hmacToken, startTestIssuer, type TestIssuer, unsignedToken } from "../support/jwt-issuer.js";
 import { callForJob, connectClient, startTestStack } from "../support/mcp-stack.js";
 import { expectNothingCreated } from "../support/nothing-created.js";
+import { MCP_HEADERS, START_CALL } from "../support/raw-mcp.js";
 
 const SCOPE = "mcp:jobs";
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const START = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "tools/call",
-  params: { name: "start_slow_api", arguments: { query: "q", delaySeconds: 0 } },
-});
 
 let issuer: TestIssuer;
 let stack: LocalStack;
@@ -49,7 +43,7 @@ function post(token: string | undefined, url = stack.mcpUrl): Promise<Response> 
   return fetch(url, {
     method: "POST",
     headers: { ...MCP_HEADERS, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
-    body: START,
+    body: START_CALL,
   });
 }
 

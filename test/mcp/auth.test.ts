@@ -6,10 +6,10 @@ import type { Log } from "../../lambdas/shared/domain/logger.js";
 import type { LocalStack } from "../../local/local-stack.js";
 import { countItems } from "../support/local-aws.js";
 import { callForJob, callTool, connectClient, startTestStack } from "../support/mcp-stack.js";
+import { MCP_HEADERS, START_CALL, toolCallBody } from "../support/raw-mcp.js";
 
 const ALICE_KEY = "alice-key-6f1d0c2b9a8e7f6d5c4b";
 const BOB_KEY = "bob-key-0a9b8c7d6e5f4a3b2c1d0e";
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
 let stack: LocalStack;
 let alice: Client;
@@ -50,19 +50,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function toolCall(name: string, args: Record<string, unknown>): string {
-  return JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name, arguments: args } });
-}
-
-const START = toolCall("start_slow_api", { query: "q", delaySeconds: 0 });
-
 function post(body: string, headers: Record<string, string> = {}, url = stack.mcpUrl): Promise<Response> {
   return fetch(url, { method: "POST", headers: { ...MCP_HEADERS, ...headers }, body });
 }
 
 /** The raw HTTP body of one tool call made with `key`. */
 async function rawAnswer(key: string, name: string, args: Record<string, unknown>): Promise<string> {
-  const response = await post(toolCall(name, args), { authorization: `Bearer ${key}` });
+  const response = await post(toolCallBody(name, args), { authorization: `Bearer ${key}` });
   expect(response.status).toBe(200);
   return response.text();
 }
@@ -80,7 +74,7 @@ async function nothingCreated(send: () => Promise<Response>): Promise<Response> 
 
 describe("requests without valid credentials are refused and create nothing", () => {
   it("no Authorization header: 401 with a bare Bearer challenge", async () => {
-    const response = await nothingCreated(() => post(START));
+    const response = await nothingCreated(() => post(START_CALL));
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toBe('Bearer realm="mcp"');
     expect(await response.json()).toEqual({
@@ -95,7 +89,7 @@ describe("requests without valid credentials are refused and create nothing", ()
 
   it("a wrong key: 401 invalid_token, and the answer does not echo the key", async () => {
     const wrongKey = `${ALICE_KEY}-wrong`;
-    const response = await nothingCreated(() => post(START, { authorization: `Bearer ${wrongKey}` }));
+    const response = await nothingCreated(() => post(START_CALL, { authorization: `Bearer ${wrongKey}` }));
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toBe(
       'Bearer realm="mcp", error="invalid_token", error_description="The API key is not valid."',
@@ -105,7 +99,7 @@ describe("requests without valid credentials are refused and create nothing", ()
 
   it("another scheme (Basic) counts as no credentials", async () => {
     const basic = Buffer.from(`alice:${ALICE_KEY}`).toString("base64");
-    const response = await nothingCreated(() => post(START, { authorization: `Basic ${basic}` }));
+    const response = await nothingCreated(() => post(START_CALL, { authorization: `Basic ${basic}` }));
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toBe('Bearer realm="mcp"');
   });
@@ -113,7 +107,7 @@ describe("requests without valid credentials are refused and create nothing", ()
   it("a valid key in the query string: 401 invalid_request, even alongside a valid header", async () => {
     for (const headers of [{}, { authorization: `Bearer ${ALICE_KEY}` }] as Record<string, string>[]) {
       const response = await nothingCreated(() =>
-        post(START, headers, `${stack.mcpUrl}?access_token=${ALICE_KEY}`),
+        post(START_CALL, headers, `${stack.mcpUrl}?access_token=${ALICE_KEY}`),
       );
       expect(response.status).toBe(401);
       expect(response.headers.get("www-authenticate")).toBe(
@@ -175,7 +169,7 @@ describe("one caller cannot see another caller's jobs", () => {
     expect(afterAliceCancelled).toEqual(unknown);
     expect(JSON.parse(unknown[0] ?? "")).toEqual({
       jsonrpc: "2.0",
-      id: 7,
+      id: 1,
       result: {
         isError: true,
         content: [{ type: "text", text: `Job ${job.jobId} was not found or has expired.` }],
@@ -239,9 +233,9 @@ describe("tokens stay at the front door", () => {
     );
     try {
       const wrongKey = `${BOB_KEY}-but-wrong`;
-      expect((await post(START, { authorization: `Bearer ${wrongKey}` })).status).toBe(401);
-      expect((await post(START, { authorization: `Bearer ${ALICE_KEY}` })).status).toBe(200);
-      expect((await post(START, {}, `${stack.mcpUrl}?access_token=${ALICE_KEY}`)).status).toBe(401);
+      expect((await post(START_CALL, { authorization: `Bearer ${wrongKey}` })).status).toBe(401);
+      expect((await post(START_CALL, { authorization: `Bearer ${ALICE_KEY}` })).status).toBe(200);
+      expect((await post(START_CALL, {}, `${stack.mcpUrl}?access_token=${ALICE_KEY}`)).status).toBe(401);
       const everything = [...logLines, ...consoleLines].join("\n");
       expect(logLines.some((line) => line.includes("API key refused"))).toBe(true);
       for (const secret of [ALICE_KEY, BOB_KEY, wrongKey]) expect(everything).not.toContain(secret);

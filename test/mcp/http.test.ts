@@ -4,6 +4,7 @@ import type { LocalStack } from "../../local/local-stack.js";
 import { countItems } from "../support/local-aws.js";
 import { startTestStack } from "../support/mcp-stack.js";
 import { expectNothingCreated } from "../support/nothing-created.js";
+import { MCP_HEADERS, START_CALL } from "../support/raw-mcp.js";
 
 let stack: LocalStack;
 
@@ -15,18 +16,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
-const startCall = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "tools/call",
-  params: { name: "start_slow_api", arguments: { query: "q", delaySeconds: 0 } },
-});
-
 describe("the HTTP front door", () => {
   it("a well-formed start creates a row (the baseline the other cases compare with)", async () => {
     const before = await countItems(stack.clients.dynamo, stack.resources.tableName);
-    const response = await fetch(stack.mcpUrl, { method: "POST", headers: MCP_HEADERS, body: startCall });
+    const response = await fetch(stack.mcpUrl, { method: "POST", headers: MCP_HEADERS, body: START_CALL });
     expect(response.status).toBe(200);
     expect(await countItems(stack.clients.dynamo, stack.resources.tableName)).toBe(before + 1);
   });
@@ -45,7 +38,7 @@ describe("the HTTP front door", () => {
       fetch(stack.mcpUrl, {
         method: "POST",
         headers: { ...MCP_HEADERS, origin: "https://evil.example" },
-        body: startCall,
+        body: START_CALL,
       }),
     );
     expect(response.status).toBe(403);
@@ -85,7 +78,7 @@ describe("the HTTP front door", () => {
       fetch(stack.mcpUrl, {
         method: "POST",
         headers: { "content-type": "application/json", accept: "text/html" },
-        body: startCall,
+        body: START_CALL,
       }),
     );
     expect(response.status).toBe(406);
@@ -109,7 +102,7 @@ describe("the HTTP front door", () => {
       fetch(stack.mcpUrl, {
         method: "POST",
         headers: { ...MCP_HEADERS, "content-type": "text/plain" },
-        body: startCall,
+        body: START_CALL,
       }),
     );
     expect(response.status).toBe(415);
@@ -145,7 +138,7 @@ describe("the HTTP front door", () => {
         },
       );
       request.on("error", reject);
-      request.end(startCall);
+      request.end(START_CALL);
     });
     expect(status).toBe(403);
   });
