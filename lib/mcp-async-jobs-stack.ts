@@ -10,10 +10,21 @@ import { DeadLetterHandler } from "./dead-letter-handler.js";
 import { JobQueue } from "./job-queue.js";
 import { JobTable } from "./job-table.js";
 import { DEFAULT_API_KEY_NAME, McpAuth, type McpAuthProps } from "./mcp-auth.js";
-import { McpEndpoint } from "./mcp-endpoint.js";
+import { McpEndpoint, type McpEndpointProps } from "./mcp-endpoint.js";
 import { JobWorker } from "./worker.js";
 
-export interface McpAsyncJobsStackProps extends StackProps {
+/** The endpoint settings the stack passes through unchanged (documented on McpEndpointProps). */
+type EndpointSettings = Pick<
+  McpEndpointProps,
+  | "jobTtl"
+  | "callerMaxActiveJobs"
+  | "callerMaxStartsPerMinute"
+  | "allowedOrigins"
+  | "throttleRateLimit"
+  | "throttleBurstLimit"
+>;
+
+export interface McpAsyncJobsStackProps extends StackProps, EndpointSettings {
   /** Caller authentication (mode, JWT settings, the opt-in for `none`). @default api-key mode */
   readonly auth?: Omit<McpAuthProps, "removalPolicy">;
   /**
@@ -22,18 +33,6 @@ export interface McpAsyncJobsStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
-  /** @default Duration.hours(24) */
-  readonly jobTtl?: Duration;
-  /** @default 20 */
-  readonly callerMaxActiveJobs?: number;
-  /** @default 60 */
-  readonly callerMaxStartsPerMinute?: number;
-  /** @default - no browser origin */
-  readonly allowedOrigins?: readonly string[];
-  /** @default 50 requests per second */
-  readonly throttleRateLimit?: number;
-  /** @default 100 requests */
-  readonly throttleBurstLimit?: number;
   /** @default Duration.seconds(DEFAULT_WORKER_TIMEOUT_SECONDS) */
   readonly workerTimeout?: Duration;
   /** @default DEFAULT_MAX_RECEIVE_COUNT */
