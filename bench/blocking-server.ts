@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { JobType } from "../lambdas/shared/jobs/job-type.js";
+import { isSubmitCheck, type JobType, type RunJobType } from "../lambdas/shared/jobs/job-type.js";
 import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
 
 export interface BlockingServer {
@@ -65,7 +65,8 @@ async function serve(
 
 function blockingMcpServer(types: readonly JobType[]): McpServer {
   const server = new McpServer({ name: "blocking-bench", version: "0.1.0" }, { capabilities: { tools: {} } });
-  for (const jobType of types) {
+  // A blocking server can only hold one call open: submit/check types have no single call to hold.
+  for (const jobType of types.filter((type): type is RunJobType => !isSubmitCheck(type))) {
     server.registerTool(
       jobType.name,
       { title: jobType.title, description: jobType.description, inputSchema: jobType.input },
@@ -75,7 +76,7 @@ function blockingMcpServer(types: readonly JobType[]): McpServer {
   return server;
 }
 
-async function runInline(jobType: JobType, input: Record<string, unknown>): Promise<CallToolResult> {
+async function runInline(jobType: RunJobType, input: Record<string, unknown>): Promise<CallToolResult> {
   try {
     const result = await jobType.run(input, {
       jobId: randomUUID(),

@@ -9,7 +9,7 @@ import type { WorkerConfig } from "../../lambdas/shared/config/config.js";
 import { JOB_TABLE } from "../../lambdas/shared/config/table-schema.js";
 import type { JobMessage } from "../../lambdas/shared/domain/job.js";
 import type { Clock, NewJob } from "../../lambdas/shared/domain/ports.js";
-import type { JobType } from "../../lambdas/shared/jobs/job-type.js";
+import type { RunJobType } from "../../lambdas/shared/jobs/job-type.js";
 import type { WorkerSettings } from "../../lambdas/shared/worker/process-delivery.js";
 import type { LocalAws } from "./local-aws.js";
 
@@ -197,7 +197,7 @@ export interface RunLog {
 }
 
 /** The same job type, recording every run the worker starts. */
-export function counted<T extends JobType>(type: T): T & RunLog {
+export function counted<T extends RunJobType>(type: T): T & RunLog {
   const runs: RunLog["runs"] = [];
   return {
     ...type,

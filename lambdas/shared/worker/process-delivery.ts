@@ -4,7 +4,7 @@ import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, JobMessageSchema, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
 import type { Clock, JobStore, RetryScheduler } from "../domain/ports.js";
-import type { JobType } from "../jobs/job-type.js";
+import { isSubmitCheck, type JobType, type RunJobType } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
 import { retryDelaySeconds } from "./backoff.js";
 
@@ -101,6 +101,14 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
     });
   }
 
+  if (isSubmitCheck(jobType)) {
+    return recordFailure(deps, delivery, job, jobType, {
+      code: "unsupported_job_shape",
+      message: `This worker cannot run submit/check jobs such as ${jobType.name}.`,
+      retryable: false,
+    });
+  }
+
   let outcome: unknown;
   try {
     outcome = await runWithDeadline(deps, job, jobType, input.data, runBudgetMs);
@@ -156,7 +164,7 @@ async function settleUnclaimed(
 async function runWithDeadline(
   deps: WorkerDeps,
   job: JobRow,
-  jobType: JobType,
+  jobType: RunJobType,
   input: unknown,
   budgetMs: number,
 ): Promise<unknown> {
