@@ -1,7 +1,4 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import { DynamoJobStore } from "../lambdas/shared/adapters/dynamo-job-store.js";
-import { createAuthenticator } from "../lambdas/shared/auth/create-authenticator.js";
-import { loadMcpConfig, loadWorkerConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
   MCP_FUNCTION_TIMEOUT_SECONDS,
@@ -11,10 +8,15 @@ import {
 } from "../lambdas/shared/config/functions.js";
 import { DEFAULT_WORKER_TIMEOUT_SECONDS } from "../lambdas/shared/config/table-schema.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
-import { createHttpLambdaHandler, type HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
-import { createMcpApp, type McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
-import { createWorkerDeps } from "../lambdas/shared/wiring.js";
-import { createDeadLetterHandler, createWorkerHandler } from "../lambdas/shared/worker/sqs-handlers.js";
+import {
+  createDeadLetterHandler,
+  createMcpHandler,
+  createWorkerHandler,
+} from "../lambdas/shared/handlers.js";
+import type { JobType } from "../lambdas/shared/jobs/job-type.js";
+import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
+import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
+import type { McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
 import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
 import { startEmulators } from "./emulators.js";
 import { startFunctionUrlServer } from "./function-url-server.js";
@@ -34,7 +36,9 @@ export interface LocalStackOptions {
   readonly workerConcurrency?: number;
   /** Messages per worker invocation. Default: as deployed. */
   readonly workerBatchSize?: number;
-  /** Fault injection for tests. */
+  /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed. */
+  readonly jobTypes?: readonly JobType[];
+  /** Fault injection for tests (the MCP handler only). */
   readonly overrides?: McpAppOverrides;
   readonly log?: Log;
 }
@@ -52,7 +56,7 @@ export interface LocalStack {
 /**
  * The whole system on one machine: DynamoDB Local and the SQS emulator, the MCP handler behind a
  * local Function URL, and the worker and dead-letter handlers fed by SQS pollers. The handlers are
- * the deployed ones, configured from the same environment variables.
+ * the deployed ones (the same handler factories), configured from the same environment variables.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-local", logLevel: "WARN" });
@@ -83,16 +87,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
       ...options.env,
     };
-    const mcpConfig = loadMcpConfig(env);
-    mcpHandler = createHttpLambdaHandler(
-      createMcpApp(mcpConfig, clients, await createAuthenticator(mcpConfig, { log }), log, options.overrides),
-    );
+    const jobTypes = options.jobTypes ?? JOB_TYPES;
+    mcpHandler = await createMcpHandler({
+      jobTypes,
+      env,
+      clients,
+      log,
+      ...(options.overrides ? { overrides: options.overrides } : {}),
+    });
 
     const worker = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: resources.queueUrl,
       queueArn: resources.queueArn,
-      handler: createWorkerHandler(createWorkerDeps(loadWorkerConfig(env), clients, log)),
+      handler: createWorkerHandler({ jobTypes, env, clients, log }),
       concurrency: options.workerConcurrency ?? WORKER_MAX_CONCURRENCY,
       batchSize: options.workerBatchSize ?? WORKER_BATCH_SIZE,
       functionTimeoutMs: DEFAULT_WORKER_TIMEOUT_SECONDS * 1000,
@@ -104,10 +112,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs: clients.sqs,
       queueUrl: resources.deadLetterQueueUrl,
       queueArn: resources.deadLetterQueueArn,
-      handler: createDeadLetterHandler({
-        store: new DynamoJobStore({ client: clients.dynamo, tableName: resources.tableName }),
-        log,
-      }),
+      handler: createDeadLetterHandler({ env, clients, log }),
       functionName: "dead-letter",
       region: endpoints.region,
       onError: (error) => log.error("Dead-letter poller error", { error }),

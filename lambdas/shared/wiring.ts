@@ -2,11 +2,13 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoJobStore } from "./adapters/dynamo-job-store.js";
 import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
-import type { WorkerConfig } from "./config/config.js";
+import type { DeadLetterConfig, McpConfig, WorkerConfig } from "./config/config.js";
 import { ENV } from "./config/env-names.js";
 import type { Log } from "./domain/logger.js";
-import { type Clock, systemClock } from "./domain/ports.js";
+import { type Clock, type JobQueue, type JobStore, systemClock } from "./domain/ports.js";
+import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
+import { JobService } from "./usecases/job-service.js";
 import type { WorkerDeps } from "./worker/process-delivery.js";
 
 export interface AwsClients {
@@ -23,19 +25,90 @@ export function createAwsClients(env: Record<string, string | undefined> = proce
   };
 }
 
+export interface WiringOptions {
+  /** The job types served: each gets a `start_<name>` tool and is run by the worker. */
+  readonly jobTypes: readonly JobType[];
+  readonly clock?: Clock;
+  /** Wraps the real store or queue, e.g. to inject a fault. */
+  readonly wrapStore?: (store: JobStore) => JobStore;
+  readonly wrapQueue?: (queue: JobQueue) => JobQueue;
+}
+
+/** The ports and the registry every entry point (Lambda, local stack, tests, benchmarks) runs on. */
+export interface JobsWiring {
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  /** The worker's retry scheduler: the real queue, never wrapped. */
+  readonly retries: SqsJobQueue;
+  readonly registry: JobTypeRegistry;
+  readonly clock: Clock;
+}
+
+/** The one place the table, the queue and the job types become ports and a registry. */
+export function wireJobs(
+  config: { readonly tableName: string; readonly queueUrl: string },
+  clients: AwsClients,
+  options: WiringOptions,
+): JobsWiring {
+  const clock = options.clock ?? systemClock;
+  const store = new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName, clock });
+  const queue = new SqsJobQueue({ client: clients.sqs, queueUrl: config.queueUrl });
+  return {
+    store: options.wrapStore?.(store) ?? store,
+    queue: options.wrapQueue?.(queue) ?? queue,
+    retries: queue,
+    registry: createJobTypeRegistry(options.jobTypes),
+    clock,
+  };
+}
+
+/** What the MCP server needs: the job service over the wired ports, and the registry it lists tools from. */
+export interface McpDeps {
+  readonly service: JobService;
+  readonly registry: JobTypeRegistry;
+  readonly clock: Clock;
+}
+
+export function createMcpDeps(
+  config: McpConfig,
+  clients: AwsClients,
+  log: Log,
+  options: WiringOptions,
+): McpDeps {
+  const { store, queue, registry, clock } = wireJobs(config, clients, options);
+  const service = new JobService({
+    store,
+    queue,
+    clock,
+    log,
+    jobTtlSeconds: config.jobTtlSeconds,
+    limits: {
+      maxActiveJobs: config.callerMaxActiveJobs,
+      maxStartsPerMinute: config.callerMaxStartsPerMinute,
+    },
+  });
+  return { service, registry, clock };
+}
+
 export function createWorkerDeps(
   config: WorkerConfig,
   clients: AwsClients,
   log: Log,
-  options: { clock?: Clock; registry?: JobTypeRegistry } = {},
+  options: WiringOptions,
 ): WorkerDeps {
-  const clock = options.clock ?? systemClock;
-  return {
-    store: new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName, clock }),
-    retries: new SqsJobQueue({ client: clients.sqs, queueUrl: config.queueUrl }),
-    registry: options.registry ?? createJobTypeRegistry(),
-    settings: config,
-    clock,
-    log,
-  };
+  const { store, retries, registry, clock } = wireJobs(config, clients, options);
+  return { store, retries, registry, settings: config, clock, log };
+}
+
+export interface DeadLetterDeps {
+  readonly store: JobStore;
+  readonly log: Log;
+}
+
+export function createDeadLetterDeps(
+  config: DeadLetterConfig,
+  clients: AwsClients,
+  log: Log,
+): DeadLetterDeps {
+  return { store: new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName }), log };
 }

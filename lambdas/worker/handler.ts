@@ -1,8 +1,4 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { loadWorkerConfig } from "../shared/config/config.js";
-import { createAwsClients, createWorkerDeps } from "../shared/wiring.js";
-import { createWorkerHandler } from "../shared/worker/sqs-handlers.js";
+import { createWorkerHandler } from "../shared/handlers.js";
+import { JOB_TYPES } from "../shared/jobs/registry.js";
 
-const logger = new Logger({ serviceName: "mcp-async-jobs-worker" });
-
-export const handler = createWorkerHandler(createWorkerDeps(loadWorkerConfig(), createAwsClients(), logger));
+export const handler = createWorkerHandler({ jobTypes: JOB_TYPES });

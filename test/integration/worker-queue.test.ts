@@ -8,12 +8,11 @@ import type { JobStore, RetryScheduler } from "../../lambdas/shared/domain/ports
 import { flakyApi } from "../../lambdas/shared/jobs/flaky-api.js";
 import { hungApi } from "../../lambdas/shared/jobs/hung-api.js";
 import type { JobType } from "../../lambdas/shared/jobs/job-type.js";
-import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
 import type { WorkerSettings } from "../../lambdas/shared/worker/process-delivery.js";
 import {
-  createDeadLetterHandler,
-  createWorkerHandler,
+  createSqsDeadLetterHandler,
+  createSqsWorkerHandler,
   type SqsBatchHandler,
 } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { type SqsPoller, startSqsPoller } from "../../local/sqs-poller.js";
@@ -60,7 +59,7 @@ function workerOn(
   settings: Partial<WorkerSettings>,
 ): { handler: SqsBatchHandler; store: JobStore; delays: number[]; deliveries: Deliveries } {
   const deps = createWorkerDeps(workerConfig(aws, settings), aws, silentLog, {
-    registry: createJobTypeRegistry(types),
+    jobTypes: types,
   });
   const delays: number[] = [];
   const retries: RetryScheduler = {
@@ -69,7 +68,7 @@ function workerOn(
       return deps.retries.retryAfter(receiptHandle, delaySeconds);
     },
   };
-  const handler = createWorkerHandler({ ...deps, retries });
+  const handler = createSqsWorkerHandler({ ...deps, retries });
   const deliveries: Deliveries = { receiveCounts: [], at: [] };
   return {
     store: deps.store,
@@ -213,7 +212,7 @@ describe("worker behind the SQS event source", () => {
     await store.claim(job.id, 60_000);
     await crashOnce(aws);
     await crashOnce(aws);
-    poll(aws, "dead-letter", createDeadLetterHandler({ store, log: silentLog }));
+    poll(aws, "dead-letter", createSqsDeadLetterHandler({ store, log: silentLog }));
     // The receive after the last allowed one moves the message to the dead-letter queue.
     await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.resources.queueUrl, WaitTimeSeconds: 1 }));
 

@@ -11,11 +11,13 @@ import { failingApi } from "../../lambdas/shared/jobs/failing-api.js";
 import { flakyApi } from "../../lambdas/shared/jobs/flaky-api.js";
 import { hungApi } from "../../lambdas/shared/jobs/hung-api.js";
 import { defineJobType, type JobType } from "../../lambdas/shared/jobs/job-type.js";
-import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
 import type { WorkerSettings } from "../../lambdas/shared/worker/process-delivery.js";
-import { createDeadLetterHandler, createWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
+import {
+  createSqsDeadLetterHandler,
+  createSqsWorkerHandler,
+} from "../../lambdas/shared/worker/sqs-handlers.js";
 import { countItems, type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   counted,
@@ -51,10 +53,10 @@ function worker(
 ): Worker {
   const on = options.on ?? aws;
   const deps = createWorkerDeps(workerConfig(on, options.settings), on, silentLog, {
-    registry: createJobTypeRegistry(types),
+    jobTypes: types,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const handler = createWorkerHandler(deps);
+  const handler = createSqsWorkerHandler(deps);
   return {
     store: deps.store,
     deliver: (records, remainingMs = 30_000) => handler({ Records: records }, lambdaContext(remainingMs)),
@@ -512,7 +514,7 @@ describe("outcomes the worker checks", () => {
 
 describe("dead-letter handler", () => {
   function deadLetters(store: JobStore) {
-    const handler = createDeadLetterHandler({ store, log: silentLog });
+    const handler = createSqsDeadLetterHandler({ store, log: silentLog });
     return (records: SQSRecord[]) => handler({ Records: records }, lambdaContext());
   }
 

@@ -20,7 +20,7 @@ function receiveCount(record: SQSRecord): number {
 }
 
 /** The worker: each record is one delivery; failed records go back to SQS (partial batch response). */
-export function createWorkerHandler(deps: WorkerDeps): SqsBatchHandler {
+export function createSqsWorkerHandler(deps: WorkerDeps): SqsBatchHandler {
   return async (event, context) => {
     // One processor per invocation: it keeps per-batch state, and local runs invoke concurrently.
     const processor = new BatchProcessor(EventType.SQS);
@@ -41,7 +41,8 @@ export function createWorkerHandler(deps: WorkerDeps): SqsBatchHandler {
   };
 }
 
-export function createDeadLetterHandler(deps: {
+/** The dead-letter queue's consumer: settles each job whose message SQS gave up on. */
+export function createSqsDeadLetterHandler(deps: {
   readonly store: JobStore;
   readonly log: Log;
 }): SqsBatchHandler {
