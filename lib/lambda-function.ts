@@ -19,6 +19,12 @@ const ESM_REQUIRE_BANNER =
 export interface ServiceFunctionProps {
   /** The directory under `lambdas/` whose `handler.ts` exports `handler`, e.g. `"worker"`. */
   readonly source: string;
+  /**
+   * A file exporting `handler` to bundle instead of `lambdas/<source>/handler.ts` (an entry
+   * `AsyncMcpJobs` generates for the user's job types).
+   * @default `lambdas/<source>/handler.ts`
+   */
+  readonly entry?: string;
   /** Shown in the Lambda console. */
   readonly description: string;
   /**
@@ -77,7 +83,7 @@ export class ServiceFunction extends NodejsFunction {
     logGroup.grantWrite(role);
 
     super(scope, id, {
-      entry: `${REPO_ROOT}lambdas/${props.source}/handler.ts`,
+      entry: props.entry ?? `${REPO_ROOT}lambdas/${props.source}/handler.ts`,
       handler: "handler",
       projectRoot: REPO_ROOT,
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,

@@ -64,6 +64,8 @@ export interface McpEndpointProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** The function's entry, a file exporting `handler`. @default `lambdas/mcp/handler.ts` (the demo job types) */
+  readonly entry?: string;
 }
 
 /**
@@ -94,6 +96,7 @@ export class McpEndpoint extends Construct {
 
     this.function = new ServiceFunction(this, "Function", {
       source: "mcp",
+      entry: props.entry,
       description: "MCP server (Streamable HTTP, stateless): starts, polls, cancels and lists jobs",
       timeout: MCP_FUNCTION_TIMEOUT,
       memorySize: props.memorySize ?? 512,

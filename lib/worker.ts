@@ -37,6 +37,8 @@ export interface JobWorkerProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** The function's entry, a file exporting `handler`. @default `lambdas/worker/handler.ts` (the demo job types) */
+  readonly entry?: string;
 }
 
 /** The worker: consumes the job queue, runs each job against its slow API and writes the outcome. */
@@ -47,6 +49,7 @@ export class JobWorker extends Construct {
     super(scope, id);
     this.function = new ServiceFunction(this, "Function", {
       source: "worker",
+      entry: props.entry,
       description: "Runs queued MCP jobs against their slow APIs",
       timeout: props.queue.consumerTimeout,
       memorySize: props.memorySize ?? 256,

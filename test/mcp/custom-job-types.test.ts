@@ -1,31 +1,16 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
-import { defineJobType } from "../../lambdas/shared/jobs/job-type.js";
 import type { LocalStack } from "../../local/local-stack.js";
+import { jobTypes } from "../fixtures/word-count-job-types.js";
 import { callForJob, callTool, connectClient, startTestStack } from "../support/mcp-stack.js";
 import { expectNothingCreated } from "../support/nothing-created.js";
-
-/** A job type of a library user's own: none of the demo types. */
-const wordCount = defineJobType({
-  name: "word_count",
-  title: "Word count",
-  description: "Counts the words of a text.",
-  input: z.object({ text: z.string().min(1) }),
-  timeoutMs: 30_000,
-  maxAttempts: 1,
-  pollAfterSeconds: 1,
-  async run(input) {
-    return { words: input.text.trim().split(/\s+/).length };
-  },
-});
 
 let stack: LocalStack;
 let client: Client;
 
 beforeAll(async () => {
   // The same handler factories the Lambda entries use, given the user's job types only.
-  stack = await startTestStack({ jobTypes: [wordCount] });
+  stack = await startTestStack({ jobTypes });
   client = await connectClient(stack.mcpUrl);
 });
 

@@ -1,0 +1,187 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type { IAlarmAction } from "aws-cdk-lib/aws-cloudwatch";
+import { Construct } from "constructs";
+import {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  DEFAULT_WORKER_TIMEOUT_SECONDS,
+} from "../lambdas/shared/config/table-schema.js";
+import { JobAlarms } from "./alarms.js";
+import { DeadLetterHandler } from "./dead-letter-handler.js";
+import { JobQueue } from "./job-queue.js";
+import { JobTable } from "./job-table.js";
+import { REPO_ROOT, type ServiceFunction } from "./lambda-function.js";
+import { McpAuth, type McpAuthProps } from "./mcp-auth.js";
+import { McpEndpoint, type McpEndpointProps } from "./mcp-endpoint.js";
+import { JobWorker } from "./worker.js";
+
+/** The endpoint settings passed through unchanged (documented on McpEndpointProps). */
+type EndpointSettings = Pick<
+  McpEndpointProps,
+  | "jobTtl"
+  | "callerMaxActiveJobs"
+  | "callerMaxStartsPerMinute"
+  | "allowedOrigins"
+  | "throttleRateLimit"
+  | "throttleBurstLimit"
+>;
+
+export interface AsyncMcpJobsProps extends EndpointSettings {
+  /**
+   * Your job types: the path of a TypeScript or JavaScript module that exports
+   * `jobTypes: readonly JobType[]` (each made with `defineJobType`). It is bundled into the MCP and
+   * worker functions, so each type gets a `start_<name>` tool and is run by the worker. A relative
+   * path is resolved from the directory `cdk` runs in.
+   * @default - none: only the demo job types, if `includeDemoJobTypes` is true
+   */
+  readonly jobTypesModule?: string;
+  /**
+   * Also serve this repository's demo job types (`slow_api`, `failing_api`, `flaky_api`, `hung_api`).
+   * @default false
+   */
+  readonly includeDemoJobTypes?: boolean;
+  /** Caller authentication (mode, JWT settings, the opt-in for `none`). @default api-key mode */
+  readonly auth?: Omit<McpAuthProps, "removalPolicy">;
+  /**
+   * What happens to the data (table, API key secret, log groups) on `cdk destroy`. `DESTROY` suits a
+   * development stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /** How long one worker invocation (and so one job attempt) may run. @default Duration.seconds(DEFAULT_WORKER_TIMEOUT_SECONDS) */
+  readonly workerTimeout?: Duration;
+  /** Receives of a job message before it goes to the dead-letter queue. @default DEFAULT_MAX_RECEIVE_COUNT */
+  readonly maxReceiveCount?: number;
+  /** Job messages per worker invocation. @default WORKER_BATCH_SIZE (1) */
+  readonly workerBatchSize?: number;
+  /** Worker invocations (and so jobs) at once, 2–1000: protects the slow API. @default WORKER_MAX_CONCURRENCY (20) */
+  readonly workerMaxConcurrency?: number;
+  /** Notified when an alarm (dead letters, an old queued job) fires. @default - none */
+  readonly alarmActions?: readonly IAlarmAction[];
+}
+
+/**
+ * Async jobs for MCP tools in your own CDK app: the MCP endpoint (API Gateway + function), the job
+ * table, the job queue with its dead-letter queue, the worker, the dead-letter handler, caller auth
+ * and alarms, serving the job types of `jobTypesModule`.
+ *
+ * Its resources are created in the scope it is given when its id is "Default" (a path segment CDK
+ * leaves out of logical IDs): that is how `McpAsyncJobsStack` keeps its deployed logical IDs.
+ */
+export class AsyncMcpJobs extends Construct {
+  /** The URL MCP clients connect to. */
+  public readonly mcpUrl: string;
+  public readonly table: JobTable;
+  public readonly queue: JobQueue;
+  public readonly auth: McpAuth;
+  public readonly endpoint: McpEndpoint;
+  public readonly worker: JobWorker;
+  public readonly deadLetterHandler: DeadLetterHandler;
+  public readonly alarms: JobAlarms;
+  /** The MCP endpoint's function. */
+  public readonly mcpFunction: ServiceFunction;
+  /** The function that runs the jobs. */
+  public readonly workerFunction: ServiceFunction;
+  /** The function that settles the jobs of dead-lettered messages. */
+  public readonly deadLetterFunction: ServiceFunction;
+
+  constructor(scope: Construct, id: string, props: AsyncMcpJobsProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const entries = jobTypeEntries(props);
+
+    this.auth = new McpAuth(this, "Auth", { ...props.auth, removalPolicy });
+    this.table = new JobTable(this, "Jobs", { removalPolicy });
+    this.queue = new JobQueue(this, "JobQueue", {
+      consumerTimeout: props.workerTimeout ?? Duration.seconds(DEFAULT_WORKER_TIMEOUT_SECONDS),
+      maxReceiveCount: props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
+    });
+    this.endpoint = new McpEndpoint(this, "Mcp", {
+      table: this.table,
+      queue: this.queue,
+      auth: this.auth,
+      jobTtl: props.jobTtl,
+      callerMaxActiveJobs: props.callerMaxActiveJobs,
+      callerMaxStartsPerMinute: props.callerMaxStartsPerMinute,
+      allowedOrigins: props.allowedOrigins,
+      throttleRateLimit: props.throttleRateLimit,
+      throttleBurstLimit: props.throttleBurstLimit,
+      logRemovalPolicy: removalPolicy,
+      entry: entries?.mcp,
+    });
+    this.worker = new JobWorker(this, "Worker", {
+      table: this.table,
+      queue: this.queue,
+      batchSize: props.workerBatchSize,
+      maxConcurrency: props.workerMaxConcurrency,
+      logRemovalPolicy: removalPolicy,
+      entry: entries?.worker,
+    });
+    this.deadLetterHandler = new DeadLetterHandler(this, "DeadLetters", {
+      table: this.table,
+      queue: this.queue,
+      logRemovalPolicy: removalPolicy,
+    });
+    this.alarms = new JobAlarms(this, "Alarms", { queue: this.queue, actions: props.alarmActions });
+
+    this.mcpUrl = this.endpoint.url;
+    this.mcpFunction = this.endpoint.function;
+    this.workerFunction = this.worker.function;
+    this.deadLetterFunction = this.deadLetterHandler.function;
+  }
+}
+
+interface Entries {
+  readonly mcp: string;
+  readonly worker: string;
+}
+
+/**
+ * The MCP and worker entries for the chosen job types. The demo types alone use the shipped
+ * `lambdas/<fn>/handler.ts`; otherwise a small entry importing the user's module is written to
+ * `node_modules/.cache/async-mcp-jobs/`, so esbuild bundles that module like any other source, offline.
+ */
+function jobTypeEntries(props: AsyncMcpJobsProps): Entries | undefined {
+  const includeDemo = props.includeDemoJobTypes ?? false;
+  const userModule = props.jobTypesModule === undefined ? undefined : resolve(props.jobTypesModule);
+  if (userModule === undefined) {
+    if (includeDemo) return undefined;
+    throw new Error(
+      "AsyncMcpJobs: no job types. Set jobTypesModule to a module exporting `jobTypes`, or includeDemoJobTypes: true.",
+    );
+  }
+  if (!existsSync(userModule)) {
+    throw new Error(`AsyncMcpJobs: jobTypesModule ${userModule} does not exist.`);
+  }
+  const imports = [
+    ...(includeDemo
+      ? [`import { JOB_TYPES as demoJobTypes } from ${source("lambdas/shared/jobs/registry.ts")};`]
+      : []),
+    `import { jobTypes as userJobTypes } from ${JSON.stringify(userModule)};`,
+  ];
+  const jobTypes = includeDemo ? "[...demoJobTypes, ...userJobTypes]" : "userJobTypes";
+  const entry = (factory: string, awaited: boolean): string =>
+    [
+      "// Generated by AsyncMcpJobs at synth time; edit jobTypesModule instead.",
+      `import { ${factory} } from ${source("lambdas/shared/handlers.ts")};`,
+      ...imports,
+      "",
+      `export const handler = ${awaited ? "await " : ""}${factory}({ jobTypes: ${jobTypes} });`,
+      "",
+    ].join("\n");
+  const files = { mcp: entry("createMcpHandler", true), worker: entry("createWorkerHandler", false) };
+  // NodejsFunction bundles only entries under its project root, this package's directory. A directory
+  // named after the content: the same job types give the same path, so the same bundle and asset hash.
+  const digest = createHash("sha256").update(JSON.stringify(files)).digest("hex").slice(0, 16);
+  const dir = join(REPO_ROOT, "node_modules", ".cache", "async-mcp-jobs", digest);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "mcp.ts"), files.mcp);
+  writeFileSync(join(dir, "worker.ts"), files.worker);
+  return { mcp: join(dir, "mcp.ts"), worker: join(dir, "worker.ts") };
+}
+
+function source(path: string): string {
+  return JSON.stringify(join(REPO_ROOT, path));
+}
