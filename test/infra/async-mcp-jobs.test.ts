@@ -168,5 +168,5 @@ describe("the bundles AsyncMcpJobs synthesizes from the user's job-types module"
       await worker.stop();
       await server.close();
     }
-  }, 120_000);
+  }, 300_000);
 });
