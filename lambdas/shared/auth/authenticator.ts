@@ -1,4 +1,4 @@
-import type { Caller } from "../mcp/server.js";
+import type { Caller } from "../domain/caller.js";
 import { bearerChallenger, type Refusal } from "./bearer.js";
 
 export type AuthOutcome =

@@ -1,5 +1,6 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Caller } from "../domain/caller.js";
 import { DomainError } from "../domain/errors.js";
 import { isTerminal, type JobRow, type JobView, toJobView } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
@@ -20,10 +21,8 @@ import {
 
 export const SERVER_INFO = { name: "mcp-async-jobs", version: "0.1.0" } as const;
 
-export interface Caller {
-  /** The verified identity; the owner of every job this caller starts. */
-  readonly principal: string;
-}
+// Kept importable from here; it lives in the domain so that auth/ need not import the MCP layer.
+export type { Caller } from "../domain/caller.js";
 
 export interface McpServerDeps {
   readonly service: JobService;
