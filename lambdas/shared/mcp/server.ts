@@ -8,6 +8,7 @@ import type { Clock } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
 import type { JobService } from "../usecases/job-service.js";
+import { serveTasks } from "./tasks.js";
 import {
   CancelJobInput,
   GetJobInput,
@@ -145,6 +146,17 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
         };
       }),
   );
+
+  // MCP Tasks: the same jobs through tasks/*, through the same views and get_job answers as above.
+  serveTasks(server, {
+    service: deps.service,
+    log: deps.log,
+    owner,
+    answerBy: scope.answerBy,
+    startTools: new Set(deps.registry.all.map((jobType) => `start_${jobType.name}`)),
+    viewOf: (job) => view(job, typeOf(deps.registry, job)),
+    answerFor: (job) => answer(async () => view(job, typeOf(deps.registry, job))),
+  });
 
   return server;
 }
