@@ -63,13 +63,13 @@ class RpcError extends Error {
 
 // Our own request schemas: a missing or malformed taskId gets a clear -32602 instead of the SDK's
 // schema dump as an internal error. Known keys are checked in the handlers; others are ignored.
-const taskIdParams = z.looseObject({ taskId: z.unknown() }).optional();
+const taskIdParams = z.looseObject({ taskId: z.unknown().optional() }).optional();
 const GetTaskRequest = z.object({ method: z.literal("tasks/get"), params: taskIdParams });
 const TaskResultRequest = z.object({ method: z.literal("tasks/result"), params: taskIdParams });
 const CancelTaskRequest = z.object({ method: z.literal("tasks/cancel"), params: taskIdParams });
 const ListTasksRequest = z.object({
   method: z.literal("tasks/list"),
-  params: z.looseObject({ cursor: z.unknown() }).optional(),
+  params: z.looseObject({ cursor: z.unknown().optional() }).optional(),
 });
 
 /**
