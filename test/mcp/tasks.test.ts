@@ -155,7 +155,8 @@ describe("a client without task support", () => {
 describe("a start_* tool run as a task", () => {
   it("answers a task at once, moves working → completed, and tasks/result returns what get_job returns", async () => {
     const startedAt = Date.now();
-    const created = await startTask(alice, { query: "tasks", delaySeconds: 4 });
+    // waitSeconds is ignored on a task-augmented start: the task answers at once.
+    const created = await startTask(alice, { query: "tasks", delaySeconds: 4, waitSeconds: 10 });
     expect(Date.now() - startedAt).toBeLessThan(4_000);
     const { task } = created;
     expect(task.status).toBe("working");
