@@ -30,13 +30,16 @@ export async function connectClient(url: string, headers: Record<string, string>
   return client;
 }
 
+/** Calls a tool; `signal` gives up on the call (the server still finishes it). */
 export async function callTool(
   client: Client,
   name: string,
   args: Record<string, unknown>,
+  signal?: AbortSignal,
 ): Promise<ToolAnswer> {
   const result = (await client.callTool({ name, arguments: args }, undefined, {
     timeout: CALL_TIMEOUT_MS,
+    ...(signal ? { signal } : {}),
   })) as CallToolResult;
   const first = result.content[0];
   return {
