@@ -13,6 +13,8 @@ export interface LocalAuth {
   readonly devKey?: string;
   /** What to put after `--header` for the MCP Inspector, when the mode needs a credential. */
   readonly authorizationHeader?: string;
+  /** What the `jobs` CLI needs in MCP_API_KEY: the generated key, or a placeholder for the caller's own. */
+  readonly bearer?: string;
 }
 
 /**
@@ -23,17 +25,22 @@ export function prepareLocalAuth(env: Env): LocalAuth {
   switch (env[ENV.authMode] ?? "none") {
     case "api-key": {
       if (env[ENV.apiKeys]?.trim() || env[ENV.apiKeysSecretArn]?.trim()) {
-        return { env, authorizationHeader: "Authorization: Bearer <one of your API_KEYS>" };
+        return {
+          env,
+          authorizationHeader: "Authorization: Bearer <one of your API_KEYS>",
+          bearer: "<one of your API_KEYS>",
+        };
       }
       const devKey = randomBytes(32).toString("base64url");
       return {
         env: { ...env, [ENV.apiKeys]: `${DEV_KEY_NAME}:${devKey}` },
         devKey,
         authorizationHeader: `Authorization: Bearer ${devKey}`,
+        bearer: devKey,
       };
     }
     case "jwt":
-      return { env, authorizationHeader: "Authorization: Bearer <access token>" };
+      return { env, authorizationHeader: "Authorization: Bearer <access token>", bearer: "<access token>" };
     default:
       return { env };
   }

@@ -54,4 +54,10 @@ const header = auth.authorizationHeader ? ` --header "${auth.authorizationHeader
 console.log(
   `  npx @modelcontextprotocol/inspector --cli ${stack.mcpUrl} --transport http --method tools/list${header}`,
 );
+console.log("Or with the jobs CLI (live progress; npm run jobs -- --help):");
+// Quoted so a placeholder such as <access token> pastes as a value, not as shell redirections.
+const keyEnv = auth.bearer ? `MCP_API_KEY='${auth.bearer}' ` : "";
+console.log(
+  `  ${keyEnv}npm run jobs -- --url ${stack.mcpUrl} start slow_api --arg query=hello --arg delaySeconds=5 --wait`,
+);
 console.log("Press Ctrl-C to stop.");
