@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { connectClient } from "../support/mcp-stack.js";
 
@@ -39,6 +40,14 @@ describe("npm start with AUTH_MODE=api-key and no API_KEYS", () => {
     expect(ready.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(output).toContain(`--header "Authorization: Bearer ${ready.key}"`);
     expect(output).toContain("(auth: api-key)");
+
+    // The printed jobs command runs as pasted: the key travels in MCP_API_KEY.
+    const jobsLine = /^ {2}(MCP_API_KEY=\S+ npm run jobs -- .+)$/m.exec(output)?.[1];
+    expect(jobsLine).toBe(
+      `MCP_API_KEY='${ready.key}' npm run jobs -- --url ${ready.url} start slow_api --arg query=hello --arg delaySeconds=5 --wait`,
+    );
+    const pasted = await promisify(execFile)("sh", ["-c", jobsLine ?? "false"], { timeout: 60_000 });
+    expect(pasted.stdout).toContain('"answer": "Slow result for: hello"');
 
     const refused = await fetch(ready.url, {
       method: "POST",

@@ -172,6 +172,34 @@ describe("jobs CLI against the local stack", { timeout: 120_000 }, () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ status: "cancelled" });
   });
 
+  it("Ctrl-C while waiting exits 130 with one line, and the job goes on", async () => {
+    let running: () => void = () => undefined;
+    const seen = new Promise<void>((resolve) => {
+      running = resolve;
+    });
+    const waiting = spawnJobs(
+      ["--url", url, "start", "slow_api", "--arg", "query=x", "--arg", "delaySeconds=120", "--wait"],
+      {},
+      (soFar) => {
+        if (/\nrunning /.test(soFar)) running();
+      },
+    );
+    await seen;
+    waiting.child.kill("SIGINT");
+    const run = await waiting.done;
+    expect(run.code, run.stderr).toBe(130);
+    const id = /Started job ([0-9a-f-]{36})/.exec(run.stderr)?.[1] ?? "";
+    const last = run.stderr.trimEnd().split("\n").at(-1);
+    expect(last).toBe(
+      `jobs: stopped watching; job ${id} goes on (jobs get ${id} --watch, or jobs cancel ${id})`,
+    );
+    expect(run.stdout).toBe("");
+    const after = await jobs(["--url", url, "cancel", id]);
+    expect(after.code, after.stderr).toBe(0);
+    // It was still running when cancelled: Ctrl-C stopped only the watching.
+    expect(JSON.parse(after.stdout)).toMatchObject({ jobId: id, status: "cancelled" });
+  });
+
   it("get --watch without a terminal prints one progress line per change, moving forward", async () => {
     const started = await jobs([
       "--url",

@@ -61,6 +61,9 @@ describe("npm start", () => {
     });
     expect(Date.now() - begin).toBeLessThan(30_000);
     expect(output).toContain("npx @modelcontextprotocol/inspector --cli");
+    expect(output).toContain(
+      `  npm run jobs -- --url ${url} start slow_api --arg query=hello --arg delaySeconds=5 --wait\n`,
+    );
 
     started = descendants(npm.pid as number);
     expect(started.length).toBeGreaterThan(0);

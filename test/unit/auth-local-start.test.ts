@@ -12,6 +12,7 @@ describe("npm start auth settings", () => {
     expect(first.env.API_KEYS).toBe(`dev:${first.devKey}`);
     expect(parseApiKeyList(first.env.API_KEYS ?? "")).toEqual([{ name: "dev", key: first.devKey }]);
     expect(first.authorizationHeader).toBe(`Authorization: Bearer ${first.devKey}`);
+    expect(first.bearer).toBe(first.devKey);
     // The generated settings pass the same config checks as the deployed function's.
     expect(loadMcpConfig({ JOB_TABLE_NAME: "t", JOB_QUEUE_URL: "http://q", ...first.env }).auth.mode).toBe(
       "api-key",
@@ -24,11 +25,14 @@ describe("npm start auth settings", () => {
     expect(auth.env).toBe(env);
     expect(auth.devKey).toBeUndefined();
     expect(auth.authorizationHeader).not.toContain("alice-key");
+    expect(auth.bearer).toBe("<one of your API_KEYS>");
   });
 
   it("none and jwt modes generate nothing", () => {
     expect(prepareLocalAuth({}).devKey).toBeUndefined();
     expect(prepareLocalAuth({}).authorizationHeader).toBeUndefined();
+    expect(prepareLocalAuth({}).bearer).toBeUndefined();
+    expect(prepareLocalAuth({ AUTH_MODE: "jwt" }).bearer).toBe("<access token>");
     expect(prepareLocalAuth({ AUTH_MODE: "jwt" }).authorizationHeader).toBe(
       "Authorization: Bearer <access token>",
     );
