@@ -15,7 +15,10 @@ afterAll(async () => {
 });
 
 describe("npm start with AUTH_MODE=api-key and no API_KEYS", () => {
-  it("generates a development key, prints it with an Inspector command, and accepts only it", async () => {
+  // Up to 45 s to get ready on a busy machine, then the printed jobs command runs a 5 s job.
+  it("generates a development key, prints it with an Inspector command, and accepts only it", {
+    timeout: 120_000,
+  }, async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", AUTH_MODE: "api-key" };
     delete env.API_KEYS;
     delete env.API_KEYS_SECRET_ARN;

@@ -201,6 +201,7 @@ describe("jobs CLI against the local stack", { timeout: 120_000 }, () => {
   });
 
   it("get --watch without a terminal prints one progress line per change, moving forward", async () => {
+    // A long job, so the watch sees it running however slowly the CLI process starts on a busy machine.
     const started = await jobs([
       "--url",
       url,
@@ -209,24 +210,41 @@ describe("jobs CLI against the local stack", { timeout: 120_000 }, () => {
       "--arg",
       "query=watch",
       "--arg",
-      "delaySeconds=6",
+      "delaySeconds=60",
     ]);
     expect(started.code, started.stderr).toBe(0);
     const { jobId, status } = JSON.parse(started.stdout) as { jobId: string; status: string };
     expect(status).toBe("queued");
 
-    const run = await jobs(["--url", url, "get", jobId, "--watch"]);
-    expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ jobId, status: "completed" });
-    const lines = run.stderr.trimEnd().split("\n").slice(1);
-    const counts = lines.flatMap((line) => {
-      const match = /^(running|completed) (\d+)\/6 /.exec(line);
-      return match ? [Number(match[2])] : [];
+    const readings = (stderr: string): number[] =>
+      stderr.split("\n").flatMap((line) => {
+        const match = /^running (\d+)\/60 /.exec(line);
+        return match ? [Number(match[1])] : [];
+      });
+    let moved: () => void = () => undefined;
+    const threeReadings = new Promise<void>((resolve) => {
+      moved = resolve;
     });
-    // At least two different readings of a running job, never going back, ending at 6/6.
-    expect(new Set(counts).size, run.stderr).toBeGreaterThanOrEqual(3);
+    const watching = spawnJobs(["--url", url, "get", jobId, "--watch"], {}, (soFar) => {
+      if (new Set(readings(soFar)).size >= 3) moved();
+    });
+    await threeReadings;
+    // Ending the job ends the watch, with the job's own exit code.
+    expect((await jobs(["--url", url, "cancel", jobId])).code).toBe(0);
+    const run = await watching.done;
+
+    expect(run.code, run.stderr).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ jobId, status: "cancelled" });
+    const lines = run.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe(`Watching job ${jobId} (slow_api); Ctrl-C stops watching, the job goes on.`);
+    const counts = readings(run.stderr);
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
-    expect(lines.at(-1)).toMatch(/^completed 6\/6 100% · Waited 6 s · elapsed \d+s$/);
+    // One line per change: no line repeats the one before it.
+    expect(lines.filter((line, index) => line === lines[index - 1])).toEqual([]);
+    for (const line of lines.slice(1).filter((line) => line.startsWith("running"))) {
+      expect(line).toMatch(/^running \d+\/60 \d+% · Waited \d+ s · elapsed \d+s$/);
+    }
+    expect(lines.at(-1)).toMatch(/^cancelled \d+\/60 \d+% · /);
   });
 
   it("list and get print the tools' JSON; tools lists the job types with their arguments", async () => {
