@@ -2,16 +2,13 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { connectClient } from "../support/mcp-stack.js";
+import { killProcessTree } from "../support/process-tree.js";
 
 let npm: ChildProcess | undefined;
 
-afterAll(async () => {
-  // Only if the test failed half-way: stop the npm start this test began (it stops its children).
-  if (npm && npm.exitCode === null && npm.signalCode === null) {
-    const exited = new Promise((resolve) => npm?.once("exit", resolve));
-    npm.kill("SIGTERM");
-    await exited;
-  }
+afterAll(() => {
+  // Only if the test failed half-way: end the npm start this test began and everything below it.
+  if (npm && npm.exitCode === null && npm.signalCode === null) killProcessTree(npm.pid);
 });
 
 describe("npm start with AUTH_MODE=api-key and no API_KEYS", () => {

@@ -1,43 +1,15 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { callForJob, connectClient } from "../support/mcp-stack.js";
-
-/** Every process below `pid`, from the process table. */
-function descendants(pid: number): number[] {
-  const table = execFileSync("ps", ["-eo", "pid=,ppid="], { encoding: "utf8" })
-    .trim()
-    .split("\n")
-    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift() as number;
-    for (const [child, ppid] of table) {
-      if (ppid === parent) {
-        found.push(child);
-        queue.push(child);
-      }
-    }
-  }
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive, descendants, killProcessTree } from "../support/process-tree.js";
 
 let npm: ChildProcess | undefined;
 let started: number[] = [];
 
 afterAll(() => {
   // Only if the test failed half-way: end exactly the processes this test started.
-  for (const pid of [...started, npm?.pid ?? 0]) if (pid && alive(pid)) process.kill(pid, "SIGKILL");
+  killProcessTree(npm?.pid, started);
 });
 
 describe("npm start", () => {
