@@ -66,13 +66,17 @@ export class LimitExceededError extends DomainError {
 
 /** What a job type throws when the external API fails. */
 export class ExternalApiError extends DomainError {
+  /** The API's own `Retry-After`, in seconds: the next attempt waits this long (up to the backoff maximum). */
+  readonly retryAfterSeconds?: number;
+
   constructor(
     message: string,
     readonly retryable: boolean,
     readonly code = retryable ? "external_api_unavailable" : "external_api_error",
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly retryAfterSeconds?: number },
   ) {
     super(message, options);
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toJobError(): JobError {
