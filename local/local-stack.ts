@@ -13,6 +13,7 @@ import {
   createMcpHandler,
   createWorkerHandler,
 } from "../lambdas/shared/handlers.js";
+import { checkLocalIntegrations } from "../lambdas/shared/integrations/job-types.js";
 import type { JobType } from "../lambdas/shared/jobs/job-type.js";
 import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
@@ -60,6 +61,8 @@ export interface LocalStack {
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-local", logLevel: "WARN" });
+  // A bad integrations file, or a secret it names that is not set, fails before anything starts.
+  checkLocalIntegrations(options.env ?? {}, options.jobTypes ?? JOB_TYPES);
   const emulators = options.endpoints ? undefined : await startEmulators();
   const endpoints: LocalEndpoints = options.endpoints ?? (emulators as LocalEndpoints);
   const stops: Array<() => Promise<void>> = [];

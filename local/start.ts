@@ -1,3 +1,4 @@
+import { prepareLocalIntegrations } from "./examples.js";
 import { prepareLocalAuth } from "./local-auth.js";
 import { startLocalStack } from "./local-stack.js";
 
@@ -9,7 +10,12 @@ const startedAt = Date.now();
 console.log("Starting DynamoDB Local, the SQS emulator, the MCP endpoint and the worker…");
 
 const auth = prepareLocalAuth(process.env);
-const stack = await startLocalStack({ port, env: auth.env }).catch((error: unknown) => {
+const integrations = await prepareLocalIntegrations(auth.env).catch((error: unknown) => {
+  console.error(`The example API could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
+const stack = await startLocalStack({ port, env: integrations.env }).catch(async (error: unknown) => {
+  await integrations.stop();
   if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
     console.error(
       `Port ${port} is in use. Stop the other server, or pick a port: PORT=3001 npm start (PORT=0: any free port).`,
@@ -25,7 +31,7 @@ const shutdown = (signal: string): void => {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping…`);
-  void stack.stop().then(
+  void Promise.all([stack.stop(), integrations.stop()]).then(
     () => process.exit(0),
     (error: unknown) => {
       console.error(error);
@@ -45,6 +51,13 @@ console.log(
   `Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (auth: ${process.env.AUTH_MODE ?? "none"}).`,
 );
 console.log(`MCP endpoint: ${stack.mcpUrl}`);
+if (integrations.examplesApi) {
+  console.log(
+    `Example integrations (start_summarize_text, start_render_report, start_create_invoice) call the fake API at ${integrations.examplesApi.origin}.`,
+  );
+} else {
+  console.log(`Integrations: ${integrations.env.INTEGRATIONS_FILE}`);
+}
 if (auth.devKey) console.log(`API key (development): ${auth.devKey}`);
 if (process.env.AUTH_MODE === "jwt") {
   console.log(`Protected resource metadata: ${stack.origin}/.well-known/oauth-protected-resource`);

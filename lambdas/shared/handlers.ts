@@ -1,7 +1,10 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { type AuthenticatorDeps, createAuthenticator } from "./auth/create-authenticator.js";
+import { secretsManagerReader } from "./auth/secret-api-keys.js";
 import { loadDeadLetterConfig, loadMcpConfig, loadWorkerConfig } from "./config/config.js";
 import type { Log } from "./domain/logger.js";
+import { integrationJobTypesFromEnv } from "./integrations/job-types.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createHttpLambdaHandler, type HttpLambdaHandler } from "./mcp/lambda-http.js";
 import { createMcpApp, type McpAppOverrides } from "./mcp/mcp-app.js";
@@ -49,7 +52,8 @@ export async function createMcpHandler(options: McpHandlerOptions): Promise<Http
   return createHttpLambdaHandler(
     createMcpApp(config, options.clients ?? createAwsClients(env), authenticator, log, {
       ...options.overrides,
-      jobTypes: options.jobTypes,
+      // INTEGRATIONS_FILE adds a tool per declared API; listing and input checks need no secret.
+      jobTypes: [...options.jobTypes, ...integrationJobTypesFromEnv(env, options.jobTypes)],
     }),
   );
 }
@@ -59,8 +63,13 @@ export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-worker" });
   const clients = options.clients ?? createAwsClients(env);
+  // The integrations' secret is read on first use, once per container.
+  const readSecret = secretsManagerReader(new SecretsManagerClient({}));
+  const integrations = integrationJobTypesFromEnv(env, options.jobTypes, readSecret);
   return createSqsWorkerHandler(
-    createWorkerDeps(loadWorkerConfig(env), clients, log, { jobTypes: options.jobTypes }),
+    createWorkerDeps(loadWorkerConfig(env), clients, log, {
+      jobTypes: [...options.jobTypes, ...integrations],
+    }),
   );
 }
 

@@ -38,7 +38,7 @@ function context(progress: Progress[] = []): RunContext {
 
 const runtime = (overrides: Partial<IntegrationRuntime> = {}): IntegrationRuntime => ({
   allowLoopback: true,
-  secrets: () => ({ API_KEY: SECRET }),
+  secrets: async () => ({ API_KEY: SECRET }),
   ...overrides,
 });
 
@@ -260,7 +260,7 @@ describe("sync mode", () => {
   });
 
   it("a missing secret is a permanent error that names it", async () => {
-    const error = await failure(sync({}, { secrets: () => ({}) }).run({ id: "a" }, context()));
+    const error = await failure(sync({}, { secrets: async () => ({}) }).run({ id: "a" }, context()));
     expect(error).toMatchObject({ code: "secret_missing", retryable: false });
     expect(error.message).toBe("The secret API_KEY is not configured on this server.");
     expect(api.requests).toEqual([]);

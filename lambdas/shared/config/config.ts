@@ -116,7 +116,7 @@ export function loadMcpConfig(env: Env = process.env): McpConfig {
   return { ...config, auth: loadAuthConfig(config.authMode, env) };
 }
 
-const optionalText = z
+export const optionalText = z
   .string()
   .optional()
   .transform((value) => (value?.trim() ? value.trim() : undefined));

@@ -24,8 +24,14 @@ export const ENV = {
   callerMaxActiveJobs: "CALLER_MAX_ACTIVE_JOBS",
   callerMaxStartsPerMinute: "CALLER_MAX_STARTS_PER_MINUTE",
   maxBodyBytes: "MCP_MAX_BODY_BYTES",
+  integrationsFile: "INTEGRATIONS_FILE",
+  integrationsAllowLoopback: "INTEGRATIONS_ALLOW_LOOPBACK",
+  integrationsSecretArn: "INTEGRATIONS_SECRET_ARN",
   awsEndpointDynamoDb: "AWS_ENDPOINT_URL_DYNAMODB",
   awsEndpointSqs: "AWS_ENDPOINT_URL_SQS",
 } as const;
+
+/** Locally, `{{secrets.NAME}}` of an integration is read from `SECRET_<NAME>`. */
+export const SECRET_ENV_PREFIX = "SECRET_";
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -22,8 +22,11 @@ export type SecretValues = Readonly<Record<string, string>>;
 export interface IntegrationRuntime {
   /** Local runs only: lets the integration call http://127.0.0.1 and http://localhost. */
   readonly allowLoopback: boolean;
-  /** Read when a request is made, so the MCP side never needs them. */
-  readonly secrets: () => SecretValues;
+  /**
+   * Read when a request is made (once per container: the loader memoizes), so the MCP side never
+   * needs them. A rejection is an ExternalApiError: permanent for a missing secret, else retryable.
+   */
+  readonly secrets: () => Promise<SecretValues>;
   /** Name resolution for tests; default `dns.lookup`. */
   readonly lookup?: OutboundPolicy["lookup"];
 }
@@ -66,8 +69,9 @@ export function integrationJobType(
     what: string,
     request: { method: string; url: string; headers: Record<string, string>; body?: string },
     context: RunContext,
+    secretValues: SecretValues,
   ): Promise<OutboundResponse> => {
-    const secrets = Object.values(runtime.secrets());
+    const secrets = Object.values(secretValues);
     let response: OutboundResponse;
     try {
       response = await sendOutbound({ ...request, signal: context.signal }, policy());
@@ -79,7 +83,7 @@ export function integrationJobType(
   };
 
   /** The final body as the job's result, with any echoed secret removed. */
-  const result = (body: unknown): unknown => {
+  const result = (body: unknown, secretValues: SecretValues): unknown => {
     const picked = integration.result ? valueAtPath(body, integration.result.path) : body;
     if (picked === undefined) {
       throw new ExternalApiError(
@@ -88,14 +92,14 @@ export function integrationJobType(
         "result_not_found",
       );
     }
-    const secrets = Object.values(runtime.secrets());
+    const secrets = Object.values(secretValues);
     const json = JSON.stringify(picked);
     const clean = redactSecrets(json, secrets);
     return clean === json ? picked : JSON.parse(clean);
   };
 
-  const submitRequest = (values: unknown, context: RunContext) => {
-    const resolve = resolver({ input: values, jobId: context.jobId, secrets: runtime.secrets });
+  const submitRequest = (values: unknown, context: RunContext, secrets: SecretValues) => {
+    const resolve = resolver({ input: values, jobId: context.jobId, secrets });
     const { request } = integration;
     const body = request.body === undefined ? undefined : renderBody(request.body, resolve);
     const headers = renderHeaders(request.headers ?? {}, resolve);
@@ -116,15 +120,16 @@ export function integrationJobType(
       ...base,
       pollAfterSeconds: Math.min(30, Math.max(2, Math.ceil(integration.request.timeoutSeconds / 6))),
       async run(values, context) {
+        const secrets = await runtime.secrets();
         let request: ReturnType<typeof submitRequest>;
         try {
-          request = submitRequest(values, context);
+          request = submitRequest(values, context, secrets);
         } catch (error) {
           throw transportError(error, what);
         }
         await context.progress({ current: 0, message: "Request sent" });
-        const response = await send(what, request, context);
-        return result(parseBody(response));
+        const response = await send(what, request, context, secrets);
+        return result(parseBody(response), secrets);
       },
     };
   }
@@ -133,9 +138,10 @@ export function integrationJobType(
     spec: { method: string; url: string; headers?: Record<string, string> | undefined },
     state: JobState,
     context: RunContext,
+    secrets: SecretValues,
   ) => {
     const { requestUrl, values } = state as PollState;
-    const resolve = resolver({ values, jobId: context.jobId, secrets: runtime.secrets });
+    const resolve = resolver({ values, jobId: context.jobId, secrets });
     const whole = onlyPlaceholder(spec.url);
     const url = whole?.startsWith("response.")
       ? resolveResponseUrl(resolve(whole), requestUrl, whole as string)
@@ -162,13 +168,14 @@ export function integrationJobType(
     pollAfterSeconds: poll.everySeconds,
     maxDurationSeconds: poll.maxDurationSeconds,
     async submit(values, context) {
+      const secrets = await runtime.secrets();
       let request: ReturnType<typeof submitRequest>;
       try {
-        request = submitRequest(values, context);
+        request = submitRequest(values, context, secrets);
       } catch (error) {
         throw transportError(error, what);
       }
-      const response = await send(what, request, context);
+      const response = await send(what, request, context, secrets);
       const body = parseBody(response);
       const snapshot: Record<string, unknown> = {};
       for (const reference of new Set(kept)) {
@@ -181,13 +188,14 @@ export function integrationJobType(
       return { state };
     },
     async check(state, context): Promise<CheckOutcome> {
+      const secrets = await runtime.secrets();
       let request: ReturnType<typeof followUp>;
       try {
-        request = followUp(poll, state, context);
+        request = followUp(poll, state, context, secrets);
       } catch (error) {
         throw transportError(error, `${what} status check`);
       }
-      const response = await send(`${what} status check`, request, context);
+      const response = await send(`${what} status check`, request, context, secrets);
       const body = parseBody(response);
       if (holds(poll.failedWhen, body)) {
         const status = JSON.stringify(valueAtPath(body, (poll.failedWhen as Predicate).path));
@@ -196,13 +204,13 @@ export function integrationJobType(
             code: "external_job_failed",
             message: redactSecrets(
               `The API reports the job failed (${(poll.failedWhen as Predicate).path} = ${status}).`,
-              Object.values(runtime.secrets()),
+              Object.values(secrets),
             ),
             retryable: false,
           },
         };
       }
-      if (holds(poll.doneWhen, body)) return { done: result(body) };
+      if (holds(poll.doneWhen, body)) return { done: result(body, secrets) };
       const progress = poll.progress ? valueAtPath(body, poll.progress.path) : undefined;
       return {
         pending: {
@@ -222,13 +230,14 @@ export function integrationJobType(
       ? {
           async cancel(state: JobState, context: RunContext): Promise<void> {
             const spec = poll.cancel as NonNullable<typeof poll.cancel>;
+            const secrets = await runtime.secrets();
             let request: ReturnType<typeof followUp>;
             try {
-              request = followUp(spec, state, context);
+              request = followUp(spec, state, context, secrets);
             } catch (error) {
               throw transportError(error, `${what} cancel`);
             }
-            await send(`${what} cancel`, request, context);
+            await send(`${what} cancel`, request, context, secrets);
           },
         }
       : {}),
@@ -263,13 +272,13 @@ function resolver(scope: {
   input?: unknown;
   values?: Record<string, unknown>;
   jobId: string;
-  secrets: () => SecretValues;
+  secrets: SecretValues;
 }): Resolve {
   return (reference) => {
     if (reference === "job.id") return scope.jobId;
     if (reference.startsWith("secrets.")) {
       const name = reference.slice("secrets.".length);
-      const value = scope.secrets()[name];
+      const value = scope.secrets[name];
       if (value === undefined) {
         throw new ExternalApiError(
           `The secret ${name} is not configured on this server.`,
