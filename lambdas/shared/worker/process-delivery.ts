@@ -121,7 +121,15 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
       });
       return "done";
     }
-    return recordFailure(deps, delivery, job, jobType, toJobError(error, runBudgetMs, log, context));
+    const retryAfterSeconds = error instanceof ExternalApiError ? error.retryAfterSeconds : undefined;
+    return recordFailure(
+      deps,
+      delivery,
+      job,
+      jobType,
+      toJobError(error, runBudgetMs, log, context),
+      retryAfterSeconds,
+    );
   }
 
   const resultJson = JSON.stringify(outcome ?? null);
@@ -229,6 +237,8 @@ async function recordFailure(
   job: JobRow,
   jobType: JobType,
   error: JobError,
+  /** The API's own Retry-After; it replaces the backoff, up to the backoff maximum. */
+  retryAfterSeconds?: number,
 ): Promise<DeliveryOutcome> {
   const { store, settings } = deps;
   const maxAttempts = Math.min(job.maxAttempts, jobType.maxAttempts, settings.maxReceiveCount);
@@ -240,7 +250,10 @@ async function recordFailure(
     await lenient(deps, job, "fail", () => store.fail(job.id, job.attempt, final));
     return "done";
   }
-  const delaySeconds = retryDelaySeconds(job.attempt, settings.retryBaseSeconds, settings.retryMaxSeconds);
+  const delaySeconds =
+    retryAfterSeconds === undefined
+      ? retryDelaySeconds(job.attempt, settings.retryBaseSeconds, settings.retryMaxSeconds)
+      : Math.min(retryAfterSeconds, settings.retryMaxSeconds);
   const released = await lenient(deps, job, "release for retry", () =>
     store.releaseForRetry(job.id, job.attempt, error),
   );
