@@ -1,4 +1,5 @@
 import { App } from "aws-cdk-lib";
+import { IntegrationsFileError } from "../lambdas/shared/integrations/load.js";
 import { readAppContext } from "../lib/app-context.js";
 import { addComplianceChecks } from "../lib/compliance.js";
 import { McpAsyncJobsStack } from "../lib/mcp-async-jobs-stack.js";
@@ -6,9 +7,16 @@ import { McpAsyncJobsStack } from "../lib/mcp-async-jobs-stack.js";
 // Environment-agnostic on purpose: synth needs no AWS account; `cdk deploy` uses the CLI's credentials.
 const app = new App();
 const { stackName, props } = readAppContext(app.node);
-new McpAsyncJobsStack(app, stackName, {
-  ...props,
-  description: "Async jobs for MCP tools: remote MCP endpoint, job table, job queue and worker",
-});
+try {
+  new McpAsyncJobsStack(app, stackName, {
+    ...props,
+    description: "Async jobs for MCP tools: remote MCP endpoint, job table, job queue and worker",
+  });
+} catch (error) {
+  // A bad integrations file is the operator's to fix: one message, no stack trace.
+  if (!(error instanceof IntegrationsFileError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
 addComplianceChecks(app);
 app.synth();

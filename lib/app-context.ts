@@ -24,6 +24,7 @@ export const DEFAULT_STACK_NAME = "McpAsyncJobs";
  * | `jobTtlSeconds` | `86400` | 3600–604800 |
  * | `workerMaxConcurrency` | `20` | jobs running at once, 2–1000 |
  * | `removalPolicy` | `retain` | `destroy` deletes the table, key secret and logs with the stack |
+ * | `integrationsFile` | none | an integrations file: each declared HTTP API becomes a `start_<name>` tool |
  */
 export interface AppContext {
   readonly stackName: string;
@@ -88,6 +89,7 @@ export function readAppContext(node: Node): AppContext {
       callerMaxStartsPerMinute: integer("callerMaxStartsPerMinute"),
       jobTtl: jobTtlSeconds === undefined ? undefined : Duration.seconds(jobTtlSeconds),
       workerMaxConcurrency: integer("workerMaxConcurrency"),
+      integrationsFile: text("integrationsFile"),
     },
   };
 }

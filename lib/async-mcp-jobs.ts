@@ -8,8 +8,10 @@ import {
   DEFAULT_MAX_RECEIVE_COUNT,
   DEFAULT_WORKER_TIMEOUT_SECONDS,
 } from "../lambdas/shared/config/table-schema.js";
+import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
 import { JobAlarms } from "./alarms.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
+import { JobIntegrations } from "./job-integrations.js";
 import { JobQueue } from "./job-queue.js";
 import { JobTable } from "./job-table.js";
 import { REPO_ROOT, type ServiceFunction } from "./lambda-function.js";
@@ -60,6 +62,13 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
   readonly workerMaxConcurrency?: number;
   /** Notified when an alarm (dead letters, an old queued job) fires. @default - none */
   readonly alarmActions?: readonly IAlarmAction[];
+  /**
+   * An integrations file: each declared HTTP API becomes a `start_<name>` tool. Checked at synth (a
+   * bad file stops synth with one message) and bundled into the MCP and worker functions. When it
+   * uses `{{secrets.NAME}}`, a Secrets Manager secret `{ "NAME": "value" }` is created for the worker.
+   * @default - none
+   */
+  readonly integrationsFile?: string;
 }
 
 /**
@@ -80,6 +89,8 @@ export class AsyncMcpJobs extends Construct {
   public readonly worker: JobWorker;
   public readonly deadLetterHandler: DeadLetterHandler;
   public readonly alarms: JobAlarms;
+  /** The declared HTTP integrations, when `integrationsFile` was given. */
+  public readonly integrations?: JobIntegrations;
   /** The MCP endpoint's function. */
   public readonly mcpFunction: ServiceFunction;
   /** The function that runs the jobs. */
@@ -94,6 +105,13 @@ export class AsyncMcpJobs extends Construct {
 
     this.auth = new McpAuth(this, "Auth", { ...props.auth, removalPolicy });
     this.table = new JobTable(this, "Jobs", { removalPolicy });
+    if (props.integrationsFile !== undefined) {
+      this.integrations = new JobIntegrations(this, "Integrations", {
+        file: props.integrationsFile,
+        reservedNames: props.includeDemoJobTypes ? JOB_TYPES.map((type) => type.name) : [],
+        removalPolicy,
+      });
+    }
     this.queue = new JobQueue(this, "JobQueue", {
       consumerTimeout: props.workerTimeout ?? Duration.seconds(DEFAULT_WORKER_TIMEOUT_SECONDS),
       maxReceiveCount: props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
@@ -109,6 +127,7 @@ export class AsyncMcpJobs extends Construct {
       throttleRateLimit: props.throttleRateLimit,
       throttleBurstLimit: props.throttleBurstLimit,
       logRemovalPolicy: removalPolicy,
+      integrations: this.integrations,
       entry: entries?.mcp,
     });
     this.worker = new JobWorker(this, "Worker", {
@@ -117,6 +136,7 @@ export class AsyncMcpJobs extends Construct {
       batchSize: props.workerBatchSize,
       maxConcurrency: props.workerMaxConcurrency,
       logRemovalPolicy: removalPolicy,
+      integrations: this.integrations,
       entry: entries?.worker,
     });
     this.deadLetterHandler = new DeadLetterHandler(this, "DeadLetters", {

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import type { ICommandHooks } from "aws-cdk-lib/aws-lambda-nodejs";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
@@ -58,6 +59,11 @@ export interface ServiceFunctionProps {
    * @default - none: reserving concurrency fails in new accounts whose quota is 10
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Files copied into the bundle beside the handler: name in the bundle → path on this machine.
+   * @default - none
+   */
+  readonly bundledFiles?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -110,6 +116,7 @@ export class ServiceFunction extends NodejsFunction {
         // The SDK version the code is tested with, not whatever the runtime happens to ship.
         bundleAwsSDK: true,
         forceDockerBundling: false,
+        ...(props.bundledFiles ? { commandHooks: copyInto(props.bundledFiles) } : {}),
       },
     });
     this.functionLogGroup = logGroup;
@@ -130,4 +137,15 @@ export class ServiceFunction extends NodejsFunction {
       },
     );
   }
+}
+
+/** Bundling hooks that copy each file into the bundle's output directory after esbuild has run. */
+function copyInto(files: Readonly<Record<string, string>>): ICommandHooks {
+  const quote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir, outputDir) =>
+      Object.entries(files).map(([name, source]) => `cp ${quote(source)} ${quote(`${outputDir}/${name}`)}`),
+  };
 }

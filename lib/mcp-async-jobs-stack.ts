@@ -48,6 +48,14 @@ export class McpAsyncJobsStack extends Stack {
     new CfnOutput(this, "JobTableName", { value: this.table.table.tableName });
     new CfnOutput(this, "JobQueueUrl", { value: this.queue.queue.queueUrl });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.queue.deadLetterQueue.queueUrl });
+    const integrationsSecret = this.jobs.integrations?.secret;
+    if (integrationsSecret) {
+      new CfnOutput(this, "IntegrationsSecretArn", {
+        description:
+          'Put the integrations\' secret values here as {"NAME": "value"} (aws secretsmanager put-secret-value)',
+        value: integrationsSecret.secretArn,
+      });
+    }
     const secret = this.auth.apiKeysSecret;
     if (secret) {
       new CfnOutput(this, "ApiKeySecretArn", { value: secret.secretArn });

@@ -8,6 +8,7 @@ import { ENV } from "../lambdas/shared/config/env-names.js";
 import { MCP_FUNCTION_TIMEOUT_SECONDS, MCP_PATH } from "../lambdas/shared/config/functions.js";
 import { DEFAULT_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
 import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
+import type { JobIntegrations } from "./job-integrations.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
 import { ServiceFunction } from "./lambda-function.js";
@@ -56,6 +57,8 @@ export interface McpEndpointProps {
    * @default 100
    */
   readonly throttleBurstLimit?: number;
+  /** Declared HTTP integrations: each becomes a `start_<name>` tool (bundled; no secret access). @default - none */
+  readonly integrations?: JobIntegrations;
   /** @default 512 */
   readonly memorySize?: number;
   /** @default DEFAULT_RESULT_MAX_BYTES */
@@ -109,7 +112,9 @@ export class McpEndpoint extends Construct {
         [ENV.resultMaxBytes]: String(props.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES),
         ...(props.allowedOrigins?.length ? { [ENV.allowedOrigins]: props.allowedOrigins.join(",") } : {}),
       },
+      bundledFiles: props.integrations?.bundledFiles,
     });
+    props.integrations?.bindMcp(this.function);
     props.table.bindApi(this.function);
     props.queue.bindProducer(this.function);
     props.auth.bind(this.function);

@@ -4,6 +4,7 @@ import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY } from "../lambdas/shared/config/functions.js";
 import { DEFAULT_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
+import type { JobIntegrations } from "./job-integrations.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
 import { ServiceFunction } from "./lambda-function.js";
@@ -33,6 +34,8 @@ export interface JobWorkerProps {
    * @default DEFAULT_RESULT_MAX_BYTES
    */
   readonly resultMaxBytes?: number;
+  /** Declared HTTP integrations the worker runs (bundled, with read access to their secret). @default - none */
+  readonly integrations?: JobIntegrations;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
@@ -56,7 +59,9 @@ export class JobWorker extends Construct {
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       environment: { [ENV.resultMaxBytes]: String(props.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES) },
+      bundledFiles: props.integrations?.bundledFiles,
     });
+    props.integrations?.bindWorker(this.function);
     props.table.bindUpdater(this.function);
     props.queue.bindConsumer(this.function, {
       batchSize: props.batchSize ?? WORKER_BATCH_SIZE,

@@ -2,9 +2,8 @@ import type { SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import { integrationJobTypes, parseIntegrationsFile } from "../../lambdas/shared/integrations/load.js";
-import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import { createWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
+import { createSqsWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { type HttpFixture, json, startHttpFixture } from "../support/http-fixture.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
 import { enqueue, lambdaContext, newJob, receiveRecord, workerConfig } from "../support/worker-kit.js";
@@ -49,17 +48,17 @@ const file = (): string =>
 function worker() {
   const types = integrationJobTypes(parseIntegrationsFile(file(), "test.json"), {
     allowLoopback: true,
-    secrets: () => ({}),
+    secrets: async () => ({}),
   });
   const deps = createWorkerDeps(
     workerConfig(aws, { retryBaseSeconds: 0, retryMaxSeconds: 2 }),
     aws,
     silentLog,
     {
-      registry: createJobTypeRegistry(types),
+      jobTypes: types,
     },
   );
-  const handler = createWorkerHandler(deps);
+  const handler = createSqsWorkerHandler(deps);
   return {
     store: deps.store,
     deliver: (record: SQSRecord) => handler({ Records: [record] }, lambdaContext(30_000)),
