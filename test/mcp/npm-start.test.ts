@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { callForJob, connectClient } from "../support/mcp-stack.js";
 import { alive, descendants, killProcessTree } from "../support/process-tree.js";
@@ -47,6 +50,10 @@ describe("npm start", () => {
       waitSeconds: 15,
     });
     expect(job.status).toBe("completed");
+    // The example integrations are served on a fresh clone, against the fake API npm start runs.
+    expect(output).toMatch(/Example integrations .* call the fake API at http:\/\/127\.0\.0\.1:\d+\./);
+    const summary = await callForJob(client, "start_summarize_text", { text: "a b c", waitSeconds: 15 });
+    expect(summary).toMatchObject({ status: "completed", result: { summary: "a b c", words: 3 } });
     await client.close();
 
     const exited = new Promise<void>((resolve) => npm?.once("exit", () => resolve()));
@@ -56,6 +63,35 @@ describe("npm start", () => {
     while (started.some(alive) && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 200));
     expect(started.filter(alive)).toEqual([]);
+  });
+
+  it("a malformed integrations file stops it with one message naming the integration and the field", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "npm-start-integrations-"));
+    const file = join(dir, "integrations.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        integrations: [{ name: "broken", description: "x", input: { type: "object" }, request: {} }],
+      }),
+    );
+    try {
+      const child = spawn("npm", ["start"], {
+        env: { ...process.env, PORT: "0", INTEGRATIONS_FILE: file },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).toBe(1);
+      expect(output).toContain(
+        `Integrations file ${file}: integration "broken", field request.url: Invalid input: expected string, received undefined.`,
+      );
+      expect(output).not.toMatch(/\n\s+at /);
+      expect(output).not.toContain("MCP endpoint:");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("says which port is taken, and exits, when PORT is in use", async () => {
