@@ -84,6 +84,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const env = {
       [ENV.tableName]: resources.tableName,
       [ENV.queueUrl]: resources.queueUrl,
+      [ENV.resultBucketName]: resources.resultBucketName,
       [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
       ...options.env,
     };

@@ -32,6 +32,7 @@ import {
   type NewJob,
   systemClock,
 } from "../domain/ports.js";
+import type { ResultRef } from "../domain/results.js";
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -209,6 +210,10 @@ export class DynamoJobStore implements JobStore {
     return this.finish(id, attempt, "completed", "resultJson", resultJson);
   }
 
+  completeWithResultRef(id: string, attempt: number, ref: ResultRef): Promise<JobRow> {
+    return this.finish(id, attempt, "completed", "resultRef", ref);
+  }
+
   fail(id: string, attempt: number, error: JobError): Promise<JobRow> {
     return this.finish(id, attempt, "failed", "error", error);
   }
@@ -370,7 +375,7 @@ export class DynamoJobStore implements JobStore {
     id: string,
     attempt: number,
     status: "completed" | "failed",
-    outcomeAttribute: "resultJson" | "error",
+    outcomeAttribute: "resultJson" | "resultRef" | "error",
     outcome: NativeAttributeValue,
   ): Promise<JobRow> {
     return this.conditional(id, `mark the job ${status}`, {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ResultRefSchema } from "./results.js";
 
 export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
 export const JobStatusSchema = z.enum(JOB_STATUSES);
@@ -45,6 +46,8 @@ export const JobRowSchema = z.object({
   leaseExpiresAt: z.number().int().nonnegative().optional(),
   progress: ProgressSchema.optional(),
   resultJson: z.string().optional(),
+  /** Set instead of `resultJson` when the result went to the result store. */
+  resultRef: ResultRefSchema.optional(),
   error: JobErrorSchema.optional(),
   /** The failure of the previous run while a retry is pending. */
   lastError: JobErrorSchema.optional(),
@@ -66,6 +69,16 @@ export const JobViewSchema = z.object({
   maxAttempts: z.number().int().positive(),
   progress: ProgressSchema.optional(),
   result: z.unknown().optional(),
+  /** Present instead of `result` when the result is too large to show inline: read it with read_job_result. */
+  resultBytes: z.number().int().nonnegative().optional(),
+  resultStored: z.literal("s3").optional(),
+  resultSha256: z.string().optional().describe("Hex SHA-256 of the result's JSON text"),
+  resultUrl: z
+    .string()
+    .optional()
+    .describe("A link to the whole result JSON; it stops working at resultUrlExpiresAt"),
+  resultUrlExpiresAt: z.string().optional(),
+  resultHint: z.string().optional(),
   error: JobErrorSchema.optional(),
   lastError: JobErrorSchema.optional(),
   createdAt: z.string(),
@@ -86,6 +99,9 @@ export function toJobView(row: JobRow): JobView {
     maxAttempts: row.maxAttempts,
     ...(row.progress ? { progress: row.progress } : {}),
     ...(row.resultJson !== undefined ? { result: JSON.parse(row.resultJson) as unknown } : {}),
+    ...(row.resultRef
+      ? { resultBytes: row.resultRef.bytes, resultStored: "s3" as const, resultSha256: row.resultRef.sha256 }
+      : {}),
     ...(row.error ? { error: row.error } : {}),
     ...(row.lastError && !isTerminal(row.status) ? { lastError: row.lastError } : {}),
     createdAt: row.createdAt,

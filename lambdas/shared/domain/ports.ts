@@ -1,4 +1,5 @@
 import type { JobError, JobMessage, JobRow, JobStatus, Progress } from "./job.js";
+import type { ResultRef } from "./results.js";
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -53,6 +54,8 @@ export interface JobStore {
   /** Moves progress forward for the run that owns the job; false when the write lost its condition. */
   progress(id: string, attempt: number, progress: Progress): Promise<boolean>;
   complete(id: string, attempt: number, resultJson: string): Promise<JobRow>;
+  /** Completes the run with a result kept in the result store, recording where it is. */
+  completeWithResultRef(id: string, attempt: number, ref: ResultRef): Promise<JobRow>;
   fail(id: string, attempt: number, error: JobError): Promise<JobRow>;
   /** Fails a job that is still queued or running, whoever runs it (dead letters, failed enqueues). */
   failOpen(id: string, error: JobError): Promise<JobRow>;

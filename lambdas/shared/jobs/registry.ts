@@ -1,4 +1,5 @@
 import { UnknownJobTypeError } from "../domain/errors.js";
+import { exportApi } from "./export-api.js";
 import { failingApi } from "./failing-api.js";
 import { flakyApi } from "./flaky-api.js";
 import { hungApi } from "./hung-api.js";
@@ -6,7 +7,7 @@ import type { JobType } from "./job-type.js";
 import { slowApi } from "./slow-api.js";
 
 /** Every job type the system serves; each gets a `start_<name>` tool. */
-export const JOB_TYPES: readonly JobType[] = [slowApi, failingApi, flakyApi, hungApi];
+export const JOB_TYPES: readonly JobType[] = [slowApi, failingApi, flakyApi, hungApi, exportApi];
 
 export interface JobTypeRegistry {
   readonly all: readonly JobType[];

@@ -4,16 +4,20 @@ import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, JobMessageSchema, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
 import type { Clock, JobStore, RetryScheduler } from "../domain/ports.js";
+import type { ResultWriter } from "../domain/results.js";
 import { isSubmitCheck, type JobType, type RunJobType } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
 import { retryDelaySeconds } from "./backoff.js";
+import { completeJob } from "./complete-job.js";
 
 /** The worker's tunables, as its config reads them. */
-export type WorkerSettings = Omit<WorkerConfig, "tableName" | "queueUrl">;
+export type WorkerSettings = Omit<WorkerConfig, "tableName" | "queueUrl" | "resultBucketName">;
 
 export interface WorkerDeps {
   readonly store: JobStore;
   readonly retries: RetryScheduler;
+  /** Where results too large for the row go; absent: such results fail `result_too_large`. */
+  readonly results?: ResultWriter;
   readonly registry: JobTypeRegistry;
   readonly settings: WorkerSettings;
   readonly clock: Clock;
@@ -124,17 +128,8 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
     return recordFailure(deps, delivery, job, jobType, toJobError(error, runBudgetMs, log, context));
   }
 
-  const resultJson = JSON.stringify(outcome ?? null);
-  const resultBytes = Buffer.byteLength(resultJson, "utf8");
-  if (resultBytes > settings.resultMaxBytes) {
-    return recordFailure(deps, delivery, job, jobType, {
-      code: "result_too_large",
-      message: `The result is ${resultBytes} bytes; results are limited to ${settings.resultMaxBytes} bytes.`,
-      retryable: false,
-    });
-  }
-  await lenient(deps, job, "complete", () => store.complete(job.id, attempt, resultJson));
-  return "done";
+  const unstored = await completeJob(deps, job, outcome);
+  return unstored ? recordFailure(deps, delivery, job, jobType, unstored) : "done";
 }
 
 async function settleUnclaimed(
