@@ -30,6 +30,8 @@ describe("tools/list", () => {
         "cancel_job",
         "get_job",
         "list_jobs",
+        "read_job_result",
+        "start_export_api",
         "start_failing_api",
         "start_flaky_api",
         "start_hung_api",

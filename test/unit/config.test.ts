@@ -9,7 +9,9 @@ describe("config from the environment", () => {
       tableName: "jobs",
       queueUrl: base.JOB_QUEUE_URL,
       maxReceiveCount: 5,
-      resultMaxBytes: 100_000,
+      resultMaxBytes: 10_000_000,
+      resultInlineBytes: 16_000,
+      resultBucketName: undefined,
       retryBaseSeconds: 2,
       retryMaxSeconds: 300,
       deadlineMarginMs: 5_000,
@@ -23,7 +25,36 @@ describe("config from the environment", () => {
       maxBodyBytes: 1024 * 1024,
       callerMaxActiveJobs: 0,
       callerMaxStartsPerMinute: 0,
+      resultBucketName: undefined,
+      resultPresignedUrls: false,
     });
+  });
+
+  it("bounds the result sizes: inline at most 16 000 bytes, in all at most 100 MB", () => {
+    const worker = loadWorkerConfig({
+      ...base,
+      JOB_RESULT_INLINE_BYTES: "0",
+      JOB_RESULT_MAX_BYTES: "100000000",
+      JOB_RESULT_BUCKET_NAME: "my-results",
+    });
+    expect(worker).toMatchObject({
+      resultInlineBytes: 0,
+      resultMaxBytes: 100_000_000,
+      resultBucketName: "my-results",
+    });
+    expect(() => loadWorkerConfig({ ...base, JOB_RESULT_INLINE_BYTES: "16001" })).toThrow(
+      /JOB_RESULT_INLINE_BYTES/,
+    );
+    expect(() => loadWorkerConfig({ ...base, JOB_RESULT_MAX_BYTES: "100000001" })).toThrow(
+      /JOB_RESULT_MAX_BYTES/,
+    );
+    expect(() => loadWorkerConfig({ ...base, JOB_RESULT_BUCKET_NAME: "Not A Bucket" })).toThrow(
+      /JOB_RESULT_BUCKET_NAME/,
+    );
+    expect(loadMcpConfig({ ...base, JOB_RESULT_PRESIGNED_URLS: "true" }).resultPresignedUrls).toBe(true);
+    expect(() => loadMcpConfig({ ...base, JOB_RESULT_PRESIGNED_URLS: "yes" })).toThrow(
+      /JOB_RESULT_PRESIGNED_URLS/,
+    );
   });
 
   it("reads values as the stack sets them (strings, comma lists)", () => {
