@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ColdStartResult } from "./cold-start.js";
 import type { HeadOfLineCase } from "./head-of-line.js";
+import { type LargeResultsResult, largeResultsSection } from "./large-results.js";
 import type { MachineInfo } from "./machine.js";
 import type { BenchProfile } from "./profile.js";
 import type { ScenarioRow } from "./scenarios.js";
@@ -24,6 +25,8 @@ export interface BenchResults {
   readonly coldStart: ColdStartResult;
   /** The head-of-line probe on each worker setting, the earlier batching first. */
   readonly headOfLine: readonly HeadOfLineCase[];
+  /** Storing and paging through a result of about 10 MB. */
+  readonly largeResults?: LargeResultsResult;
   /** Errors the handlers logged during the run; a clean run has none. */
   readonly handlerErrors: readonly string[];
 }
@@ -53,6 +56,7 @@ export function renderMarkdown(r: BenchResults): string {
     throughputSection(r.throughput),
     coldStartSection(r.coldStart),
     headOfLineSection(r.headOfLine),
+    largeResultsSection(r.largeResults),
     methodSection(r),
   ].join("\n");
 }

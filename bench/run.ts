@@ -4,6 +4,7 @@ import { type Emulators, startEmulators } from "../local/emulators.js";
 import { startBlockingServer } from "./blocking-server.js";
 import { measureColdStart } from "./cold-start.js";
 import { type HeadOfLineCase, type HeadOfLineSetting, probeHeadOfLine } from "./head-of-line.js";
+import { measureLargeResults } from "./large-results.js";
 import { machineInfo } from "./machine.js";
 import { FULL_PROFILE, QUICK_PROFILE } from "./profile.js";
 import { writeReport } from "./report.js";
@@ -162,6 +163,13 @@ async function main(): Promise<void> {
     return cases;
   });
 
+  const largeResults = await withStack(
+    emulators,
+    { prefix: "bench-large-results", ...DEPLOYED_WORKER },
+    handlerErrors,
+    (stack) => phase("large results", () => measureLargeResults(stack)),
+  );
+
   await cleanUp();
   const wallSeconds = Number(((performance.now() - runStarted) / 1000).toFixed(1));
   const written = await writeReport(RESULTS_DIR, quick ? "latest-quick" : "latest", {
@@ -176,6 +184,7 @@ async function main(): Promise<void> {
     throughput,
     coldStart,
     headOfLine,
+    largeResults,
     handlerErrors,
   });
   log(`wrote ${written.join(", ")} (whole run ${wallSeconds} s)`);
