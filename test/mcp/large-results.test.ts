@@ -17,6 +17,9 @@ const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 /** Small enough that 200 000 rows (about 7.7 MB) pass it and 100 000 rows (about 3.7 MB) do not. */
 const MAX_BYTES = 5_000_000;
 
+/** Hundreds of sequential calls: generous on a loaded machine, and ends as soon as the work does. */
+const LONG_TEST_MS = 180_000;
+
 /** Every answer this file's session received, to check the size bound over all of them. */
 const answers: Array<{ readonly tool: string; readonly result: CallToolResult }> = [];
 
@@ -115,44 +118,48 @@ afterAll(async () => {
 describe("large results through the MCP endpoint", () => {
   let bigJobId = "";
 
-  it("export_api with 100 000 rows completes with the result in S3, and paging reassembles it exactly", async () => {
-    const expected = expectedExport("report", 100_000);
-    expect(Buffer.byteLength(expected)).toBeGreaterThan(3_000_000);
+  it(
+    "export_api with 100 000 rows completes with the result in S3, and paging reassembles it exactly",
+    async () => {
+      const expected = expectedExport("report", 100_000);
+      expect(Buffer.byteLength(expected)).toBeGreaterThan(3_000_000);
 
-    const job = await runExport(alice, "report", 100_000);
-    bigJobId = String(job.jobId);
-    expect(job).toMatchObject({
-      status: "completed",
-      resultStored: "s3",
-      resultBytes: Buffer.byteLength(expected),
-      resultSha256: sha256(expected),
-    });
-    expect(job).not.toHaveProperty("result");
-    expect(String(job.resultHint)).toMatch(/read_job_result/);
+      const job = await runExport(alice, "report", 100_000);
+      bigJobId = String(job.jobId);
+      expect(job).toMatchObject({
+        status: "completed",
+        resultStored: "s3",
+        resultBytes: Buffer.byteLength(expected),
+        resultSha256: sha256(expected),
+      });
+      expect(job).not.toHaveProperty("result");
+      expect(String(job.resultHint)).toMatch(/read_job_result/);
 
-    const { text, pages } = await readAll(alice, bigJobId);
-    expect(text).toBe(expected);
-    expect(pages.every((page) => page.totalBytes === Buffer.byteLength(expected))).toBe(true);
-    expect(pages.at(-1)).not.toHaveProperty("nextOffset");
-    // Full pages of 16 000 bytes (or a little less, where escaping the quotes would pass the answer bound).
-    expect(pages.length).toBeLessThan(Math.ceil(Buffer.byteLength(expected) / 12_000));
+      const { text, pages } = await readAll(alice, bigJobId);
+      expect(text).toBe(expected);
+      expect(pages.every((page) => page.totalBytes === Buffer.byteLength(expected))).toBe(true);
+      expect(pages.at(-1)).not.toHaveProperty("nextOffset");
+      // Full pages of 16 000 bytes (or a little less, where escaping the quotes would pass the answer bound).
+      expect(pages.length).toBeLessThan(Math.ceil(Buffer.byteLength(expected) / 12_000));
 
-    // The SHA-256 the row keeps matches what was reassembled and what S3 holds.
-    const aws: LocalAws = { ...stack.clients, resources: stack.resources, endpoints: stack.endpoints };
-    const row = await rawItem(aws, bigJobId);
-    expect(row?.resultRef).toMatchObject({
-      key: resultKey(bigJobId),
-      bytes: Buffer.byteLength(expected),
-      sha256: sha256(text),
-    });
-    expect(row).not.toHaveProperty("resultJson");
-    const object = await stack.clients.s3.send(
-      new GetObjectCommand({ Bucket: stack.resources.resultBucketName, Key: resultKey(bigJobId) }),
-    );
-    expect(sha256(await (object.Body as { transformToString(): Promise<string> }).transformToString())).toBe(
-      sha256(expected),
-    );
-  });
+      // The SHA-256 the row keeps matches what was reassembled and what S3 holds.
+      const aws: LocalAws = { ...stack.clients, resources: stack.resources, endpoints: stack.endpoints };
+      const row = await rawItem(aws, bigJobId);
+      expect(row?.resultRef).toMatchObject({
+        key: resultKey(bigJobId),
+        bytes: Buffer.byteLength(expected),
+        sha256: sha256(text),
+      });
+      expect(row).not.toHaveProperty("resultJson");
+      const object = await stack.clients.s3.send(
+        new GetObjectCommand({ Bucket: stack.resources.resultBucketName, Key: resultKey(bigJobId) }),
+      );
+      expect(
+        sha256(await (object.Body as { transformToString(): Promise<string> }).transformToString()),
+      ).toBe(sha256(expected));
+    },
+    LONG_TEST_MS,
+  );
 
   it("carries a presigned link to the whole result as a resource_link and in the text", async () => {
     const result = await call(alice, "get_job", { jobId: bigJobId });
@@ -175,21 +182,25 @@ describe("large results through the MCP endpoint", () => {
     expect(page.content).toContainEqual(expect.objectContaining({ type: "resource_link" }));
   });
 
-  it("pages cut on UTF-8 boundaries: offsets are bytes, every character arrives whole", async () => {
-    const query = 'naïve 日本 🚀 "q" \\';
-    const job = await runExport(alice, query, 500);
-    expect(job.resultStored).toBe("s3");
-    const expected = expectedExport(query, 500);
-    // Small odd pages land inside multi-byte characters often; the reader moves each cut back.
-    const { text, pages } = await readAll(alice, String(job.jobId), 333);
-    expect(text).toBe(expected);
-    for (const page of pages) expect(Buffer.byteLength(String(page.text))).toBeLessThanOrEqual(333);
-    // An offset inside a character is refused with a clear message.
-    const inside = Buffer.from(expected).indexOf(Buffer.from("日")) + 1;
-    const refused = await call(alice, "read_job_result", { jobId: job.jobId, offset: inside });
-    expect(refused.isError).toBe(true);
-    expect(textOf(refused)).toMatch(/inside a character/);
-  });
+  it(
+    "pages cut on UTF-8 boundaries: offsets are bytes, every character arrives whole",
+    async () => {
+      const query = 'naïve 日本 🚀 "q" \\';
+      const job = await runExport(alice, query, 500);
+      expect(job.resultStored).toBe("s3");
+      const expected = expectedExport(query, 500);
+      // Small odd pages land inside multi-byte characters often; the reader moves each cut back.
+      const { text, pages } = await readAll(alice, String(job.jobId), 333);
+      expect(text).toBe(expected);
+      for (const page of pages) expect(Buffer.byteLength(String(page.text))).toBeLessThanOrEqual(333);
+      // An offset inside a character is refused with a clear message.
+      const inside = Buffer.from(expected).indexOf(Buffer.from("日")) + 1;
+      const refused = await call(alice, "read_job_result", { jobId: job.jobId, offset: inside });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/inside a character/);
+    },
+    LONG_TEST_MS,
+  );
 
   it("a small result stays inline and reads the same way in one page", async () => {
     const job = await runExport(alice, "small", 3);
@@ -243,34 +254,38 @@ describe("large results through the MCP endpoint", () => {
     await call(alice, "cancel_job", { jobId: open.jobId });
   });
 
-  it("list_jobs shrinks a page that would pass the bound and pages on with its cursor", async () => {
-    // About 330 characters a job: 100 of them would make a 33 000-character answer.
-    const started: string[] = [];
-    for (let batch = 0; batch < 10; batch++) {
-      const jobs = await Promise.all(
-        Array.from({ length: 10 }, (_, i) =>
-          structured(alice, "start_slow_api", { query: `q${batch * 10 + i}`, delaySeconds: 0 }),
-        ),
-      );
-      started.push(...jobs.map((job) => String(job.jobId)));
-    }
-    const seen: string[] = [];
-    const sizes: number[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await structured(alice, "list_jobs", { limit: 100, ...(cursor ? { cursor } : {}) });
-      const jobs = page.jobs as Array<{ jobId: string }>;
-      expect(jobs.length).toBeGreaterThan(0);
-      seen.push(...jobs.map((job) => job.jobId));
-      sizes.push(jobs.length);
-      cursor = page.nextCursor as string | undefined;
-    } while (cursor !== undefined && sizes.length < 20);
-    expect(sizes[0]).toBeLessThan(100);
-    expect(cursor).toBeUndefined();
-    // Every job once, newest first, none skipped or repeated across the shrunk pages.
-    expect(new Set(seen).size).toBe(seen.length);
-    expect(seen.slice(0, 100).sort()).toEqual([...started].sort());
-  });
+  it(
+    "list_jobs shrinks a page that would pass the bound and pages on with its cursor",
+    async () => {
+      // About 330 characters a job: 100 of them would make a 33 000-character answer.
+      const started: string[] = [];
+      for (let batch = 0; batch < 10; batch++) {
+        const jobs = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            structured(alice, "start_slow_api", { query: `q${batch * 10 + i}`, delaySeconds: 0 }),
+          ),
+        );
+        started.push(...jobs.map((job) => String(job.jobId)));
+      }
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await structured(alice, "list_jobs", { limit: 100, ...(cursor ? { cursor } : {}) });
+        const jobs = page.jobs as Array<{ jobId: string }>;
+        expect(jobs.length).toBeGreaterThan(0);
+        seen.push(...jobs.map((job) => job.jobId));
+        sizes.push(jobs.length);
+        cursor = page.nextCursor as string | undefined;
+      } while (cursor !== undefined && sizes.length < 20);
+      expect(sizes[0]).toBeLessThan(100);
+      expect(cursor).toBeUndefined();
+      // Every job once, newest first, none skipped or repeated across the shrunk pages.
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.slice(0, 100).sort()).toEqual([...started].sort());
+    },
+    LONG_TEST_MS,
+  );
 
   it("an expired job's result is not readable", async () => {
     clock.advance(25 * 3600_000);
