@@ -1,4 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { loadLocalConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
   MCP_FUNCTION_TIMEOUT_SECONDS,
@@ -6,7 +7,6 @@ import {
   WORKER_BATCH_SIZE,
   WORKER_MAX_CONCURRENCY,
 } from "../lambdas/shared/config/functions.js";
-import { DEFAULT_WORKER_TIMEOUT_SECONDS } from "../lambdas/shared/config/table-schema.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
 import {
   createDeadLetterHandler,
@@ -21,7 +21,7 @@ import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aw
 import { startEmulators } from "./emulators.js";
 import { startFunctionUrlServer } from "./function-url-server.js";
 import { createJobResources, type JobResources } from "./resources.js";
-import { startSqsPoller } from "./sqs-poller.js";
+import { type SqsBatchHandler, startSqsPoller } from "./sqs-poller.js";
 
 export interface LocalStackOptions {
   /** Port of the MCP endpoint on 127.0.0.1; 0 picks a free one. Default: 3000. */
@@ -40,7 +40,16 @@ export interface LocalStackOptions {
   readonly jobTypes?: readonly JobType[];
   /** Fault injection for tests (the MCP handler only). */
   readonly overrides?: McpAppOverrides;
+  /** Told of every worker invocation when it ends: its records and how long it ran (tests, benchmarks). */
+  readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
   readonly log?: Log;
+}
+
+export interface WorkerInvocation {
+  /** The bodies of the records it was given. */
+  readonly bodies: readonly string[];
+  /** Wall time of the handler, as Lambda would bill it. */
+  readonly durationMs: number;
 }
 
 export interface LocalStack {
@@ -96,14 +105,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
 
+    const { workerTimeoutSeconds } = loadLocalConfig(env);
+    const workerEnv = {
+      // A short local worker timeout leaves each run a fifth of it as margin unless told otherwise,
+      // since the deployed default (5 s) would leave nothing to run with.
+      [ENV.deadlineMarginMs]: String(Math.min(5_000, Math.floor((workerTimeoutSeconds * 1000) / 5))),
+      ...env,
+    };
+    const workerHandler = createWorkerHandler({ jobTypes, env: workerEnv, clients, log });
+    const observe = options.onWorkerInvocation;
     const worker = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: resources.queueUrl,
       queueArn: resources.queueArn,
-      handler: createWorkerHandler({ jobTypes, env, clients, log }),
+      handler: observe === undefined ? workerHandler : observed(workerHandler, observe),
       concurrency: options.workerConcurrency ?? WORKER_MAX_CONCURRENCY,
       batchSize: options.workerBatchSize ?? WORKER_BATCH_SIZE,
-      functionTimeoutMs: DEFAULT_WORKER_TIMEOUT_SECONDS * 1000,
+      functionTimeoutMs: workerTimeoutSeconds * 1000,
       region: endpoints.region,
       onError: (error) => log.error("Worker poller error", { error }),
     });
@@ -132,4 +150,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stop();
     throw error;
   }
+}
+
+function observed(
+  handler: SqsBatchHandler,
+  observe: (invocation: WorkerInvocation) => void,
+): SqsBatchHandler {
+  return async (event, context) => {
+    const started = performance.now();
+    try {
+      return await handler(event, context);
+    } finally {
+      observe({
+        bodies: event.Records.map((record) => record.body),
+        durationMs: performance.now() - started,
+      });
+    }
+  };
 }

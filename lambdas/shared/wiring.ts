@@ -9,7 +9,7 @@ import { type Clock, type JobQueue, type JobStore, systemClock } from "./domain/
 import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
 import { JobService } from "./usecases/job-service.js";
-import type { WorkerDeps } from "./worker/process-delivery.js";
+import type { WorkerHandlerDeps } from "./worker/sqs-handlers.js";
 
 export interface AwsClients {
   readonly dynamo: DynamoDBClient;
@@ -38,7 +38,7 @@ export interface WiringOptions {
 export interface JobsWiring {
   readonly store: JobStore;
   readonly queue: JobQueue;
-  /** The worker's retry scheduler: the real queue, never wrapped. */
+  /** The worker edge's queue (retry delays and delayed checks): the real queue, never wrapped. */
   readonly retries: SqsJobQueue;
   readonly registry: JobTypeRegistry;
   readonly clock: Clock;
@@ -95,9 +95,9 @@ export function createWorkerDeps(
   clients: AwsClients,
   log: Log,
   options: WiringOptions,
-): WorkerDeps {
+): WorkerHandlerDeps {
   const { store, retries, registry, clock } = wireJobs(config, clients, options);
-  return { store, retries, registry, settings: config, clock, log };
+  return { store, queue: retries, registry, settings: config, clock, log };
 }
 
 export interface DeadLetterDeps {

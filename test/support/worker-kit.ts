@@ -86,7 +86,12 @@ export function testSettings(overrides: Partial<WorkerSettings> = {}): WorkerSet
 
 /** Worker config for the table and queue of a test, with the small test settings. */
 export function workerConfig(aws: LocalAws, overrides: Partial<WorkerSettings> = {}): WorkerConfig {
-  return { tableName: aws.resources.tableName, queueUrl: aws.resources.queueUrl, ...testSettings(overrides) };
+  return {
+    tableName: aws.resources.tableName,
+    queueUrl: aws.resources.queueUrl,
+    batchApiCheckSeconds: 1,
+    ...testSettings(overrides),
+  };
 }
 
 export function storeFor(aws: LocalAws, clock?: Clock): DynamoJobStore {

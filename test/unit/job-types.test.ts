@@ -60,13 +60,14 @@ describe("job type inputs", () => {
 });
 
 describe("job type registry", () => {
-  it("serves the four demo types by name", () => {
+  it("serves the five demo types by name", () => {
     const registry = createJobTypeRegistry();
     expect(registry.all.map((type) => type.name)).toEqual([
       "slow_api",
       "failing_api",
       "flaky_api",
       "hung_api",
+      "batch_api",
     ]);
     expect(registry.get("flaky_api")).toBe(flakyApi);
     expect(registry.all).toBe(JOB_TYPES);

@@ -2,7 +2,12 @@ import { z } from "zod";
 import { JOB_TTL_SECONDS } from "../domain/job.js";
 import { ENV } from "./env-names.js";
 import { AUTH_MODES, type AuthMode } from "./functions.js";
-import { DEFAULT_MAX_RECEIVE_COUNT, DEFAULT_RESULT_MAX_BYTES } from "./table-schema.js";
+import {
+  DEFAULT_BATCH_API_CHECK_SECONDS,
+  DEFAULT_MAX_RECEIVE_COUNT,
+  DEFAULT_RESULT_MAX_BYTES,
+  DEFAULT_WORKER_TIMEOUT_SECONDS,
+} from "./table-schema.js";
 
 /** Config is parsed once at cold start, so a bad value fails at once and names the variable. */
 export class ConfigError extends Error {
@@ -48,12 +53,29 @@ const workerSpec = {
   retryMaxSeconds: [ENV.retryMaxSeconds, integer(0, 43_200, 300)],
   deadlineMarginMs: [ENV.deadlineMarginMs, integer(100, 60_000, 5_000)],
   cancelCheckMs: [ENV.cancelCheckMs, integer(50, 60_000, 2_000)],
+  /** Seconds between two checks of a batch_api job (the demo submit/check job type). */
+  batchApiCheckSeconds: [ENV.batchApiCheckSeconds, integer(1, 900, DEFAULT_BATCH_API_CHECK_SECONDS)],
 } as const;
 
 export type WorkerConfig = EnvConfig<typeof workerSpec>;
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return readEnv(workerSpec, env);
+}
+
+/** Settings of the local stack alone (`npm start`, tests, benchmarks). */
+const localSpec = {
+  /** The function timeout the local pollers give each worker invocation, as Lambda would. */
+  workerTimeoutSeconds: [
+    ENV.workerTimeoutSeconds,
+    integer(1, DEFAULT_WORKER_TIMEOUT_SECONDS, DEFAULT_WORKER_TIMEOUT_SECONDS),
+  ],
+} as const;
+
+export type LocalConfig = EnvConfig<typeof localSpec>;
+
+export function loadLocalConfig(env: Env = process.env): LocalConfig {
+  return readEnv(localSpec, env);
 }
 
 export type DeadLetterConfig = EnvConfig<{ tableName: typeof tableName }>;

@@ -32,3 +32,6 @@ export const DEFAULT_WORKER_TIMEOUT_SECONDS = 900;
 
 /** Bytes of JSON a job result may take inline in its row (DynamoDB's item limit is 400 KB). */
 export const DEFAULT_RESULT_MAX_BYTES = 100_000;
+
+/** Seconds between two checks of a batch_api job, unless BATCH_API_CHECK_SECONDS says otherwise. */
+export const DEFAULT_BATCH_API_CHECK_SECONDS = 15;

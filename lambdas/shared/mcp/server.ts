@@ -82,7 +82,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
             ...(key !== undefined ? { idempotencyKey: key } : {}),
           });
           const job = wait > 0 ? await deps.service.waitFor(owner, started.id, waitOptions(wait)) : started;
-          return view(job, jobType);
+          return view(job, jobType, deps.clock.now());
         }),
     );
   }
@@ -102,7 +102,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
           wait > 0
             ? await deps.service.waitFor(owner, jobId, waitOptions(wait))
             : await deps.service.get(owner, jobId);
-        return view(job, typeOf(deps.registry, job));
+        return view(job, typeOf(deps.registry, job), deps.clock.now());
       }),
   );
 
@@ -119,7 +119,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     ({ jobId }) =>
       answer(async () => {
         const job = await deps.service.cancel(owner, jobId);
-        return view(job, typeOf(deps.registry, job));
+        return view(job, typeOf(deps.registry, job), deps.clock.now());
       }),
   );
 
@@ -141,7 +141,9 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
           ...(cursor !== undefined ? { cursor } : {}),
         });
         return {
-          jobs: page.jobs.map((job) => JobSummary.parse(view(job, typeOf(deps.registry, job)))),
+          jobs: page.jobs.map((job) =>
+            JobSummary.parse(view(job, typeOf(deps.registry, job), deps.clock.now())),
+          ),
           ...(page.nextCursor !== undefined ? { nextCursor: page.nextCursor } : {}),
         };
       }),
@@ -165,9 +167,21 @@ function typeOf(registry: JobTypeRegistry, job: JobRow): JobType | undefined {
   return registry.all.find((type) => type.name === job.type);
 }
 
-function view(job: JobRow, jobType: JobType | undefined): JobView {
+function view(job: JobRow, jobType: JobType | undefined, now: number): JobView {
   const base = toJobView(job);
-  return isTerminal(job.status) ? base : { ...base, pollAfterSeconds: jobType?.pollAfterSeconds ?? 5 };
+  return isTerminal(job.status) ? base : { ...base, pollAfterSeconds: pollAfterSeconds(job, jobType, now) };
+}
+
+/** Slack after a check is due for the worker to run it and write the row. */
+const CHECK_SLACK_SECONDS = 1;
+
+/**
+ * A submitted job changes only when it is checked, so the next poll is best just after the next
+ * check; before its submit (and for run jobs) the job type's own suggestion stands.
+ */
+export function pollAfterSeconds(job: JobRow, jobType: JobType | undefined, now: number): number {
+  if (job.nextCheckAt === undefined) return jobType?.pollAfterSeconds ?? 5;
+  return Math.max(1, Math.ceil((job.nextCheckAt - now) / 1000) + CHECK_SLACK_SECONDS);
 }
 
 /** The whole answer travels as compact JSON text too: many agent frameworks show the model only text. */
