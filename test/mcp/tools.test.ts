@@ -30,6 +30,7 @@ describe("tools/list", () => {
         "cancel_job",
         "get_job",
         "list_jobs",
+        "start_batch_api",
         "start_failing_api",
         "start_flaky_api",
         "start_hung_api",

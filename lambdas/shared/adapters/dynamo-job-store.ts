@@ -245,7 +245,11 @@ export class DynamoJobStore implements JobStore {
       "#lease = :zero",
       "#updatedAt = :now",
     ];
-    const names: Record<string, string> = { "#nextCheckAt": "nextCheckAt", "#lastError": "lastError" };
+    const names: Record<string, string> = {
+      "#nextCheckAt": "nextCheckAt",
+      "#lastError": "lastError",
+      "#lease": "leaseExpiresAt",
+    };
     const values: Item = { ":one": 1, ":nextCheckAt": pending.nextCheckAt, ":zero": 0 };
     const optional = [
       ["stateJson", pending.stateJson],
@@ -267,7 +271,11 @@ export class DynamoJobStore implements JobStore {
   retryCheck(id: string, fence: CheckFence, error: JobError): Promise<JobRow> {
     return this.conditional(id, `release check ${fence.check} for a retry`, {
       update: "SET #attempt = #attempt + :one, #lastError = :error, #lease = :zero, #updatedAt = :now",
-      ...fencedByCheck(fence, { "#lastError": "lastError" }, { ":one": 1, ":error": error, ":zero": 0 }),
+      ...fencedByCheck(
+        fence,
+        { "#lastError": "lastError", "#lease": "leaseExpiresAt" },
+        { ":one": 1, ":error": error, ":zero": 0 },
+      ),
     });
   }
 
