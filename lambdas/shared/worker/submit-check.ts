@@ -164,7 +164,8 @@ export async function processCheck(
     const encoded = encodeState(pending.state);
     if (typeof encoded !== "string") {
       if (await lenient(deps, job, "fail", () => store.fail(job.id, job.attempt, encoded, fence.check))) {
-        await cancelOnce(deps, delivery, job, jobType, state);
+        // The newest state names the work best, though it is too large to keep.
+        await cancelOnce(deps, delivery, job, jobType, pending.state);
       }
       return done();
     }
