@@ -14,7 +14,7 @@ import {
   createWorkerHandler,
 } from "../lambdas/shared/handlers.js";
 import type { JobType } from "../lambdas/shared/jobs/job-type.js";
-import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
+import { jobTypesWith } from "../lambdas/shared/jobs/registry.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
 import type { McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
 import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
@@ -36,7 +36,7 @@ export interface LocalStackOptions {
   readonly workerConcurrency?: number;
   /** Messages per worker invocation. Default: as deployed. */
   readonly workerBatchSize?: number;
-  /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed. */
+  /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed (batch_api checked every BATCH_API_CHECK_SECONDS). */
   readonly jobTypes?: readonly JobType[];
   /** Fault injection for tests (the MCP handler only). */
   readonly overrides?: McpAppOverrides;
@@ -96,7 +96,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
       ...options.env,
     };
-    const jobTypes = options.jobTypes ?? JOB_TYPES;
+    const local = loadLocalConfig(env);
+    const jobTypes = options.jobTypes ?? jobTypesWith({ batchApiCheckSeconds: local.batchApiCheckSeconds });
     mcpHandler = await createMcpHandler({
       jobTypes,
       env,
@@ -105,7 +106,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
 
-    const { workerTimeoutSeconds } = loadLocalConfig(env);
+    const { workerTimeoutSeconds } = local;
     const workerEnv = {
       // A short local worker timeout leaves each run a fifth of it as margin unless told otherwise,
       // since the deployed default (5 s) would leave nothing to run with.

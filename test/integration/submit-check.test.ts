@@ -14,9 +14,8 @@ import {
   type JobState,
   type SubmitCheckJobType,
 } from "../../lambdas/shared/jobs/job-type.js";
-import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import { createWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
+import { createSqsWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   lambdaContext,
@@ -98,7 +97,7 @@ interface Sent {
 /** The real worker handler on the emulators; the edge's sends and retries are recorded, not sent. */
 function worker(types: readonly SubmitCheckJobType[], options: { clock?: Clock; failSends?: boolean } = {}) {
   const deps = createWorkerDeps(workerConfig(aws), aws, silentLog, {
-    registry: createJobTypeRegistry(types),
+    jobTypes: types,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const sent: Sent[] = [];
@@ -112,7 +111,7 @@ function worker(types: readonly SubmitCheckJobType[], options: { clock?: Clock; 
       sent.push({ message, delaySeconds: sendOptions?.delaySeconds });
     },
   };
-  const handler = createWorkerHandler({ ...deps, queue });
+  const handler = createSqsWorkerHandler({ ...deps, queue });
   return {
     store: deps.store as JobStore,
     sent,

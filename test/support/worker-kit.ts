@@ -89,7 +89,6 @@ export function workerConfig(aws: LocalAws, overrides: Partial<WorkerSettings> =
   return {
     tableName: aws.resources.tableName,
     queueUrl: aws.resources.queueUrl,
-    batchApiCheckSeconds: 1,
     ...testSettings(overrides),
   };
 }

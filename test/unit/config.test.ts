@@ -19,9 +19,8 @@ describe("config from the environment", () => {
       retryMaxSeconds: 300,
       deadlineMarginMs: 5_000,
       cancelCheckMs: 2_000,
-      batchApiCheckSeconds: 15,
     });
-    expect(loadLocalConfig({})).toEqual({ workerTimeoutSeconds: 900 });
+    expect(loadLocalConfig({})).toEqual({ workerTimeoutSeconds: 900, batchApiCheckSeconds: 15 });
     expect(loadMcpConfig(base)).toMatchObject({
       jobTtlSeconds: 86_400,
       authMode: "none",
@@ -56,14 +55,14 @@ describe("config from the environment", () => {
     expect(() => loadWorkerConfig({ ...base, WORKER_RETRY_BASE_SECONDS: "soon" })).toThrow(
       /WORKER_RETRY_BASE_SECONDS/,
     );
-    expect(() => loadWorkerConfig({ ...base, BATCH_API_CHECK_SECONDS: "0" })).toThrow(
-      /BATCH_API_CHECK_SECONDS/,
-    );
+    expect(() => loadLocalConfig({ BATCH_API_CHECK_SECONDS: "0" })).toThrow(/BATCH_API_CHECK_SECONDS/);
     expect(() => loadLocalConfig({ WORKER_TIMEOUT_SECONDS: "901" })).toThrow(/WORKER_TIMEOUT_SECONDS/);
   });
 
   it("reads the local stack's worker timeout and batch_api's check interval", () => {
-    expect(loadLocalConfig({ WORKER_TIMEOUT_SECONDS: "3" })).toEqual({ workerTimeoutSeconds: 3 });
-    expect(loadWorkerConfig({ ...base, BATCH_API_CHECK_SECONDS: "2" }).batchApiCheckSeconds).toBe(2);
+    expect(loadLocalConfig({ WORKER_TIMEOUT_SECONDS: "3", BATCH_API_CHECK_SECONDS: "2" })).toEqual({
+      workerTimeoutSeconds: 3,
+      batchApiCheckSeconds: 2,
+    });
   });
 });

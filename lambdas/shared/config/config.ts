@@ -53,8 +53,6 @@ const workerSpec = {
   retryMaxSeconds: [ENV.retryMaxSeconds, integer(0, 43_200, 300)],
   deadlineMarginMs: [ENV.deadlineMarginMs, integer(100, 60_000, 5_000)],
   cancelCheckMs: [ENV.cancelCheckMs, integer(50, 60_000, 2_000)],
-  /** Seconds between two checks of a batch_api job (the demo submit/check job type). */
-  batchApiCheckSeconds: [ENV.batchApiCheckSeconds, integer(1, 900, DEFAULT_BATCH_API_CHECK_SECONDS)],
 } as const;
 
 export type WorkerConfig = EnvConfig<typeof workerSpec>;
@@ -70,6 +68,8 @@ const localSpec = {
     ENV.workerTimeoutSeconds,
     integer(1, DEFAULT_WORKER_TIMEOUT_SECONDS, DEFAULT_WORKER_TIMEOUT_SECONDS),
   ],
+  /** Seconds between two checks of a batch_api job (the demo submit/check job type). */
+  batchApiCheckSeconds: [ENV.batchApiCheckSeconds, integer(1, 900, DEFAULT_BATCH_API_CHECK_SECONDS)],
 } as const;
 
 export type LocalConfig = EnvConfig<typeof localSpec>;

@@ -11,7 +11,7 @@ import { done, retryAfter, type WorkerDecision } from "./decision.js";
 import { afterSubmit, type CheckMessage, processCheck, resendLostCheck } from "./submit-check.js";
 
 /** The worker's tunables, as its config reads them. */
-export type WorkerSettings = Omit<WorkerConfig, "tableName" | "queueUrl" | "batchApiCheckSeconds">;
+export type WorkerSettings = Omit<WorkerConfig, "tableName" | "queueUrl">;
 
 /** The worker core's ports: it holds no queue and no receipt handle; it returns a decision. */
 export interface WorkerDeps {
