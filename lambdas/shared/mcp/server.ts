@@ -156,8 +156,8 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     owner,
     answerBy: scope.answerBy,
     startTools: new Set(deps.registry.all.map((jobType) => `start_${jobType.name}`)),
-    viewOf: (job) => view(job, typeOf(deps.registry, job)),
-    answerFor: (job) => answer(async () => view(job, typeOf(deps.registry, job))),
+    viewOf: (job) => view(job, typeOf(deps.registry, job), deps.clock.now()),
+    answerFor: (job) => answer(async () => view(job, typeOf(deps.registry, job), deps.clock.now())),
   });
 
   return server;
