@@ -1,4 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { loadLocalConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
   MCP_FUNCTION_TIMEOUT_SECONDS,
@@ -6,7 +7,6 @@ import {
   WORKER_BATCH_SIZE,
   WORKER_MAX_CONCURRENCY,
 } from "../lambdas/shared/config/functions.js";
-import { DEFAULT_WORKER_TIMEOUT_SECONDS } from "../lambdas/shared/config/table-schema.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
 import {
   createDeadLetterHandler,
@@ -14,14 +14,14 @@ import {
   createWorkerHandler,
 } from "../lambdas/shared/handlers.js";
 import type { JobType } from "../lambdas/shared/jobs/job-type.js";
-import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
+import { jobTypesWith } from "../lambdas/shared/jobs/registry.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
 import type { McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
 import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
 import { startEmulators } from "./emulators.js";
 import { startFunctionUrlServer } from "./function-url-server.js";
 import { createJobResources, type JobResources } from "./resources.js";
-import { startSqsPoller } from "./sqs-poller.js";
+import { type SqsBatchHandler, startSqsPoller } from "./sqs-poller.js";
 
 export interface LocalStackOptions {
   /** Port of the MCP endpoint on 127.0.0.1; 0 picks a free one. Default: 3000. */
@@ -36,11 +36,20 @@ export interface LocalStackOptions {
   readonly workerConcurrency?: number;
   /** Messages per worker invocation. Default: as deployed. */
   readonly workerBatchSize?: number;
-  /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed. */
+  /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed (batch_api checked every BATCH_API_CHECK_SECONDS). */
   readonly jobTypes?: readonly JobType[];
   /** Fault injection for tests (the MCP handler only). */
   readonly overrides?: McpAppOverrides;
+  /** Told of every worker invocation when it ends: its records and how long it ran (tests, benchmarks). */
+  readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
   readonly log?: Log;
+}
+
+export interface WorkerInvocation {
+  /** The bodies of the records it was given. */
+  readonly bodies: readonly string[];
+  /** Wall time of the handler, as Lambda would bill it. */
+  readonly durationMs: number;
 }
 
 export interface LocalStack {
@@ -88,7 +97,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
       ...options.env,
     };
-    const jobTypes = options.jobTypes ?? JOB_TYPES;
+    const local = loadLocalConfig(env);
+    const jobTypes = options.jobTypes ?? jobTypesWith({ batchApiCheckSeconds: local.batchApiCheckSeconds });
     mcpHandler = await createMcpHandler({
       jobTypes,
       env,
@@ -97,14 +107,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
 
+    const { workerTimeoutSeconds } = local;
+    const workerEnv = {
+      // A short local worker timeout leaves each run a fifth of it as margin unless told otherwise,
+      // since the deployed default (5 s) would leave nothing to run with.
+      [ENV.deadlineMarginMs]: String(Math.min(5_000, Math.floor((workerTimeoutSeconds * 1000) / 5))),
+      ...env,
+    };
+    const workerHandler = createWorkerHandler({ jobTypes, env: workerEnv, clients, log });
+    const observe = options.onWorkerInvocation;
     const worker = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: resources.queueUrl,
       queueArn: resources.queueArn,
-      handler: createWorkerHandler({ jobTypes, env, clients, log }),
+      handler: observe === undefined ? workerHandler : observed(workerHandler, observe),
       concurrency: options.workerConcurrency ?? WORKER_MAX_CONCURRENCY,
       batchSize: options.workerBatchSize ?? WORKER_BATCH_SIZE,
-      functionTimeoutMs: DEFAULT_WORKER_TIMEOUT_SECONDS * 1000,
+      functionTimeoutMs: workerTimeoutSeconds * 1000,
       region: endpoints.region,
       onError: (error) => log.error("Worker poller error", { error }),
     });
@@ -133,4 +152,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stop();
     throw error;
   }
+}
+
+function observed(
+  handler: SqsBatchHandler,
+  observe: (invocation: WorkerInvocation) => void,
+): SqsBatchHandler {
+  return async (event, context) => {
+    const started = performance.now();
+    try {
+      return await handler(event, context);
+    } finally {
+      observe({
+        bodies: event.Records.map((record) => record.body),
+        durationMs: performance.now() - started,
+      });
+    }
+  };
 }

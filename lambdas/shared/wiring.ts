@@ -12,7 +12,7 @@ import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
 import type { ResultAccess } from "./mcp/result-tools.js";
 import { JobService } from "./usecases/job-service.js";
-import type { WorkerDeps } from "./worker/process-delivery.js";
+import type { WorkerHandlerDeps } from "./worker/sqs-handlers.js";
 
 export interface AwsClients {
   readonly dynamo: DynamoDBClient;
@@ -44,7 +44,7 @@ export interface WiringOptions {
 export interface JobsWiring {
   readonly store: JobStore;
   readonly queue: JobQueue;
-  /** The worker's retry scheduler: the real queue, never wrapped. */
+  /** The worker edge's queue (retry delays and delayed checks): the real queue, never wrapped. */
   readonly retries: SqsJobQueue;
   readonly registry: JobTypeRegistry;
   readonly clock: Clock;
@@ -109,11 +109,11 @@ export function createWorkerDeps(
   clients: AwsClients,
   log: Log,
   options: WiringOptions,
-): WorkerDeps {
+): WorkerHandlerDeps {
   const { store, retries, registry, clock } = wireJobs(config, clients, options);
   return {
     store,
-    retries,
+    queue: retries,
     ...(config.resultBucketName !== undefined
       ? { results: new S3ResultStore({ client: clients.s3, bucketName: config.resultBucketName }) }
       : {}),

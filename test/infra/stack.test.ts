@@ -247,9 +247,14 @@ describe("least privilege", () => {
     expect(JSON.stringify(dynamo?.Resource)).not.toContain("*");
   });
 
-  it("the worker cannot send to the job queue (it only changes visibility), nor Scan or DeleteItem", () => {
-    const actions = actionsOf(statementsOf("worker"));
-    expect(allows(actions, "sqs:SendMessage")).toBe(false);
+  it("the worker sends (delayed checks) to its own queue only, and cannot Scan or DeleteItem", () => {
+    const statements = statementsOf("worker");
+    const actions = actionsOf(statements);
+    expect(allows(actions, "sqs:SendMessage")).toBe(true);
+    const sends = statements.filter((s) => [s.Action].flat().includes("sqs:SendMessage"));
+    expect(sends.map((s) => s.Resource)).toEqual([{ "Fn::GetAtt": [ids.queue, "Arn"] }]);
+    const sqs = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("sqs:")));
+    for (const statement of sqs) expect(statement.Resource).toEqual({ "Fn::GetAtt": [ids.queue, "Arn"] });
     expect(allows(actions, "sqs:ChangeMessageVisibility")).toBe(true);
     expect(allows(actions, "sqs:DeleteMessage")).toBe(true);
     for (const forbidden of ["dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]) {

@@ -31,6 +31,7 @@ describe("tools/list", () => {
         "get_job",
         "list_jobs",
         "read_job_result",
+        "start_batch_api",
         "start_export_api",
         "start_failing_api",
         "start_flaky_api",

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadMcpConfig, loadWorkerConfig } from "../../lambdas/shared/config/config.js";
+import {
+  ConfigError,
+  loadLocalConfig,
+  loadMcpConfig,
+  loadWorkerConfig,
+} from "../../lambdas/shared/config/config.js";
 
 const base = { JOB_TABLE_NAME: "jobs", JOB_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/jobs" };
 
@@ -17,6 +22,7 @@ describe("config from the environment", () => {
       deadlineMarginMs: 5_000,
       cancelCheckMs: 2_000,
     });
+    expect(loadLocalConfig({})).toEqual({ workerTimeoutSeconds: 900, batchApiCheckSeconds: 15 });
     expect(loadMcpConfig(base)).toMatchObject({
       jobTtlSeconds: 86_400,
       authMode: "none",
@@ -80,5 +86,14 @@ describe("config from the environment", () => {
     expect(() => loadWorkerConfig({ ...base, WORKER_RETRY_BASE_SECONDS: "soon" })).toThrow(
       /WORKER_RETRY_BASE_SECONDS/,
     );
+    expect(() => loadLocalConfig({ BATCH_API_CHECK_SECONDS: "0" })).toThrow(/BATCH_API_CHECK_SECONDS/);
+    expect(() => loadLocalConfig({ WORKER_TIMEOUT_SECONDS: "901" })).toThrow(/WORKER_TIMEOUT_SECONDS/);
+  });
+
+  it("reads the local stack's worker timeout and batch_api's check interval", () => {
+    expect(loadLocalConfig({ WORKER_TIMEOUT_SECONDS: "3", BATCH_API_CHECK_SECONDS: "2" })).toEqual({
+      workerTimeoutSeconds: 3,
+      batchApiCheckSeconds: 2,
+    });
   });
 });

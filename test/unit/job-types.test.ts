@@ -93,6 +93,7 @@ describe("job type registry", () => {
       "failing_api",
       "flaky_api",
       "hung_api",
+      "batch_api",
       "export_api",
     ]);
     expect(registry.get("flaky_api")).toBe(flakyApi);

@@ -3,8 +3,10 @@ import { JOB_TTL_SECONDS } from "../domain/job.js";
 import { ENV } from "./env-names.js";
 import { AUTH_MODES, type AuthMode } from "./functions.js";
 import {
+  DEFAULT_BATCH_API_CHECK_SECONDS,
   DEFAULT_MAX_RECEIVE_COUNT,
   DEFAULT_RESULT_MAX_BYTES,
+  DEFAULT_WORKER_TIMEOUT_SECONDS,
   MAX_RESULT_MAX_BYTES,
   RESULT_INLINE_BYTES,
 } from "./table-schema.js";
@@ -77,6 +79,23 @@ export type WorkerConfig = EnvConfig<typeof workerSpec>;
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return readEnv(workerSpec, env);
+}
+
+/** Settings of the local stack alone (`npm start`, tests, benchmarks). */
+const localSpec = {
+  /** The function timeout the local pollers give each worker invocation, as Lambda would. */
+  workerTimeoutSeconds: [
+    ENV.workerTimeoutSeconds,
+    integer(1, DEFAULT_WORKER_TIMEOUT_SECONDS, DEFAULT_WORKER_TIMEOUT_SECONDS),
+  ],
+  /** Seconds between two checks of a batch_api job (the demo submit/check job type). */
+  batchApiCheckSeconds: [ENV.batchApiCheckSeconds, integer(1, 900, DEFAULT_BATCH_API_CHECK_SECONDS)],
+} as const;
+
+export type LocalConfig = EnvConfig<typeof localSpec>;
+
+export function loadLocalConfig(env: Env = process.env): LocalConfig {
+  return readEnv(localSpec, env);
 }
 
 export type DeadLetterConfig = EnvConfig<{ tableName: typeof tableName }>;

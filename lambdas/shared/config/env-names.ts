@@ -15,6 +15,9 @@ export const ENV = {
   retryMaxSeconds: "WORKER_RETRY_MAX_SECONDS",
   deadlineMarginMs: "WORKER_DEADLINE_MARGIN_MS",
   cancelCheckMs: "WORKER_CANCEL_CHECK_MS",
+  /** Local stack only: the function timeout the SQS pollers give each worker invocation. */
+  workerTimeoutSeconds: "WORKER_TIMEOUT_SECONDS",
+  batchApiCheckSeconds: "BATCH_API_CHECK_SECONDS",
   authMode: "AUTH_MODE",
   apiKeys: "API_KEYS",
   apiKeysSecretArn: "API_KEYS_SECRET_ARN",

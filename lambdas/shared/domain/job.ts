@@ -28,6 +28,13 @@ export type Progress = z.infer<typeof ProgressSchema>;
 
 const isoTimestamp = z.iso.datetime({ offset: true });
 
+/**
+ * Bytes of JSON a submit/check job's state may take in its row. Generous for an external id and a
+ * few URLs; large enough that a simulated service may keep a whole 10 000-character query there;
+ * small beside DynamoDB's 400 KB item limit next to the input and an inline result.
+ */
+export const JOB_STATE_MAX_BYTES = 65_536;
+
 /** A job row exactly as the DynamoDB adapter stores it; parsed on every read. */
 export const JobRowSchema = z.object({
   id: z.uuid(),
@@ -57,6 +64,23 @@ export const JobRowSchema = z.object({
   finishedAt: isoTimestamp.optional(),
   /** Epoch seconds; DynamoDB's TTL attribute. */
   expiresAt: z.number().int().positive(),
+  // Submit/check jobs only (see jobs/job-type.ts): what the worker keeps between checks.
+  /** The job type's state (external id, URLs) as JSON, at most JOB_STATE_MAX_BYTES; never shown to callers. */
+  stateJson: z.string().max(JOB_STATE_MAX_BYTES).optional(),
+  /**
+   * The number of the next check: only the check message carrying it may write, so duplicate,
+   * stale and out-of-order check messages change nothing. Present once the external work is submitted.
+   */
+  checkSeq: z.number().int().positive().optional(),
+  /** Epoch milliseconds of the next check. */
+  nextCheckAt: z.number().int().nonnegative().optional(),
+  submittedAt: isoTimestamp.optional(),
+  /** Epoch milliseconds past which the job fails with `deadline_exceeded` (maxDurationSeconds, within the TTL). */
+  deadlineAt: z.number().int().nonnegative().optional(),
+  /** When the external work is expected to end, as the job type last reported it. */
+  estimatedCompletion: isoTimestamp.optional(),
+  /** Set by the one delivery that calls the job type's `cancel(state)`, so it runs at most once. */
+  cancelCalledAt: isoTimestamp.optional(),
 });
 export type JobRow = z.infer<typeof JobRowSchema>;
 
@@ -68,6 +92,10 @@ export const JobViewSchema = z.object({
   attempt: z.number().int().nonnegative(),
   maxAttempts: z.number().int().positive(),
   progress: ProgressSchema.optional(),
+  estimatedCompletion: z
+    .string()
+    .optional()
+    .describe("ISO 8601: when the job is expected to end, if its external service says"),
   result: z.unknown().optional(),
   /** Present instead of `result` when the result is too large to show inline: read it with read_job_result. */
   resultBytes: z.number().int().nonnegative().optional(),
@@ -98,6 +126,9 @@ export function toJobView(row: JobRow): JobView {
     attempt: row.attempt,
     maxAttempts: row.maxAttempts,
     ...(row.progress ? { progress: row.progress } : {}),
+    ...(row.estimatedCompletion && !isTerminal(row.status)
+      ? { estimatedCompletion: row.estimatedCompletion }
+      : {}),
     ...(row.resultJson !== undefined ? { result: JSON.parse(row.resultJson) as unknown } : {}),
     ...(row.resultRef
       ? { resultBytes: row.resultRef.bytes, resultStored: "s3" as const, resultSha256: row.resultRef.sha256 }
@@ -116,6 +147,10 @@ export function toJobView(row: JobRow): JobView {
 export const JobMessageSchema = z.object({
   jobId: z.uuid(),
   type: z.string().min(1),
+  /** Check messages of a submit/check job: the row's `checkSeq` this check is for. */
+  check: z.number().int().positive().optional(),
+  /** Epoch milliseconds the check is due; SQS delays at most 15 minutes, so longer waits chain. */
+  dueAt: z.number().int().nonnegative().optional(),
 });
 export type JobMessage = z.infer<typeof JobMessageSchema>;
 

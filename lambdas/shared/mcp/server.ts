@@ -93,7 +93,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
             ...(key !== undefined ? { idempotencyKey: key } : {}),
           });
           const job = wait > 0 ? await deps.service.waitFor(owner, started.id, waitOptions(wait)) : started;
-          return view(job, jobType);
+          return view(job, jobType, deps.clock.now());
         }),
     );
   }
@@ -113,7 +113,12 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
           wait > 0
             ? await deps.service.waitFor(owner, jobId, waitOptions(wait))
             : await deps.service.get(owner, jobId);
-        return withResultAccess(results, job, view(job, typeOf(deps.registry, job)), deps.clock);
+        return withResultAccess(
+          results,
+          job,
+          view(job, typeOf(deps.registry, job), deps.clock.now()),
+          deps.clock,
+        );
       }),
   );
 
@@ -130,7 +135,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     ({ jobId }) =>
       answer(async () => {
         const job = await deps.service.cancel(owner, jobId);
-        return view(job, typeOf(deps.registry, job));
+        return view(job, typeOf(deps.registry, job), deps.clock.now());
       }),
   );
 
@@ -156,7 +161,9 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
             ...(cursor !== undefined ? { cursor } : {}),
           });
           const output = {
-            jobs: page.jobs.map((job) => JobSummary.parse(view(job, typeOf(deps.registry, job)))),
+            jobs: page.jobs.map((job) =>
+              JobSummary.parse(view(job, typeOf(deps.registry, job), deps.clock.now())),
+            ),
             ...(page.nextCursor !== undefined ? { nextCursor: page.nextCursor } : {}),
           };
           const fitting = jobsThatFit(output.jobs);
@@ -173,8 +180,8 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     owner,
     answerBy: scope.answerBy,
     startTools: new Set(deps.registry.all.map((jobType) => `start_${jobType.name}`)),
-    viewOf: (job) => view(job, typeOf(deps.registry, job)),
-    answerFor: (job) => answer(async () => view(job, typeOf(deps.registry, job))),
+    viewOf: (job) => view(job, typeOf(deps.registry, job), deps.clock.now()),
+    answerFor: (job) => answer(async () => view(job, typeOf(deps.registry, job), deps.clock.now())),
   });
   registerResultTools(server, { service: deps.service, access: results, clock: deps.clock }, owner, answer);
 
@@ -207,7 +214,7 @@ function clampError<T extends { message: string }>(error: T): T {
     : { ...error, message: `${error.message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…` };
 }
 
-function view(job: JobRow, jobType: JobType | undefined): JobView {
+function view(job: JobRow, jobType: JobType | undefined, now: number): JobView {
   const base = toJobView(job);
   const hint = resultHint(job);
   const bounded: JobView = {
@@ -216,7 +223,21 @@ function view(job: JobRow, jobType: JobType | undefined): JobView {
     ...(base.lastError ? { lastError: clampError(base.lastError) } : {}),
     ...(hint !== undefined ? { resultHint: hint } : {}),
   };
-  return isTerminal(job.status) ? bounded : { ...bounded, pollAfterSeconds: jobType?.pollAfterSeconds ?? 5 };
+  return isTerminal(job.status)
+    ? bounded
+    : { ...bounded, pollAfterSeconds: pollAfterSeconds(job, jobType, now) };
+}
+
+/** Slack after a check is due for the worker to run it and write the row. */
+const CHECK_SLACK_SECONDS = 1;
+
+/**
+ * A submitted job changes only when it is checked, so the next poll is best just after the next
+ * check; before its submit (and for run jobs) the job type's own suggestion stands.
+ */
+export function pollAfterSeconds(job: JobRow, jobType: JobType | undefined, now: number): number {
+  if (job.nextCheckAt === undefined) return jobType?.pollAfterSeconds ?? 5;
+  return Math.max(1, Math.ceil((job.nextCheckAt - now) / 1000) + CHECK_SLACK_SECONDS);
 }
 
 /** The whole answer travels as compact JSON text too: many agent frameworks show the model only text. */

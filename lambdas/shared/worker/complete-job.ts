@@ -4,21 +4,28 @@ import { placeResult, RESULT_CONTENT_TYPE, resultKey } from "../domain/results.j
 import { sha256 } from "../usecases/canonical-json.js";
 import type { WorkerDeps } from "./process-delivery.js";
 
+/** `moved_on`: the job was cancelled or taken over meanwhile, and that run or the cancel decides it now. */
+export type Completion =
+  | { readonly kind: "completed" }
+  | { readonly kind: "moved_on" }
+  | { readonly kind: "unstored"; readonly error: JobError };
+
 /**
  * Completes the run that owns `job` with `result`: inline in the row when small, in the result
  * store with a reference in the row when large, or not at all past the maximum. Every way a job
  * reaches `completed` goes through here, so the size rules hold for each job shape alike.
  *
- * Returns the error the run must be recorded as failed with when the result could not be kept
- * (too large: permanent; the store failed: retryable, so the usual backoff applies), or undefined
- * when the job is completed or has moved on without this run. The row only turns `completed` after
- * the object is written, so a completed job never lacks its result.
+ * `unstored` carries the error the run must be recorded as failed with when the result could not be
+ * kept (too large: permanent; the store failed: retryable, so the usual backoff applies). The row
+ * only turns `completed` after the object is written, so a completed job never lacks its result.
+ * With `check`, only that check of a submit/check job may write.
  */
 export async function completeJob(
   deps: Pick<WorkerDeps, "store" | "results" | "settings" | "log">,
   job: JobRow,
   result: unknown,
-): Promise<JobError | undefined> {
+  check?: number,
+): Promise<Completion> {
   const { store, results, settings, log } = deps;
   const resultJson = JSON.stringify(result ?? null);
   const bytes = Buffer.byteLength(resultJson, "utf8");
@@ -32,16 +39,19 @@ export async function completeJob(
   if (placement.kind === "too_large") {
     const limit = results === undefined ? settings.resultInlineBytes : settings.resultMaxBytes;
     return {
-      code: "result_too_large",
-      message: `The result is ${bytes} bytes; results are limited to ${limit} bytes.`,
-      retryable: false,
+      kind: "unstored",
+      error: {
+        code: "result_too_large",
+        message: `The result is ${bytes} bytes; results are limited to ${limit} bytes.`,
+        retryable: false,
+      },
     };
   }
 
   try {
     if (placement.kind === "inline" || results === undefined) {
-      await store.complete(job.id, job.attempt, resultJson);
-      return undefined;
+      await store.complete(job.id, job.attempt, resultJson, check);
+      return { kind: "completed" };
     }
     const key = resultKey(job.id);
     try {
@@ -49,23 +59,31 @@ export async function completeJob(
     } catch (error) {
       log.warn("Could not store the result; the run will be retried", { ...context, error });
       return {
-        code: "result_store_unavailable",
-        message: "The result could not be stored (the result store is unavailable).",
-        retryable: true,
+        kind: "unstored",
+        error: {
+          code: "result_store_unavailable",
+          message: "The result could not be stored (the result store is unavailable).",
+          retryable: true,
+        },
       };
     }
-    await store.completeWithResultRef(job.id, job.attempt, {
-      key,
-      bytes,
-      sha256: sha256(resultJson),
-      contentType: RESULT_CONTENT_TYPE,
-    });
+    await store.completeWithResultRef(
+      job.id,
+      job.attempt,
+      {
+        key,
+        bytes,
+        sha256: sha256(resultJson),
+        contentType: RESULT_CONTENT_TYPE,
+      },
+      check,
+    );
     log.info("Result stored in the result store", context);
-    return undefined;
+    return { kind: "completed" };
   } catch (error) {
     if (!(error instanceof JobStateConflictError)) throw error;
     // Cancelled or taken over meanwhile: that run or the cancel decides the job now.
     log.info("Could not complete: the job moved on without this run", context);
-    return undefined;
+    return { kind: "moved_on" };
   }
 }

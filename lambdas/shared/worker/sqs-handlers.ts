@@ -1,7 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Log } from "../domain/logger.js";
-import type { JobStore } from "../domain/ports.js";
+import type { JobQueue, JobStore, RetryScheduler } from "../domain/ports.js";
+import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
 import { processDelivery, type WorkerDeps } from "./process-delivery.js";
 import { settleDeadLetter } from "./settle-dead-letter.js";
 
@@ -19,26 +20,53 @@ function receiveCount(record: SQSRecord): number {
   return Number.parseInt(record.attributes.ApproximateReceiveCount, 10) || 1;
 }
 
+/** The worker core's ports plus the job queue, which only this edge uses. */
+export interface WorkerHandlerDeps extends WorkerDeps {
+  /** The worker's own job queue: retry delays of a received message, and delayed check messages. */
+  readonly queue: RetryScheduler & JobQueue;
+}
+
 /** The worker: each record is one delivery; failed records go back to SQS (partial batch response). */
-export function createSqsWorkerHandler(deps: WorkerDeps): SqsBatchHandler {
+export function createSqsWorkerHandler(deps: WorkerHandlerDeps): SqsBatchHandler {
   return async (event, context) => {
     // One processor per invocation: it keeps per-batch state, and local runs invoke concurrently.
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
-        const outcome = await processDelivery(deps, {
+        const decision = await processDelivery(deps, {
           body: record.body,
-          receiptHandle: record.receiptHandle,
           receiveCount: receiveCount(record),
           remainingTimeMs: () => context.getRemainingTimeInMillis(),
         });
-        if (outcome === "retry") throw new RetryScheduledError(record.messageId);
+        await act(deps.queue, record, decision);
       },
       processor,
       { context, throwOnFullBatchFailure: false },
     );
   };
+}
+
+/** Turns the core's decision into SQS calls; a throw reports the record in batchItemFailures. */
+async function act(
+  queue: RetryScheduler & JobQueue,
+  record: SQSRecord,
+  decision: WorkerDecision,
+): Promise<void> {
+  switch (decision.kind) {
+    case "done":
+      return;
+    case "retryAfter":
+      await queue.retryAfter(record.receiptHandle, decision.seconds);
+      throw new RetryScheduledError(record.messageId);
+    case "checkAfter":
+      // Longer waits chain: the message carries its due time, and the core passes it on until then.
+      // If this send fails, the record fails and its redelivery sends the check again.
+      await queue.send(decision.message, {
+        delaySeconds: Math.min(decision.seconds, MAX_SQS_DELAY_SECONDS),
+      });
+      return;
+  }
 }
 
 /** The dead-letter queue's consumer: settles each job whose message SQS gave up on. */
