@@ -7,16 +7,23 @@ import {
   WORKER_BATCH_SIZE,
   WORKER_MAX_CONCURRENCY,
 } from "../lambdas/shared/config/functions.js";
+import {
+  NOTIFICATION_BATCH_SIZE,
+  NOTIFICATION_FUNCTION_TIMEOUT_SECONDS,
+  NOTIFICATION_MAX_CONCURRENCY,
+} from "../lambdas/shared/config/notification-queue.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
 import {
   createDeadLetterHandler,
   createMcpHandler,
+  createWebhookHandler,
   createWorkerHandler,
 } from "../lambdas/shared/handlers.js";
 import type { JobType } from "../lambdas/shared/jobs/job-type.js";
 import { jobTypesWith } from "../lambdas/shared/jobs/registry.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
 import type { McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
+import type { ResolveAll } from "../lambdas/shared/outbound/outbound.js";
 import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
 import { startEmulators } from "./emulators.js";
 import { startFunctionUrlServer } from "./function-url-server.js";
@@ -42,6 +49,8 @@ export interface LocalStackOptions {
   readonly overrides?: McpAppOverrides;
   /** Told of every worker invocation when it ends: its records and how long it ran (tests, benchmarks). */
   readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
+  /** Name resolution for webhook deliveries (tests map names to private addresses). Default: DNS. */
+  readonly webhookLookup?: ResolveAll;
   readonly log?: Log;
 }
 
@@ -90,11 +99,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => server.close());
 
-    const env = {
+    const env: Readonly<Record<string, string | undefined>> = {
       [ENV.tableName]: resources.tableName,
       [ENV.queueUrl]: resources.queueUrl,
       [ENV.resultBucketName]: resources.resultBucketName,
       [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
+      [ENV.notificationQueueUrl]: resources.notificationQueueUrl,
       ...options.env,
     };
     const local = loadLocalConfig(env);
@@ -138,6 +148,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onError: (error) => log.error("Dead-letter poller error", { error }),
     });
     stops.push(() => deadLetters.stop());
+
+    // Completion webhooks run only with a secret (npm start generates one).
+    if (env[ENV.webhookSecret] !== undefined) {
+      const webhooks = await createWebhookHandler({
+        env,
+        clients,
+        log,
+        ...(options.webhookLookup !== undefined ? { lookup: options.webhookLookup } : {}),
+      });
+      const deliveries = startSqsPoller({
+        sqs: clients.sqs,
+        queueUrl: resources.notificationQueueUrl,
+        queueArn: resources.notificationQueueArn,
+        handler: webhooks,
+        concurrency: NOTIFICATION_MAX_CONCURRENCY,
+        batchSize: NOTIFICATION_BATCH_SIZE,
+        functionTimeoutMs: NOTIFICATION_FUNCTION_TIMEOUT_SECONDS * 1000,
+        functionName: "webhooks",
+        region: endpoints.region,
+        onError: (error) => log.error("Webhook delivery poller error", { error }),
+      });
+      stops.push(() => deliveries.stop());
+    }
 
     return {
       mcpUrl: `${server.origin}${MCP_PATH}`,
