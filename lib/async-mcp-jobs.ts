@@ -11,6 +11,7 @@ import {
 import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import { JobAlarms } from "./alarms.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
+import { JobNotifications } from "./job-notifications.js";
 import { JobQueue } from "./job-queue.js";
 import { JobTable } from "./job-table.js";
 import { REPO_ROOT, type ServiceFunction } from "./lambda-function.js";
@@ -69,6 +70,13 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
    * @default DEFAULT_RESULT_MAX_BYTES (10 MB)
    */
   readonly resultMaxBytes?: number;
+  /**
+   * Completion webhooks: origins (https://host[:port]) a start's `callbackUrl` may point at.
+   * @default - none: a start with a callbackUrl is refused
+   */
+  readonly callbackAllowedOrigins?: readonly string[];
+  /** Completion webhooks: an https URL notified when any job ends. @default - none */
+  readonly defaultCallbackUrl?: string;
 }
 
 /**
@@ -91,6 +99,8 @@ export class AsyncMcpJobs extends Construct {
   public readonly results: ResultBucket;
   public readonly deadLetterHandler: DeadLetterHandler;
   public readonly alarms: JobAlarms;
+  /** Completion webhooks: the notification queue, its dead-letter queue and alarm, the secret, the delivery function. */
+  public readonly notifications: JobNotifications;
   /** The MCP endpoint's function. */
   public readonly mcpFunction: ServiceFunction;
   /** The function that runs the jobs. */
@@ -143,6 +153,19 @@ export class AsyncMcpJobs extends Construct {
       logRemovalPolicy: removalPolicy,
     });
     this.alarms = new JobAlarms(this, "Alarms", { queue: this.queue, actions: props.alarmActions });
+    this.notifications = new JobNotifications(this, "Notifications", {
+      table: this.table,
+      callbackAllowedOrigins: props.callbackAllowedOrigins,
+      defaultCallbackUrl: props.defaultCallbackUrl,
+      alarmActions: props.alarmActions,
+      removalPolicy,
+      logRemovalPolicy: removalPolicy,
+    });
+    // Every path that ends a job hands its notifications to the queue: cancel_job and failed
+    // starts (MCP), the worker, and the dead-letter handler.
+    this.notifications.bindStarter(this.endpoint.function);
+    this.notifications.bindProducer(this.worker.function);
+    this.notifications.bindProducer(this.deadLetterHandler.function);
 
     this.mcpUrl = this.endpoint.url;
     this.mcpFunction = this.endpoint.function;
