@@ -40,7 +40,7 @@ describe("signing (checked by the standardwebhooks library, not by our code)", (
     const bare = secret.slice("whsec_".length);
     expect(webhookKey(bare).equals(webhookKey(secret))).toBe(true);
     // Secrets Manager's generated value: 44 alphanumeric characters.
-    const generated = "A".repeat(20) + "b".repeat(20) + "0123";
+    const generated = `${"A".repeat(20)}${"b".repeat(20)}0123`;
     expect(webhookKeyError(generated)).toBeUndefined();
     const headers = webhookHeaders(webhookKey(generated), "msg_1", now, body);
     expect(() => new Webhook(`whsec_${generated}`).verify(body, headers)).not.toThrow();
