@@ -101,7 +101,7 @@ export async function deliverNotification(
   if (outcome.kind === "delivered") {
     record = { status: "delivered" };
   } else if (outcome.kind === "stop") {
-    record = { status: "failed", lastError: outcome.reason };
+    record = { status: "failed", lastError: shortened(outcome.reason) };
   } else {
     const delaySeconds = retryDelaySeconds(message.attempt, settings.retryDelaysSeconds);
     const nextAt = now + delaySeconds * 1000;
@@ -110,10 +110,10 @@ export async function deliverNotification(
       const plural = message.attempt === 1 ? "" : "s";
       record = {
         status: "failed",
-        lastError: `${outcome.reason} (gave up after ${message.attempt} attempt${plural})`,
+        lastError: `${shortened(outcome.reason, 260)} (gave up after ${message.attempt} attempt${plural})`,
       };
     } else {
-      record = { status: "pending", lastError: outcome.reason };
+      record = { status: "pending", lastError: shortened(outcome.reason) };
       next = {
         kind: "next",
         message: {
@@ -134,4 +134,9 @@ export async function deliverNotification(
   }
   log.info("Notification attempt", { ...context, status: record.status, lastError: record.lastError });
   return next;
+}
+
+/** The row keeps at most 300 characters of a reason (a long URL origin could make one longer). */
+function shortened(reason: string, max = 300): string {
+  return reason.length <= max ? reason : `${reason.slice(0, max - 1)}…`;
 }
