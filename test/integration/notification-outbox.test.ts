@@ -15,7 +15,10 @@ import { CallbackTargets } from "../../lambdas/shared/usecases/callback-targets.
 import { JobService } from "../../lambdas/shared/usecases/job-service.js";
 import { NotificationOutbox } from "../../lambdas/shared/usecases/notification-outbox.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import { createDeadLetterHandler, createWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
+import {
+  createSqsDeadLetterHandler as createDeadLetterHandler,
+  createSqsWorkerHandler as createWorkerHandler,
+} from "../../lambdas/shared/worker/sqs-handlers.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   enqueue,
@@ -79,9 +82,12 @@ describe("every path that ends a job releases its notifications", () => {
     await store.create({ ...job, notifications: [target(1)] });
     await enqueue(aws, { jobId: job.id, type: job.type });
     const { outbox: flaky, sent } = outbox(1);
-    const handler = createWorkerHandler(createWorkerDeps(workerConfig(aws), aws, silentLog), {
-      outbox: flaky,
-    });
+    const handler = createWorkerHandler(
+      createWorkerDeps(workerConfig(aws), aws, silentLog, { jobTypes: [slowApi] }),
+      {
+        outbox: flaky,
+      },
+    );
 
     const first = await receiveRecord(aws);
     const failed = await handler({ Records: [first] }, lambdaContext());
