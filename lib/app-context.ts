@@ -23,6 +23,8 @@ export const DEFAULT_STACK_NAME = "McpAsyncJobs";
  * | `callerMaxStartsPerMinute` | `60` | per caller, 0 = no limit |
  * | `jobTtlSeconds` | `86400` | 3600–604800 |
  * | `workerMaxConcurrency` | `20` | jobs running at once, 2–1000 |
+ * | `callbackAllowedOrigins` | none | comma-separated https origins a start's `callbackUrl` may use |
+ * | `defaultCallbackUrl` | none | an https URL notified when any job ends |
  * | `removalPolicy` | `retain` | `destroy` deletes the table, key secret and logs with the stack |
  * | `integrationsFile` | none | an integrations file: each declared HTTP API becomes a `start_<name>` tool |
  */
@@ -90,6 +92,8 @@ export function readAppContext(node: Node): AppContext {
       jobTtl: jobTtlSeconds === undefined ? undefined : Duration.seconds(jobTtlSeconds),
       workerMaxConcurrency: integer("workerMaxConcurrency"),
       integrationsFile: text("integrationsFile"),
+      callbackAllowedOrigins: list("callbackAllowedOrigins"),
+      defaultCallbackUrl: text("defaultCallbackUrl"),
     },
   };
 }

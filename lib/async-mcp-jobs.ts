@@ -8,15 +8,18 @@ import {
   DEFAULT_MAX_RECEIVE_COUNT,
   DEFAULT_WORKER_TIMEOUT_SECONDS,
 } from "../lambdas/shared/config/table-schema.js";
+import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
 import { JobAlarms } from "./alarms.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
 import { JobIntegrations } from "./job-integrations.js";
+import { JobNotifications } from "./job-notifications.js";
 import { JobQueue } from "./job-queue.js";
 import { JobTable } from "./job-table.js";
 import { REPO_ROOT, type ServiceFunction } from "./lambda-function.js";
 import { McpAuth, type McpAuthProps } from "./mcp-auth.js";
 import { McpEndpoint, type McpEndpointProps } from "./mcp-endpoint.js";
+import { ResultBucket } from "./result-bucket.js";
 import { JobWorker } from "./worker.js";
 
 /** The endpoint settings passed through unchanged (documented on McpEndpointProps). */
@@ -40,7 +43,8 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
    */
   readonly jobTypesModule?: string;
   /**
-   * Also serve this repository's demo job types (`slow_api`, `failing_api`, `flaky_api`, `hung_api`).
+   * Also serve this repository's demo job types (`slow_api`, `failing_api`, `flaky_api`, `hung_api`,
+   * `export_api`).
    * @default false
    */
   readonly includeDemoJobTypes?: boolean;
@@ -69,6 +73,19 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
    * @default - none
    */
   readonly integrationsFile?: string;
+  /**
+   * Bytes of JSON a result may take at all (in the results bucket), at most 100 MB; larger results
+   * fail `result_too_large`. Raise the worker's memory with it: a result is held in memory whole.
+   * @default DEFAULT_RESULT_MAX_BYTES (10 MB)
+   */
+  readonly resultMaxBytes?: number;
+  /**
+   * Completion webhooks: origins (https://host[:port]) a start's `callbackUrl` may point at.
+   * @default - none: a start with a callbackUrl is refused
+   */
+  readonly callbackAllowedOrigins?: readonly string[];
+  /** Completion webhooks: an https URL notified when any job ends. @default - none */
+  readonly defaultCallbackUrl?: string;
 }
 
 /**
@@ -87,10 +104,14 @@ export class AsyncMcpJobs extends Construct {
   public readonly auth: McpAuth;
   public readonly endpoint: McpEndpoint;
   public readonly worker: JobWorker;
+  /** Results too large for the job row. */
+  public readonly results: ResultBucket;
   public readonly deadLetterHandler: DeadLetterHandler;
   public readonly alarms: JobAlarms;
   /** The declared HTTP integrations, when `integrationsFile` was given. */
   public readonly integrations?: JobIntegrations;
+  /** Completion webhooks: the notification queue, its dead-letter queue and alarm, the secret, the delivery function. */
+  public readonly notifications: JobNotifications;
   /** The MCP endpoint's function. */
   public readonly mcpFunction: ServiceFunction;
   /** The function that runs the jobs. */
@@ -116,10 +137,15 @@ export class AsyncMcpJobs extends Construct {
       consumerTimeout: props.workerTimeout ?? Duration.seconds(DEFAULT_WORKER_TIMEOUT_SECONDS),
       maxReceiveCount: props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
     });
+    this.results = new ResultBucket(this, "Results", {
+      jobTtl: props.jobTtl ?? Duration.seconds(JOB_TTL_SECONDS.default),
+      removalPolicy,
+    });
     this.endpoint = new McpEndpoint(this, "Mcp", {
       table: this.table,
       queue: this.queue,
       auth: this.auth,
+      results: this.results,
       jobTtl: props.jobTtl,
       callerMaxActiveJobs: props.callerMaxActiveJobs,
       callerMaxStartsPerMinute: props.callerMaxStartsPerMinute,
@@ -133,6 +159,8 @@ export class AsyncMcpJobs extends Construct {
     this.worker = new JobWorker(this, "Worker", {
       table: this.table,
       queue: this.queue,
+      results: this.results,
+      resultMaxBytes: props.resultMaxBytes,
       batchSize: props.workerBatchSize,
       maxConcurrency: props.workerMaxConcurrency,
       logRemovalPolicy: removalPolicy,
@@ -145,6 +173,19 @@ export class AsyncMcpJobs extends Construct {
       logRemovalPolicy: removalPolicy,
     });
     this.alarms = new JobAlarms(this, "Alarms", { queue: this.queue, actions: props.alarmActions });
+    this.notifications = new JobNotifications(this, "Notifications", {
+      table: this.table,
+      callbackAllowedOrigins: props.callbackAllowedOrigins,
+      defaultCallbackUrl: props.defaultCallbackUrl,
+      alarmActions: props.alarmActions,
+      removalPolicy,
+      logRemovalPolicy: removalPolicy,
+    });
+    // Every path that ends a job hands its notifications to the queue: cancel_job and failed
+    // starts (MCP), the worker, and the dead-letter handler.
+    this.notifications.bindStarter(this.endpoint.function);
+    this.notifications.bindProducer(this.worker.function);
+    this.notifications.bindProducer(this.deadLetterHandler.function);
 
     this.mcpUrl = this.endpoint.url;
     this.mcpFunction = this.endpoint.function;

@@ -3,10 +3,12 @@ import type { Construct } from "constructs";
 import type { JobAlarms } from "./alarms.js";
 import { AsyncMcpJobs, type AsyncMcpJobsProps } from "./async-mcp-jobs.js";
 import type { DeadLetterHandler } from "./dead-letter-handler.js";
+import type { JobNotifications } from "./job-notifications.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
 import { DEFAULT_API_KEY_NAME, type McpAuth } from "./mcp-auth.js";
 import type { McpEndpoint } from "./mcp-endpoint.js";
+import type { ResultBucket } from "./result-bucket.js";
 import type { JobWorker } from "./worker.js";
 
 export interface McpAsyncJobsStackProps extends StackProps, AsyncMcpJobsProps {}
@@ -22,8 +24,10 @@ export class McpAsyncJobsStack extends Stack {
   public readonly auth: McpAuth;
   public readonly endpoint: McpEndpoint;
   public readonly worker: JobWorker;
+  public readonly results: ResultBucket;
   public readonly deadLetterHandler: DeadLetterHandler;
   public readonly alarms: JobAlarms;
+  public readonly notifications: JobNotifications;
 
   constructor(scope: Construct, id: string, props: McpAsyncJobsStackProps = {}) {
     super(scope, id, props);
@@ -37,8 +41,10 @@ export class McpAsyncJobsStack extends Stack {
     this.auth = this.jobs.auth;
     this.endpoint = this.jobs.endpoint;
     this.worker = this.jobs.worker;
+    this.results = this.jobs.results;
     this.deadLetterHandler = this.jobs.deadLetterHandler;
     this.alarms = this.jobs.alarms;
+    this.notifications = this.jobs.notifications;
 
     new CfnOutput(this, "McpUrl", {
       value: this.jobs.mcpUrl,
@@ -56,6 +62,11 @@ export class McpAsyncJobsStack extends Stack {
         value: integrationsSecret.secretArn,
       });
     }
+    new CfnOutput(this, "WebhookSecretArn", { value: this.notifications.secret.secretArn });
+    new CfnOutput(this, "GetWebhookSecretCommand", {
+      description: "Prints the Standard Webhooks secret (whsec_…) receivers verify deliveries with",
+      value: `aws secretsmanager get-secret-value --region ${Aws.REGION} --secret-id ${this.notifications.secret.secretArn} --query "join('', ['whsec_', SecretString])" --output text`,
+    });
     const secret = this.auth.apiKeysSecret;
     if (secret) {
       new CfnOutput(this, "ApiKeySecretArn", { value: secret.secretArn });

@@ -1,4 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { loadLocalConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
   MCP_FUNCTION_TIMEOUT_SECONDS,
@@ -6,23 +7,29 @@ import {
   WORKER_BATCH_SIZE,
   WORKER_MAX_CONCURRENCY,
 } from "../lambdas/shared/config/functions.js";
-import { DEFAULT_WORKER_TIMEOUT_SECONDS } from "../lambdas/shared/config/table-schema.js";
+import {
+  NOTIFICATION_BATCH_SIZE,
+  NOTIFICATION_FUNCTION_TIMEOUT_SECONDS,
+  NOTIFICATION_MAX_CONCURRENCY,
+} from "../lambdas/shared/config/notification-queue.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
 import {
   createDeadLetterHandler,
   createMcpHandler,
+  createWebhookHandler,
   createWorkerHandler,
 } from "../lambdas/shared/handlers.js";
 import { checkLocalIntegrations } from "../lambdas/shared/integrations/job-types.js";
 import type { JobType } from "../lambdas/shared/jobs/job-type.js";
-import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
+import { JOB_TYPES, jobTypesWith } from "../lambdas/shared/jobs/registry.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
 import type { McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
+import type { ResolveAll } from "../lambdas/shared/outbound/outbound.js";
 import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
 import { startEmulators } from "./emulators.js";
 import { startFunctionUrlServer } from "./function-url-server.js";
 import { createJobResources, type JobResources } from "./resources.js";
-import { startSqsPoller } from "./sqs-poller.js";
+import { type SqsBatchHandler, startSqsPoller } from "./sqs-poller.js";
 
 export interface LocalStackOptions {
   /** Port of the MCP endpoint on 127.0.0.1; 0 picks a free one. Default: 3000. */
@@ -37,11 +44,22 @@ export interface LocalStackOptions {
   readonly workerConcurrency?: number;
   /** Messages per worker invocation. Default: as deployed. */
   readonly workerBatchSize?: number;
-  /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed. */
+  /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed (batch_api checked every BATCH_API_CHECK_SECONDS). */
   readonly jobTypes?: readonly JobType[];
   /** Fault injection for tests (the MCP handler only). */
   readonly overrides?: McpAppOverrides;
+  /** Told of every worker invocation when it ends: its records and how long it ran (tests, benchmarks). */
+  readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
+  /** Name resolution for webhook deliveries (tests map names to private addresses). Default: DNS. */
+  readonly webhookLookup?: ResolveAll;
   readonly log?: Log;
+}
+
+export interface WorkerInvocation {
+  /** The bodies of the records it was given. */
+  readonly bodies: readonly string[];
+  /** Wall time of the handler, as Lambda would bill it. */
+  readonly durationMs: number;
 }
 
 export interface LocalStack {
@@ -84,13 +102,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => server.close());
 
-    const env = {
+    const env: Readonly<Record<string, string | undefined>> = {
       [ENV.tableName]: resources.tableName,
       [ENV.queueUrl]: resources.queueUrl,
+      [ENV.resultBucketName]: resources.resultBucketName,
       [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
+      [ENV.notificationQueueUrl]: resources.notificationQueueUrl,
       ...options.env,
     };
-    const jobTypes = options.jobTypes ?? JOB_TYPES;
+    const local = loadLocalConfig(env);
+    const jobTypes = options.jobTypes ?? jobTypesWith({ batchApiCheckSeconds: local.batchApiCheckSeconds });
     mcpHandler = await createMcpHandler({
       jobTypes,
       env,
@@ -99,14 +120,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
 
+    const { workerTimeoutSeconds } = local;
+    const workerEnv = {
+      // A short local worker timeout leaves each run a fifth of it as margin unless told otherwise,
+      // since the deployed default (5 s) would leave nothing to run with.
+      [ENV.deadlineMarginMs]: String(Math.min(5_000, Math.floor((workerTimeoutSeconds * 1000) / 5))),
+      ...env,
+    };
+    const workerHandler = createWorkerHandler({ jobTypes, env: workerEnv, clients, log });
+    const observe = options.onWorkerInvocation;
     const worker = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: resources.queueUrl,
       queueArn: resources.queueArn,
-      handler: createWorkerHandler({ jobTypes, env, clients, log }),
+      handler: observe === undefined ? workerHandler : observed(workerHandler, observe),
       concurrency: options.workerConcurrency ?? WORKER_MAX_CONCURRENCY,
       batchSize: options.workerBatchSize ?? WORKER_BATCH_SIZE,
-      functionTimeoutMs: DEFAULT_WORKER_TIMEOUT_SECONDS * 1000,
+      functionTimeoutMs: workerTimeoutSeconds * 1000,
       region: endpoints.region,
       onError: (error) => log.error("Worker poller error", { error }),
     });
@@ -122,6 +152,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => deadLetters.stop());
 
+    // Completion webhooks run only with a secret (npm start generates one).
+    if (env[ENV.webhookSecret] !== undefined) {
+      const webhooks = await createWebhookHandler({
+        env,
+        clients,
+        log,
+        ...(options.webhookLookup !== undefined ? { lookup: options.webhookLookup } : {}),
+      });
+      const deliveries = startSqsPoller({
+        sqs: clients.sqs,
+        queueUrl: resources.notificationQueueUrl,
+        queueArn: resources.notificationQueueArn,
+        handler: webhooks,
+        concurrency: NOTIFICATION_MAX_CONCURRENCY,
+        batchSize: NOTIFICATION_BATCH_SIZE,
+        functionTimeoutMs: NOTIFICATION_FUNCTION_TIMEOUT_SECONDS * 1000,
+        functionName: "webhooks",
+        region: endpoints.region,
+        onError: (error) => log.error("Webhook delivery poller error", { error }),
+      });
+      stops.push(() => deliveries.stop());
+    }
+
     return {
       mcpUrl: `${server.origin}${MCP_PATH}`,
       origin: server.origin,
@@ -135,4 +188,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stop();
     throw error;
   }
+}
+
+function observed(
+  handler: SqsBatchHandler,
+  observe: (invocation: WorkerInvocation) => void,
+): SqsBatchHandler {
+  return async (event, context) => {
+    const started = performance.now();
+    try {
+      return await handler(event, context);
+    } finally {
+      observe({
+        bodies: event.Records.map((record) => record.body),
+        durationMs: performance.now() - started,
+      });
+    }
+  };
 }

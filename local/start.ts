@@ -1,3 +1,5 @@
+import { generateWebhookSecret } from "../lambdas/shared/adapters/standard-webhooks.js";
+import { ENV } from "../lambdas/shared/config/env-names.js";
 import { prepareLocalIntegrations } from "./examples.js";
 import { prepareLocalAuth } from "./local-auth.js";
 import { startLocalStack } from "./local-stack.js";
@@ -10,7 +12,12 @@ const startedAt = Date.now();
 console.log("Starting DynamoDB Local, the SQS emulator, the MCP endpoint and the worker…");
 
 const auth = prepareLocalAuth(process.env);
-const integrations = await prepareLocalIntegrations(auth.env).catch((error: unknown) => {
+// Completion webhooks are signed; without WEBHOOK_SECRET a fresh one is made for this run.
+const generatedWebhookSecret = process.env[ENV.webhookSecret] ? undefined : generateWebhookSecret();
+const integrations = await prepareLocalIntegrations({
+  ...auth.env,
+  ...(generatedWebhookSecret ? { [ENV.webhookSecret]: generatedWebhookSecret } : {}),
+}).catch((error: unknown) => {
   console.error(`The example API could not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
@@ -59,6 +66,9 @@ if (integrations.examplesApi) {
   console.log(`Integrations: ${integrations.env.INTEGRATIONS_FILE}`);
 }
 if (auth.devKey) console.log(`API key (development): ${auth.devKey}`);
+if (generatedWebhookSecret) {
+  console.log(`Webhook secret (development; verify deliveries with it): ${generatedWebhookSecret}`);
+}
 if (process.env.AUTH_MODE === "jwt") {
   console.log(`Protected resource metadata: ${stack.origin}/.well-known/oauth-protected-resource`);
 }

@@ -3,12 +3,20 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { type AuthenticatorDeps, createAuthenticator } from "./auth/create-authenticator.js";
 import { secretsManagerReader } from "./auth/secret-api-keys.js";
 import { loadDeadLetterConfig, loadMcpConfig, loadWorkerConfig } from "./config/config.js";
+import { loadDeliveryConfig, loadOutboxConfig } from "./config/webhook-config.js";
 import type { Log } from "./domain/logger.js";
 import { integrationJobTypesFromEnv } from "./integrations/job-types.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createHttpLambdaHandler, type HttpLambdaHandler } from "./mcp/lambda-http.js";
 import { createMcpApp, type McpAppOverrides } from "./mcp/mcp-app.js";
+import type { ResolveAll } from "./outbound/outbound.js";
+import {
+  createNotificationHandlerDeps,
+  createNotificationOutbox,
+  loadWebhookSecret,
+} from "./webhook-wiring.js";
 import { type AwsClients, createAwsClients, createDeadLetterDeps, createWorkerDeps } from "./wiring.js";
+import { createNotificationHandler } from "./worker/notification-handler.js";
 import {
   createSqsDeadLetterHandler,
   createSqsWorkerHandler,
@@ -63,13 +71,19 @@ export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-worker" });
   const clients = options.clients ?? createAwsClients(env);
+  const config = loadWorkerConfig(env);
+  const outbox = createNotificationOutbox(
+    clients,
+    config.tableName,
+    loadOutboxConfig(env).notificationQueueUrl,
+    log,
+  );
   // The integrations' secret is read on first use, once per container.
   const readSecret = secretsManagerReader(new SecretsManagerClient({}));
   const integrations = integrationJobTypesFromEnv(env, options.jobTypes, readSecret);
   return createSqsWorkerHandler(
-    createWorkerDeps(loadWorkerConfig(env), clients, log, {
-      jobTypes: [...options.jobTypes, ...integrations],
-    }),
+    createWorkerDeps(config, clients, log, { jobTypes: [...options.jobTypes, ...integrations] }),
+    { outbox },
   );
 }
 
@@ -78,5 +92,33 @@ export function createDeadLetterHandler(options: HandlerOptions = {}): SqsBatchH
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-dead-letter" });
   const clients = options.clients ?? createAwsClients(env);
-  return createSqsDeadLetterHandler(createDeadLetterDeps(loadDeadLetterConfig(env), clients, log));
+  const config = loadDeadLetterConfig(env);
+  const outbox = createNotificationOutbox(
+    clients,
+    config.tableName,
+    loadOutboxConfig(env).notificationQueueUrl,
+    log,
+  );
+  return createSqsDeadLetterHandler(createDeadLetterDeps(config, clients, log), { outbox });
+}
+
+export interface WebhookHandlerOptions extends HandlerOptions {
+  /** Name resolution for deliveries (tests map names to private addresses). @default DNS */
+  readonly lookup?: ResolveAll;
+}
+
+/**
+ * The completion-webhook delivery function's handler (the notification queue). The secret is read
+ * here, once (WEBHOOK_SECRET, or the stack's secret): await it at module scope.
+ */
+export async function createWebhookHandler(options: WebhookHandlerOptions = {}): Promise<SqsBatchHandler> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-webhooks" });
+  const config = loadDeliveryConfig(env);
+  const secret = await loadWebhookSecret(config);
+  return createNotificationHandler(
+    createNotificationHandlerDeps(config, secret, options.clients ?? createAwsClients(env), log, {
+      ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
+    }),
+  );
 }

@@ -57,7 +57,8 @@ describe("AsyncMcpJobs in a user's stack", () => {
     const { app, jobs } = userApp(LIBRARY_PROPS);
     expect(() => app.synth()).not.toThrow();
     const template = Template.fromStack(Stack.of(jobs));
-    template.resourceCountIs("AWS::Lambda::Function", 3);
+    // MCP, worker, dead-letter handler and the completion-webhook delivery function.
+    template.resourceCountIs("AWS::Lambda::Function", 4);
     template.resourceCountIs("AWS::DynamoDB::Table", 1);
     expect(jobs.mcpUrl).toContain(MCP_PATH);
     expect(jobs.table.table.tableName).toBeTruthy();
@@ -65,6 +66,7 @@ describe("AsyncMcpJobs in a user's stack", () => {
     expect(jobs.mcpFunction).toBe(jobs.endpoint.function);
     expect(jobs.workerFunction).toBe(jobs.worker.function);
     expect(jobs.deadLetterFunction).toBe(jobs.deadLetterHandler.function);
+    expect(jobs.notifications.queue.queueUrl).toBeTruthy();
   });
 
   it("refuses to serve no job types at all, naming the props to set", () => {
@@ -157,7 +159,7 @@ describe("the bundles AsyncMcpJobs synthesizes from the user's job-types module"
       client = await connectClient(`${server.origin}${MCP_PATH}`);
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name).sort()).toEqual(
-        ["cancel_job", "get_job", "list_jobs", "start_word_count"].sort(),
+        ["cancel_job", "get_job", "list_jobs", "read_job_result", "start_word_count"].sort(),
       );
       const started = await callForJob(client, "start_word_count", { text: "bundled and run" });
       const done = await callForJob(client, "get_job", { jobId: started.jobId, waitSeconds: 20 });

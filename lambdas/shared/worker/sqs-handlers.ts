@@ -1,8 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Log } from "../domain/logger.js";
-import type { JobStore } from "../domain/ports.js";
-import { processDelivery, type WorkerDeps } from "./process-delivery.js";
+import type { JobQueue, JobStore, RetryScheduler } from "../domain/ports.js";
+import type { NotificationOutbox } from "../usecases/notification-outbox.js";
+import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
+import { parseJobMessage, processDelivery, type WorkerDeps } from "./process-delivery.js";
 import { settleDeadLetter } from "./settle-dead-letter.js";
 
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -19,21 +21,39 @@ function receiveCount(record: SQSRecord): number {
   return Number.parseInt(record.attributes.ApproximateReceiveCount, 10) || 1;
 }
 
+/** The worker core's ports plus the job queue, which only this edge uses. */
+export interface WorkerHandlerDeps extends WorkerDeps {
+  /** The worker's own job queue: retry delays of a received message, and delayed check messages. */
+  readonly queue: RetryScheduler & JobQueue;
+}
+
 /** The worker: each record is one delivery; failed records go back to SQS (partial batch response). */
-export function createSqsWorkerHandler(deps: WorkerDeps): SqsBatchHandler {
+/**
+ * Completion webhooks: before a job message is acknowledged, the notifications its ended job owes
+ * go onto the notification queue. Until then the job message stays, so it is their outbox.
+ */
+export interface JobEdgeOptions {
+  readonly outbox?: NotificationOutbox;
+}
+
+export function createSqsWorkerHandler(
+  deps: WorkerHandlerDeps,
+  options: JobEdgeOptions = {},
+): SqsBatchHandler {
   return async (event, context) => {
     // One processor per invocation: it keeps per-batch state, and local runs invoke concurrently.
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
-        const outcome = await processDelivery(deps, {
+        const decision = await processDelivery(deps, {
           body: record.body,
-          receiptHandle: record.receiptHandle,
           receiveCount: receiveCount(record),
           remainingTimeMs: () => context.getRemainingTimeInMillis(),
         });
-        if (outcome === "retry") throw new RetryScheduledError(record.messageId);
+        await act(deps.queue, record, decision);
+        // Reached only when the record is acknowledged (a retry throws): release what an ended job owes.
+        if (decision.kind !== "retryAfter") await options.outbox?.settle(parseJobMessage(record.body).jobId);
       },
       processor,
       { context, throwOnFullBatchFailure: false },
@@ -41,18 +61,55 @@ export function createSqsWorkerHandler(deps: WorkerDeps): SqsBatchHandler {
   };
 }
 
+/** Turns the core's decision into SQS calls; a throw reports the record in batchItemFailures. */
+async function act(
+  queue: RetryScheduler & JobQueue,
+  record: SQSRecord,
+  decision: WorkerDecision,
+): Promise<void> {
+  switch (decision.kind) {
+    case "done":
+      return;
+    case "retryAfter":
+      await queue.retryAfter(record.receiptHandle, decision.seconds);
+      throw new RetryScheduledError(record.messageId);
+    case "checkAfter":
+      // Longer waits chain: the message carries its due time, and the core passes it on until then.
+      // If this send fails, the record fails and its redelivery sends the check again.
+      await queue.send(decision.message, {
+        delaySeconds: Math.min(decision.seconds, MAX_SQS_DELAY_SECONDS),
+      });
+      return;
+  }
+}
+
 /** The dead-letter queue's consumer: settles each job whose message SQS gave up on. */
-export function createSqsDeadLetterHandler(deps: {
-  readonly store: JobStore;
-  readonly log: Log;
-}): SqsBatchHandler {
+export function createSqsDeadLetterHandler(
+  deps: {
+    readonly store: JobStore;
+    readonly log: Log;
+  },
+  options: JobEdgeOptions = {},
+): SqsBatchHandler {
   return async (event, context) => {
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(
       event,
-      (record: SQSRecord) => settleDeadLetter(deps, record.body, receiveCount(record)),
+      async (record: SQSRecord) => {
+        await settleDeadLetter(deps, record.body, receiveCount(record));
+        const jobId = jobIdOf(record.body);
+        if (jobId !== undefined) await options.outbox?.settle(jobId);
+      },
       processor,
       { context, throwOnFullBatchFailure: false },
     );
   };
+}
+
+function jobIdOf(body: string): string | undefined {
+  try {
+    return parseJobMessage(body).jobId;
+  } catch {
+    return undefined;
+  }
 }
