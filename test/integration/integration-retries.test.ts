@@ -42,6 +42,20 @@ const file = (): string =>
         request: { url: `${api.origin}/v1/lookup`, timeoutSeconds: 5 },
         maxAttempts: 3,
       },
+      {
+        name: "report",
+        description: "A test 202 + Location API.",
+        input: { type: "object", properties: {} },
+        request: { method: "POST", url: `${api.origin}/v1/reports`, timeoutSeconds: 5 },
+        poll: {
+          url: "{{response.headers.location}}",
+          everySeconds: 5,
+          maxDurationSeconds: 600,
+          doneWhen: { path: "status", equals: "succeeded" },
+        },
+        result: { path: "report" },
+        maxAttempts: 3,
+      },
     ],
   });
 
@@ -62,12 +76,23 @@ function worker() {
   return {
     store: deps.store,
     deliver: (record: SQSRecord) => handler({ Records: [record] }, lambdaContext(30_000)),
-    async start() {
-      const job = (await deps.store.create(newJob({ type: "lookup", input: {} }))).job;
+    async start(type = "lookup") {
+      const job = (await deps.store.create(newJob({ type, input: {} }))).job;
       await enqueue(aws, { jobId: job.id, type: job.type });
       return job;
     },
   };
+}
+
+/** The next message on the job queue, waiting out a delayed check message (everySeconds is at least 5). */
+async function nextRecord(): Promise<SQSRecord> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await receiveRecord(aws);
+    } catch (error) {
+      if (tries >= 10) throw error;
+    }
+  }
 }
 
 /** Answers each request with the next of `answers`, then 200 { ok: true }. */
@@ -131,5 +156,24 @@ describe("integration outcomes in the worker", () => {
     });
     expect(api.requests.length - before).toBe(1);
     expect(delays).toEqual([]);
+  });
+
+  it("a status check answered 429 with Retry-After is retried after it, then the job completes", async () => {
+    const checks: number[] = [];
+    api.handle((request, response) => {
+      if (request.method === "POST") return json(response, 202, {}, { location: "/v1/reports/r1" });
+      checks.push(Date.now());
+      if (checks.length === 1) return json(response, 429, { error: "busy" }, { "retry-after": "1" });
+      return json(response, 200, { status: "succeeded", report: { pages: 3 } });
+    });
+    const w = worker();
+    const job = await w.start("report");
+    await w.deliver(await receiveRecord(aws)); // submit: a check message follows in everySeconds
+    expect(await w.deliver(await nextRecord())).toEqual({ batchItemFailures: [expect.anything()] });
+    expect(delays).toEqual([1]);
+    expect((await w.store.get(job.id))?.lastError).toMatchObject({ code: "http_429", retryable: true });
+    await w.deliver(await nextRecord());
+    expect(await w.store.get(job.id)).toMatchObject({ status: "completed", resultJson: '{"pages":3}' });
+    expect(checks).toHaveLength(2);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { retryDelaySeconds } from "../../lambdas/shared/worker/backoff.js";
+import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
+import { failureDelaySeconds, retryAfterOf, retryDelaySeconds } from "../../lambdas/shared/worker/backoff.js";
 
 const lowest = (): number => 0;
 const highest = (): number => 0.999_999;
@@ -43,5 +44,26 @@ describe("retryDelaySeconds", () => {
       expect(delay).toBeGreaterThanOrEqual(4);
       expect(delay).toBeLessThanOrEqual(8);
     }
+  });
+});
+
+describe("failureDelaySeconds", () => {
+  const settings = { retryBaseSeconds: 2, retryMaxSeconds: 300 };
+
+  it("takes the API's Retry-After when it sent one, capped by the backoff maximum", () => {
+    expect(failureDelaySeconds(1, settings, 17, highest)).toBe(17);
+    expect(failureDelaySeconds(5, settings, 0, highest)).toBe(0);
+    expect(failureDelaySeconds(1, settings, 3_600, lowest)).toBe(300);
+  });
+
+  it("falls back to the backoff without one", () => {
+    expect(failureDelaySeconds(3, settings, undefined, lowest)).toBe(retryDelaySeconds(3, 2, 300, lowest));
+    expect(failureDelaySeconds(3, settings, undefined, highest)).toBe(retryDelaySeconds(3, 2, 300, highest));
+  });
+
+  it("reads the Retry-After of an ExternalApiError only", () => {
+    expect(retryAfterOf(new ExternalApiError("busy", true, "http_429", { retryAfterSeconds: 4 }))).toBe(4);
+    expect(retryAfterOf(new ExternalApiError("busy", true))).toBeUndefined();
+    expect(retryAfterOf(new Error("boom"))).toBeUndefined();
   });
 });
