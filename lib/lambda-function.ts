@@ -11,8 +11,9 @@ import type { Construct } from "constructs";
 /**
  * This package's root (the nearest directory above this module with a package.json): the repository
  * when run from its TypeScript sources, the installed package when run from its build (`dist/lib/`).
+ * It ends with a separator, as it always has.
  */
-export const REPO_ROOT = packageRootOf(fileURLToPath(new URL(".", import.meta.url)));
+export const REPO_ROOT = `${packageRootOf(fileURLToPath(new URL(".", import.meta.url)))}${sep}`;
 
 /**
  * The shipped handler sources, next to this module's own directory: `lambdas/*.ts` in the repository,
@@ -43,13 +44,15 @@ function packageRootOf(dir: string): string {
   }
 }
 
-function projectRootOf(packageRoot: string): string {
+/** The project a package at `packageRoot` is installed in (itself when not in a node_modules). */
+export function projectRootOf(packageRoot: string): string {
   // The outermost node_modules: pnpm nests packages in node_modules/.pnpm/<name>/node_modules/.
   const at = packageRoot.indexOf(`${sep}node_modules${sep}`);
   return at === -1 ? packageRoot : packageRoot.slice(0, at);
 }
 
-function lockFileOf(projectRoot: string): string {
+/** The project's lock file; NodejsFunction needs one, under the project root. */
+export function lockFileOf(projectRoot: string): string {
   const found = LOCK_FILES.map((name) => join(projectRoot, name)).find((path) => existsSync(path));
   if (found === undefined) {
     throw new Error(
