@@ -9,4 +9,5 @@ export { ServiceFunction, type ServiceFunctionProps } from "./lambda-function.js
 export { McpAsyncJobsStack, type McpAsyncJobsStackProps } from "./mcp-async-jobs-stack.js";
 export { AUTH_MODES, type AuthMode, McpAuth, type McpAuthProps } from "./mcp-auth.js";
 export { MCP_PATH, McpEndpoint, type McpEndpointProps } from "./mcp-endpoint.js";
+export { ResultBucket, type ResultBucketProps } from "./result-bucket.js";
 export { JobWorker, type JobWorkerProps } from "./worker.js";
