@@ -7,7 +7,7 @@ import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
 import type { DeadLetterConfig, McpConfig, WorkerConfig } from "./config/config.js";
 import { ENV } from "./config/env-names.js";
 import type { Log } from "./domain/logger.js";
-import { type Clock, type JobQueue, type JobStore, systemClock } from "./domain/ports.js";
+import { type Clock, type JobQueue, type JobStore, type OpenJobFailer, systemClock } from "./domain/ports.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
 import type { ResultAccess } from "./mcp/result-tools.js";
@@ -87,6 +87,7 @@ export function createMcpDeps(
   const { store, queue, registry, clock } = wireJobs(config, clients, options);
   const service = new JobService({
     store,
+    quotas: store,
     queue,
     clock,
     log,
@@ -134,7 +135,7 @@ export function createWorkerDeps(
 }
 
 export interface DeadLetterDeps {
-  readonly store: JobStore;
+  readonly store: OpenJobFailer;
   readonly log: Log;
 }
 

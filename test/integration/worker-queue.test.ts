@@ -17,7 +17,7 @@ import {
 } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { type SqsPoller, startSqsPoller } from "../../local/sqs-poller.js";
 import { countMessages, type LocalAws, useLocalAws } from "../support/local-aws.js";
-import { counted, enqueue, newJob, workerConfig } from "../support/worker-kit.js";
+import { counted, enqueue, newJob, storeFor, workerConfig } from "../support/worker-kit.js";
 
 const eventually = { timeout: 20_000, interval: 100 };
 
@@ -72,7 +72,7 @@ function workerOn(
   const handler = createSqsWorkerHandler({ ...deps, queue });
   const deliveries: Deliveries = { receiveCounts: [], at: [] };
   return {
-    store: deps.store,
+    store: storeFor(aws),
     delays,
     deliveries,
     handler: (event: SQSEvent, context) => {

@@ -27,6 +27,7 @@ import {
   newJob,
   rawItem,
   receiveRecord,
+  storeFor,
   syntheticRecord,
   TestClock,
   workerConfig,
@@ -57,12 +58,14 @@ function worker(
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const handler = createSqsWorkerHandler(deps);
+  // The worker holds only its own port; the tests read and seed rows through the whole store.
+  const store = storeFor(on, options.clock);
   return {
-    store: deps.store,
+    store,
     deliver: (records, remainingMs = 30_000) => handler({ Records: records }, lambdaContext(remainingMs)),
     async start(type, input, fields = {}) {
       const job = newJob({ type, input, ...fields });
-      return (await deps.store.create(job)).job;
+      return (await store.create(job)).job;
     },
   };
 }

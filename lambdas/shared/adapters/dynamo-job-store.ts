@@ -15,12 +15,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { JOB_TABLE } from "../config/table-schema.js";
-import {
-  IdempotencyConflictError,
-  InvalidCursorError,
-  JobNotFoundError,
-  JobStateConflictError,
-} from "../domain/errors.js";
+import { IdempotencyConflictError, JobNotFoundError, JobStateConflictError } from "../domain/errors.js";
 import { type JobError, type JobRow, JobRowSchema, type Progress } from "../domain/job.js";
 import {
   type CheckFence,
@@ -36,6 +31,7 @@ import {
   systemClock,
 } from "../domain/ports.js";
 import type { ResultRef } from "../domain/results.js";
+import { decodeListCursor, encodeListCursor } from "./list-cursor.js";
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -400,7 +396,8 @@ export class DynamoJobStore implements JobStore {
 
   async listByOwner(owner: string, query: ListQuery): Promise<JobPage> {
     const index = JOB_TABLE.ownerIndex;
-    let startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, owner);
+    let startKey: Item | undefined =
+      query.cursor === undefined ? undefined : decodeListCursor(query.cursor, owner);
     const jobs: JobRow[] = [];
     const nowSeconds = epochSeconds(this.clock.now());
     do {
@@ -431,7 +428,7 @@ export class DynamoJobStore implements JobStore {
       for (const item of page.Items ?? []) jobs.push(JobRowSchema.parse(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined && jobs.length < query.limit);
-    return startKey === undefined ? { jobs } : { jobs, nextCursor: encodeCursor(startKey) };
+    return startKey === undefined ? { jobs } : { jobs, nextCursor: encodeListCursor(startKey) };
   }
 
   async releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void> {
@@ -632,20 +629,4 @@ function idempotencyRecordId(owner: string, key: string): string {
   return `idempotency#${createHash("sha256")
     .update(JSON.stringify([owner, key]))
     .digest("base64url")}`;
-}
-
-const CursorSchema = JobRowSchema.pick({ id: true, owner: true, createdAt: true }).strict();
-
-function encodeCursor(lastKey: Item): string {
-  return Buffer.from(JSON.stringify(lastKey)).toString("base64url");
-}
-
-function decodeCursor(cursor: string, owner: string): Item {
-  try {
-    const key = CursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
-    if (key.owner !== owner) throw new InvalidCursorError();
-    return key;
-  } catch {
-    throw new InvalidCursorError();
-  }
 }

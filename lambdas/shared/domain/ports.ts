@@ -69,14 +69,43 @@ export interface JobPage {
   readonly nextCursor?: string;
 }
 
-/** The job table. Every state change is conditional, so stale writers lose instead of overwriting. */
-export interface JobStore {
+/*
+ * The job table, split by consumer: the tools' use cases, the worker, and the caller quotas each
+ * depend on the port they use, and one adapter may serve them all (`JobStore`). Every state change
+ * is conditional, so stale writers lose instead of overwriting.
+ *
+ * Writing another store? `test/contract/job-store.contract.ts` is the checklist: it states every
+ * rule below as a test, and an adapter is done when it passes (DynamoDB and in-memory both do).
+ */
+
+/** What the tools and the worker both read. */
+export interface JobLookup {
+  /** Consistent read; a missing or expired row (`expiresAt <= now`) reads as undefined. */
+  get(id: string): Promise<JobRow | undefined>;
+}
+
+/** Ends an open job whoever holds it: the worker, the dead-letter settler, a start whose enqueue failed. */
+export interface OpenJobFailer {
+  /** queued or running → failed; otherwise (ended, expired, unknown) a `JobStateConflictError`. */
+  failOpen(id: string, error: JobError): Promise<JobRow>;
+}
+
+/** What the tools' use cases need. Owner scoping: another owner's job reads like an unknown id. */
+export interface JobToolStore extends JobLookup, OpenJobFailer {
   /** Creates the row, or with an idempotency key returns the job that key already started. */
   create(job: NewJob): Promise<CreateOutcome>;
   /** The live job an owner's idempotency key started, if any. */
   findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<JobRow | undefined>;
-  /** Consistent read; a missing or expired row reads as undefined. */
-  get(id: string): Promise<JobRow | undefined>;
+  /** queued or running → cancelled, only for the owner; an ended job is returned unchanged. */
+  cancel(id: string, owner: string): Promise<JobRow>;
+  /** Newest first; `nextCursor` is opaque and only valid for the same owner. */
+  listByOwner(owner: string, query: ListQuery): Promise<JobPage>;
+  /** Lets a new start reuse the key (after its job could not be queued). */
+  releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void>;
+}
+
+/** What the worker needs: every write is fenced by the status and the attempt of the run that owns the job. */
+export interface JobRunStore extends JobLookup, OpenJobFailer {
   /**
    * queued → running, or a running job whose lease expired → running with attempt + 1. A submitted
    * submit/check job is never claimed again: only its check messages move it on.
@@ -99,20 +128,20 @@ export interface JobStore {
   /** Completes the run with a result kept in the result store, recording where it is. */
   completeWithResultRef(id: string, attempt: number, ref: ResultRef, check?: number): Promise<JobRow>;
   fail(id: string, attempt: number, error: JobError, check?: number): Promise<JobRow>;
-  /** Fails a job that is still queued or running, whoever runs it (dead letters, failed enqueues). */
-  failOpen(id: string, error: JobError): Promise<JobRow>;
   /** Gives up the lease after a transient failure so that the next delivery may claim the job. */
   releaseForRetry(id: string, attempt: number, error: JobError): Promise<JobRow>;
-  /** queued or running → cancelled, only for the owner. */
-  cancel(id: string, owner: string): Promise<JobRow>;
-  listByOwner(owner: string, query: ListQuery): Promise<JobPage>;
-  /** Lets a new start reuse the key (after its job could not be queued). */
-  releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void>;
-  /** Queued and running jobs of this owner, up to `atMost`. */
+}
+
+/** The per-caller limits a start checks. */
+export interface CallerQuotaStore {
+  /** Queued and running jobs of this owner that have not expired, up to `atMost`. */
   countActive(owner: string, atMost: number): Promise<number>;
   /** Counts one start in the owner's current minute unless `limit` starts are counted already. */
   tryRecordStart(owner: string, limit: number): Promise<boolean>;
 }
+
+/** Every port over the job table: what an adapter implements and the wiring hands out. */
+export interface JobStore extends JobToolStore, JobRunStore, CallerQuotaStore {}
 
 export interface JobQueue {
   /** `delaySeconds` (0–900): SQS hands the message out no earlier than that. */

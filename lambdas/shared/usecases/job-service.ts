@@ -8,7 +8,7 @@ import {
 import { isTerminal, type JobRow, type JobStatus } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import { CallbackRefusedError, type NotificationTarget } from "../domain/notifications.js";
-import type { Clock, JobPage, JobQueue, JobStore } from "../domain/ports.js";
+import type { CallerQuotaStore, Clock, JobPage, JobQueue, JobToolStore } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
 import type { CallbackTargets } from "./callback-targets.js";
 import { canonicalJson, sha256 } from "./canonical-json.js";
@@ -29,7 +29,8 @@ export interface CallerLimits {
 }
 
 export interface JobServiceDeps {
-  readonly store: JobStore;
+  readonly store: JobToolStore;
+  readonly quotas: CallerQuotaStore;
   readonly queue: JobQueue;
   readonly clock: Clock;
   readonly log: Log;
@@ -160,16 +161,16 @@ export class JobService {
   }
 
   private async enforceLimits(owner: string): Promise<void> {
-    const { store, limits } = this.deps;
+    const { quotas, limits } = this.deps;
     if (limits.maxActiveJobs > 0) {
-      const active = await store.countActive(owner, limits.maxActiveJobs);
+      const active = await quotas.countActive(owner, limits.maxActiveJobs);
       if (active >= limits.maxActiveJobs) {
         throw new LimitExceededError(
           `Too many active jobs: you have ${active} queued or running (the limit is ${limits.maxActiveJobs}). Wait for one to end (get_job) or cancel one (cancel_job), then start again.`,
         );
       }
     }
-    if (limits.maxStartsPerMinute > 0 && !(await store.tryRecordStart(owner, limits.maxStartsPerMinute))) {
+    if (limits.maxStartsPerMinute > 0 && !(await quotas.tryRecordStart(owner, limits.maxStartsPerMinute))) {
       throw new LimitExceededError(
         `Too many starts: the limit is ${limits.maxStartsPerMinute} per minute. Try again in a minute.`,
       );

@@ -3,7 +3,7 @@ import type { WorkerConfig } from "../config/config.js";
 import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, JobMessageSchema, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
-import type { Clock, JobStore } from "../domain/ports.js";
+import type { Clock, JobRunStore } from "../domain/ports.js";
 import type { ResultWriter } from "../domain/results.js";
 import { isSubmitCheck, type JobType, type RunContext, type SubmitOutcome } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
@@ -17,7 +17,7 @@ export type WorkerSettings = Omit<WorkerConfig, "tableName" | "queueUrl" | "resu
 
 /** The worker core's ports: it holds no queue and no receipt handle; it returns a decision. */
 export interface WorkerDeps {
-  readonly store: JobStore;
+  readonly store: JobRunStore;
   /** Where results too large for the row go; absent: such results fail `result_too_large`. */
   readonly results?: ResultWriter;
   readonly registry: JobTypeRegistry;

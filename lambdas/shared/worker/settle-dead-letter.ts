@@ -1,6 +1,6 @@
 import { JobStateConflictError } from "../domain/errors.js";
 import type { Log } from "../domain/logger.js";
-import type { JobStore } from "../domain/ports.js";
+import type { OpenJobFailer } from "../domain/ports.js";
 import { MalformedMessageError, parseJobMessage } from "./process-delivery.js";
 
 /**
@@ -8,7 +8,7 @@ import { MalformedMessageError, parseJobMessage } from "./process-delivery.js";
  * fail it unless it already ended.
  */
 export async function settleDeadLetter(
-  deps: { readonly store: JobStore; readonly log: Log },
+  deps: { readonly store: OpenJobFailer; readonly log: Log },
   body: string,
   receiveCount: number,
 ): Promise<void> {

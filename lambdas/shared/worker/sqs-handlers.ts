@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Log } from "../domain/logger.js";
-import type { JobQueue, JobStore, RetryScheduler } from "../domain/ports.js";
+import type { JobQueue, OpenJobFailer, RetryScheduler } from "../domain/ports.js";
 import type { NotificationOutbox } from "../usecases/notification-outbox.js";
 import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
 import { parseJobMessage, processDelivery, type WorkerDeps } from "./process-delivery.js";
@@ -86,7 +86,7 @@ async function act(
 /** The dead-letter queue's consumer: settles each job whose message SQS gave up on. */
 export function createSqsDeadLetterHandler(
   deps: {
-    readonly store: JobStore;
+    readonly store: OpenJobFailer;
     readonly log: Log;
   },
   options: JobEdgeOptions = {},
