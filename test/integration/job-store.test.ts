@@ -1,25 +1,16 @@
 import { createHash, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { DynamoJobStore } from "../../lambdas/shared/adapters/dynamo-job-store.js";
+import { DynamoJobStore } from "../../lambdas/shared/adapters/dynamo-job-store.js";
 import { SqsJobQueue } from "../../lambdas/shared/adapters/sqs-job-queue.js";
-import {
-  IdempotencyConflictError,
-  InvalidCursorError,
-  JobNotFoundError,
-  JobStateConflictError,
-} from "../../lambdas/shared/domain/errors.js";
 import type { JobError } from "../../lambdas/shared/domain/job.js";
 import type { NewJob } from "../../lambdas/shared/domain/ports.js";
+import { localAwsClients } from "../../local/aws-clients.js";
 import { countItems, countMessages, type LocalAws, useLocalAws } from "../support/local-aws.js";
-import {
-  epochSeconds,
-  FrozenClock,
-  newJob,
-  rawItem,
-  storeFor,
-  TestClock,
-  uniqueOwner,
-} from "../support/worker-kit.js";
+import { epochSeconds, FrozenClock, newJob, rawItem, storeFor, uniqueOwner } from "../support/worker-kit.js";
+
+// The rules every store keeps are in test/contract/job-store.contract.ts, run against this adapter
+// by test/contract/dynamo-job-store.test.ts. These cases are about DynamoDB itself: helper rows,
+// TTL attributes, sparse index markers, and lost writes answered from the condition failure.
 
 const transient: JobError = { code: "external_api_unavailable", message: "503", retryable: true };
 
@@ -37,249 +28,112 @@ async function created(job: NewJob = newJob(), into: DynamoJobStore = store): Pr
   return job;
 }
 
-describe("create and get", () => {
-  it("creates a queued row, read back by a consistent get", async () => {
-    const job = newJob({ idempotencyKey: "k1" });
-    const outcome = await store.create(job);
+function idempotencyRecordId(owner: string, key: string): string {
+  return `idempotency#${createHash("sha256")
+    .update(JSON.stringify([owner, key]))
+    .digest("base64url")}`;
+}
 
-    expect(outcome).toEqual({
-      created: true,
-      job: expect.objectContaining({ id: job.id, status: "queued" }),
-    });
-    expect(await store.get(job.id)).toEqual(outcome.job);
-    expect(outcome.job).toMatchObject({
-      type: job.type,
-      owner: job.owner,
-      inputJson: job.inputJson,
-      inputHash: job.inputHash,
-      idempotencyKey: "k1",
-      attempt: 0,
-      maxAttempts: job.maxAttempts,
-      expiresAt: job.expiresAt,
-    });
-    expect(outcome.job.createdAt).toBe(outcome.job.updatedAt);
-  });
+/** A store on the same table whose client counts the DynamoDB operations it sends. */
+function countingStore(): { store: DynamoJobStore; operations: string[] } {
+  const operations: string[] = [];
+  const { dynamo } = localAwsClients(aws.endpoints);
+  dynamo.middlewareStack.add(
+    (next, context) => (args) => {
+      operations.push(String(context.commandName));
+      return next(args);
+    },
+    { step: "initialize", name: "countOperations" },
+  );
+  return { store: new DynamoJobStore({ client: dynamo, tableName: aws.resources.tableName }), operations };
+}
 
-  it("never overwrites an existing row with the same id", async () => {
-    const job = await created();
-    await expect(store.create({ ...job, owner: uniqueOwner() })).rejects.toThrow();
-    expect((await store.get(job.id))?.owner).toBe(job.owner);
-  });
-
-  it("reads an unknown id, and a helper row, as undefined", async () => {
-    expect(await store.get(randomUUID())).toBeUndefined();
+describe("helper rows", () => {
+  it("are never read as jobs", async () => {
     const owner = uniqueOwner();
     await created(newJob({ owner, idempotencyKey: "k" }));
-    const recordId = `idempotency#${createHash("sha256")
-      .update(JSON.stringify([owner, "k"]))
-      .digest("base64url")}`;
+    const recordId = idempotencyRecordId(owner, "k");
     expect(await rawItem(aws, recordId)).toBeDefined();
     expect(await store.get(recordId)).toBeUndefined();
+  });
+
+  it("carry the TTL attribute, so DynamoDB deletes them: the idempotency record with its job", async () => {
+    const owner = uniqueOwner();
+    const job = await created(newJob({ owner, idempotencyKey: "ttl" }));
+    expect(await rawItem(aws, idempotencyRecordId(owner, "ttl"))).toMatchObject({
+      jobId: job.id,
+      expiresAt: job.expiresAt,
+    });
+    const now = Date.now();
+    await store.releaseIdempotencyKey(owner, "ttl");
+    const released = await rawItem(aws, idempotencyRecordId(owner, "ttl"));
+    expect(Number(released?.expiresAt)).toBeGreaterThanOrEqual(epochSeconds(now));
+    expect(Number(released?.expiresAt)).toBeLessThanOrEqual(epochSeconds() + 1);
+  });
+
+  it("carry the TTL attribute, so DynamoDB deletes them: a start counter a minute after its minute", async () => {
+    const minute = Math.floor(Date.now() / 60_000);
+    const owner = uniqueOwner();
+    expect(await storeFor(aws, new FrozenClock(minute * 60_000 + 1_000)).tryRecordStart(owner, 5)).toBe(true);
+    const counterId = `starts#${createHash("sha256").update(owner).digest("base64url")}#${minute}`;
+    expect(await rawItem(aws, counterId)).toEqual({ id: counterId, starts: 1, expiresAt: (minute + 2) * 60 });
   });
 });
 
 describe("expiry", () => {
-  it("reads a row whose expiresAt has passed as expired while DynamoDB still holds it", async () => {
+  it("leaves an expired row to DynamoDB's TTL sweep, unchanged", async () => {
     const now = Date.now();
     const job = await created(newJob({ expiresAt: epochSeconds(now) + 3600 }));
-
-    expect(await storeFor(aws, new FrozenClock(now + 3599_000)).get(job.id)).toBeDefined();
     const lateStore = storeFor(aws, new FrozenClock(job.expiresAt * 1000));
     expect(await lateStore.get(job.id)).toBeUndefined();
-    expect(await rawItem(aws, job.id)).toMatchObject({ id: job.id, status: "queued" });
-
-    // Nor can anything change it any more.
     expect(await lateStore.claim(job.id, 60_000)).toMatchObject({ claimed: false });
-    await expect(lateStore.cancel(job.id, job.owner)).rejects.toThrow(JobNotFoundError);
-    await expect(lateStore.failOpen(job.id, transient)).rejects.toThrow(JobStateConflictError);
-    expect(await lateStore.listByOwner(job.owner, { limit: 10 })).toEqual({ jobs: [] });
-    expect(await rawItem(aws, job.id)).toMatchObject({ status: "queued", attempt: 0 });
-  });
-
-  it("reads a row created with an expiresAt already passed as expired", async () => {
-    const job = await created(newJob({ expiresAt: epochSeconds() - 1 }));
-    expect(await rawItem(aws, job.id)).toMatchObject({ id: job.id });
-    expect(await store.get(job.id)).toBeUndefined();
+    expect(await rawItem(aws, job.id)).toMatchObject({ id: job.id, status: "queued", attempt: 0 });
   });
 });
 
-describe("claim", () => {
-  it("moves queued to running with attempt 1 and a lease; a second claim loses while the lease lives", async () => {
-    const clock = new TestClock();
-    const clocked = storeFor(aws, clock);
-    const job = await created();
-
-    const first = await clocked.claim(job.id, 10_000);
-    expect(first.claimed).toBe(true);
-    expect(first.job).toMatchObject({ status: "running", attempt: 1 });
-    expect(first.job?.leaseExpiresAt).toBeGreaterThanOrEqual(clock.now() + 9_000);
-    expect(first.job?.startedAt).toBeDefined();
-
-    const second = await clocked.claim(job.id, 10_000);
-    expect(second).toEqual({ claimed: false, job: first.job });
-  });
-
-  it("lets the next delivery claim a job released for a retry, with attempt + 1", async () => {
-    const job = await created();
-    const first = await store.claim(job.id, 60_000);
-    const released = await store.releaseForRetry(job.id, 1, transient);
-    expect(released).toMatchObject({
-      status: "running",
-      attempt: 1,
-      leaseExpiresAt: 0,
-      lastError: transient,
-    });
-
-    const second = await store.claim(job.id, 60_000);
-    expect(second).toMatchObject({ claimed: true, job: { status: "running", attempt: 2 } });
-    expect(second.job?.startedAt).toBe(first.job?.startedAt);
-  });
-
-  it("does not claim an unknown id, and creates no row for it", async () => {
+describe("conditional writes", () => {
+  it("create no row for an unknown id", async () => {
     const before = await countItems(aws.dynamo, aws.resources.tableName);
     expect(await store.claim(randomUUID(), 60_000)).toEqual({ claimed: false, job: undefined });
+    expect(await store.progress(randomUUID(), 1, { current: 1 })).toBe(false);
+    await store.failOpen(randomUUID(), transient).catch(() => undefined);
     expect(await countItems(aws.dynamo, aws.resources.tableName)).toBe(before);
   });
 
-  it("does not claim a terminal job", async () => {
+  it("learn the row from the failed condition (ALL_OLD), without a second read", async () => {
     const job = await created();
-    await store.claim(job.id, 60_000);
-    const completed = await store.complete(job.id, 1, '"done"');
-    expect(await store.claim(job.id, 60_000)).toEqual({ claimed: false, job: completed });
-  });
-});
+    const { store: counted, operations } = countingStore();
+    const first = await counted.claim(job.id, 60_000);
+    operations.length = 0;
 
-describe("a stale worker", () => {
-  it("cannot overwrite the outcome of the run that took its expired lease over", async () => {
-    const clock = new TestClock();
-    const clocked = storeFor(aws, clock);
-    const job = await created();
-
-    expect(await clocked.claim(job.id, 50)).toMatchObject({ claimed: true, job: { attempt: 1 } });
-    clock.advance(1_000);
-    const takeover = await clocked.claim(job.id, 60_000);
-    expect(takeover).toMatchObject({ claimed: true, job: { status: "running", attempt: 2 } });
-
-    // Attempt 1 comes back late: its progress is dropped and its outcome loses.
-    expect(await clocked.progress(job.id, 1, { current: 1 })).toBe(false);
-    await expect(clocked.complete(job.id, 1, '"stale"')).rejects.toThrow(JobStateConflictError);
-    await expect(clocked.releaseForRetry(job.id, 1, transient)).rejects.toThrow(JobStateConflictError);
-
-    const winner = await clocked.complete(job.id, 2, '"fresh"');
-    await expect(clocked.fail(job.id, 1, transient)).rejects.toThrow(JobStateConflictError);
-    await expect(clocked.complete(job.id, 1, '"stale"')).rejects.toThrow(JobStateConflictError);
-
-    const row = await clocked.get(job.id);
-    expect(row).toEqual(winner);
-    expect(row).toMatchObject({ status: "completed", attempt: 2, resultJson: '"fresh"' });
-    expect(row).not.toHaveProperty("error");
+    expect(await counted.claim(job.id, 60_000)).toEqual({ claimed: false, job: first.job });
+    await counted.cancel(job.id, uniqueOwner()).catch(() => undefined);
+    expect(operations).toEqual(["UpdateItemCommand", "UpdateItemCommand"]);
   });
 
-  it("cannot claim a job whose lease is still live, even with a later attempt number", async () => {
+  it("drop the active-index marker when the job ends", async () => {
     const job = await created();
-    await store.claim(job.id, 60_000);
-    await expect(store.complete(job.id, 2, '"wrong attempt"')).rejects.toThrow(JobStateConflictError);
-    expect(await store.get(job.id)).toMatchObject({ status: "running", attempt: 1 });
-  });
-});
-
-describe("terminal states", () => {
-  it("never change once reached", async () => {
-    const job = await created();
-    await store.claim(job.id, 60_000);
-    const failed = await store.fail(job.id, 1, { code: "x", message: "permanent", retryable: false });
-    expect(failed).toMatchObject({ status: "failed", error: { code: "x" } });
-    expect(failed.finishedAt).toBeDefined();
-    expect(failed).not.toHaveProperty("leaseExpiresAt");
-
-    await expect(store.complete(job.id, 1, '"late"')).rejects.toThrow(JobStateConflictError);
-    await expect(store.failOpen(job.id, transient)).rejects.toThrow(JobStateConflictError);
-    expect(await store.cancel(job.id, job.owner)).toEqual(failed);
-    expect(await store.get(job.id)).toEqual(failed);
-  });
-
-  it("clears the pending retry's lastError and the active marker when the job ends", async () => {
-    const job = await created();
+    expect(await rawItem(aws, job.id)).toMatchObject({ activeOwner: job.owner });
     await store.claim(job.id, 60_000);
     await store.releaseForRetry(job.id, 1, transient);
+    expect(await rawItem(aws, job.id)).toMatchObject({ activeOwner: job.owner });
     await store.claim(job.id, 60_000);
-    const completed = await store.complete(job.id, 2, "{}");
-    expect(completed).not.toHaveProperty("lastError");
+    await store.complete(job.id, 2, "{}");
     expect(await rawItem(aws, job.id)).not.toHaveProperty("activeOwner");
-  });
 
-  it("failOpen fails a queued or running job whoever runs it", async () => {
-    const queued = await created();
-    expect(await store.failOpen(queued.id, transient)).toMatchObject({ status: "failed", error: transient });
-    const running = await created();
-    await store.claim(running.id, 60_000);
-    expect(await store.failOpen(running.id, transient)).toMatchObject({ status: "failed", attempt: 1 });
-    await expect(store.failOpen(randomUUID(), transient)).rejects.toThrow(JobStateConflictError);
-  });
-});
-
-describe("progress", () => {
-  it("only moves forward and is never written after a terminal state", async () => {
-    const job = await created();
-    await store.claim(job.id, 60_000);
-
-    expect(await store.progress(job.id, 1, { current: 5, total: 10, message: "half" })).toBe(true);
-    expect(await store.progress(job.id, 1, { current: 3, total: 10, message: "back" })).toBe(false);
-    expect((await store.get(job.id))?.progress).toEqual({ current: 5, total: 10, message: "half" });
-    expect(await store.progress(job.id, 1, { current: 5, total: 10, message: "same step" })).toBe(true);
-    expect(await store.progress(job.id, 1, { current: 7, total: 10 })).toBe(true);
-
-    const completed = await store.complete(job.id, 1, '"ok"');
-    expect(completed.progress).toEqual({ current: 7, total: 10 });
-    expect(await store.progress(job.id, 1, { current: 10, total: 10 })).toBe(false);
-    expect(await store.get(job.id)).toEqual(completed);
-  });
-
-  it("is not written for a queued job, another attempt or an unknown id", async () => {
-    const job = await created();
-    expect(await store.progress(job.id, 0, { current: 1 })).toBe(false);
-    await store.claim(job.id, 60_000);
-    expect(await store.progress(job.id, 2, { current: 1 })).toBe(false);
-    expect(await store.get(job.id)).not.toHaveProperty("progress");
-
-    const before = await countItems(aws.dynamo, aws.resources.tableName);
-    expect(await store.progress(randomUUID(), 1, { current: 1 })).toBe(false);
-    expect(await countItems(aws.dynamo, aws.resources.tableName)).toBe(before);
-  });
-});
-
-describe("cancel", () => {
-  it("cancels a queued or a running job of its owner", async () => {
-    const queued = await created();
-    expect(await store.cancel(queued.id, queued.owner)).toMatchObject({
-      status: "cancelled",
-      error: { code: "cancelled", retryable: false },
-    });
-    const running = await created();
-    await store.claim(running.id, 60_000);
-    const cancelled = await store.cancel(running.id, running.owner);
-    expect(cancelled).toMatchObject({ status: "cancelled", attempt: 1 });
-    expect(cancelled).not.toHaveProperty("leaseExpiresAt");
-    await expect(store.complete(running.id, 1, '"late"')).rejects.toThrow(JobStateConflictError);
-  });
-
-  it("answers another owner exactly like an unknown id, and changes nothing", async () => {
-    const job = await created();
-    const unknownId = randomUUID();
-    const other = store.cancel(job.id, uniqueOwner());
-    await expect(other).rejects.toThrow(JobNotFoundError);
-    const unknown = await store.cancel(unknownId, job.owner).catch((error: unknown) => error);
-    const foreign = await other.catch((error: unknown) => error);
-    expect(unknown).toBeInstanceOf(JobNotFoundError);
-    expect((foreign as Error).message.replace(job.id, "<id>")).toBe(
-      (unknown as Error).message.replace(unknownId, "<id>"),
-    );
-    expect(await store.get(job.id)).toMatchObject({ status: "queued" });
+    for (const end of [
+      (id: string, owner: string) => store.cancel(id, owner),
+      (id: string) => store.failOpen(id, transient),
+    ]) {
+      const other = await created();
+      await end(other.id, other.owner);
+      expect(await rawItem(aws, other.id)).not.toHaveProperty("activeOwner");
+    }
   });
 });
 
 describe("idempotent create", () => {
-  it("returns the existing job for the same owner, key and input; the caller enqueues nothing", async () => {
+  it("returns the existing job and writes no second row or record; the caller enqueues nothing", async () => {
     const queueAws = await useLocalAws();
     const queue = new SqsJobQueue({ client: queueAws.sqs, queueUrl: queueAws.resources.queueUrl });
     const owner = uniqueOwner();
@@ -291,200 +145,11 @@ describe("idempotent create", () => {
     };
 
     const first = newJob({ owner, idempotencyKey: "same" });
-    const again = newJob({ owner, idempotencyKey: "same" });
-    expect(again.id).not.toBe(first.id);
     expect(await start(first)).toBe(first.id);
     const itemsAfterFirst = await countItems(aws.dynamo, aws.resources.tableName);
 
-    const outcome = await store.create(again);
-    expect(outcome.created).toBe(false);
-    expect(outcome.job).toEqual(await store.get(first.id));
-    expect(await start(again)).toBe(first.id);
-    expect(await store.get(again.id)).toBeUndefined();
+    expect(await start(newJob({ owner, idempotencyKey: "same" }))).toBe(first.id);
     expect(await countItems(aws.dynamo, aws.resources.tableName)).toBe(itemsAfterFirst);
     expect(await countMessages(queueAws.sqs, queueAws.resources.queueUrl)).toBe(1);
-  });
-
-  it("returns the existing job whatever state it reached", async () => {
-    const owner = uniqueOwner();
-    const job = await created(newJob({ owner, idempotencyKey: "done" }));
-    await store.claim(job.id, 60_000);
-    const completed = await store.complete(job.id, 1, '"r"');
-    expect(await store.create(newJob({ owner, idempotencyKey: "done" }))).toEqual({
-      created: false,
-      job: completed,
-    });
-  });
-
-  it("rejects the same key with another input", async () => {
-    const owner = uniqueOwner();
-    await created(newJob({ owner, idempotencyKey: "k", input: { query: "a" } }));
-    const other = newJob({ owner, idempotencyKey: "k", input: { query: "b" } });
-    await expect(store.create(other)).rejects.toThrow(IdempotencyConflictError);
-    expect(await store.get(other.id)).toBeUndefined();
-    // The same input under another job type is another input too.
-    await expect(
-      store.create(newJob({ owner, idempotencyKey: "k", type: "flaky_api", input: { query: "a" } })),
-    ).rejects.toThrow(IdempotencyConflictError);
-  });
-
-  it("gives another owner with the same key its own job", async () => {
-    const mine = await created(newJob({ idempotencyKey: "shared" }));
-    const theirs = newJob({ idempotencyKey: "shared" });
-    expect(theirs.owner).not.toBe(mine.owner);
-    expect(await store.create(theirs)).toMatchObject({
-      created: true,
-      job: { id: theirs.id, owner: theirs.owner },
-    });
-  });
-
-  it("starts a new job for the key once it is released", async () => {
-    const owner = uniqueOwner();
-    const first = await created(newJob({ owner, idempotencyKey: "retry-me" }));
-    await store.failOpen(first.id, { code: "enqueue_failed", message: "no queue", retryable: true });
-    await store.releaseIdempotencyKey(owner, "retry-me");
-
-    const second = newJob({ owner, idempotencyKey: "retry-me" });
-    expect(await store.create(second)).toMatchObject({
-      created: true,
-      job: { id: second.id, status: "queued" },
-    });
-    expect(await store.create(newJob({ owner, idempotencyKey: "retry-me" }))).toMatchObject({
-      created: false,
-      job: { id: second.id },
-    });
-    expect(await store.get(first.id)).toMatchObject({ status: "failed" });
-  });
-
-  it("lets a key whose job expired start a new job", async () => {
-    const now = Date.now();
-    const owner = uniqueOwner();
-    await created(newJob({ owner, idempotencyKey: "old", expiresAt: epochSeconds(now) + 10 }));
-    const later = storeFor(aws, new FrozenClock(now + 3_600_000));
-    const fresh = newJob({ owner, idempotencyKey: "old", expiresAt: epochSeconds(now) + 7200 });
-    expect(await later.create(fresh)).toMatchObject({ created: true, job: { id: fresh.id } });
-  });
-});
-
-describe("listByOwner", () => {
-  async function jobsOf(owner: string, count: number): Promise<string[]> {
-    const clock = new TestClock();
-    const clocked = storeFor(aws, clock);
-    const ids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      ids.push((await created(newJob({ owner }), clocked)).id);
-      clock.advance(10);
-    }
-    return ids;
-  }
-
-  it("returns the owner's jobs newest first, and only theirs", async () => {
-    const owner = uniqueOwner();
-    const ids = await jobsOf(owner, 3);
-    await jobsOf(uniqueOwner(), 2);
-    const page = await store.listByOwner(owner, { limit: 10 });
-    expect(page.jobs.map((job) => job.id)).toEqual([...ids].reverse());
-    expect(page.nextCursor).toBeUndefined();
-  });
-
-  it("pages with an opaque cursor", async () => {
-    const owner = uniqueOwner();
-    const newestFirst = (await jobsOf(owner, 5)).reverse();
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
-    do {
-      const page = await store.listByOwner(owner, { limit: 2, ...(cursor ? { cursor } : {}) });
-      expect(page.jobs.length).toBeLessThanOrEqual(2);
-      seen.push(...page.jobs.map((job) => job.id));
-      cursor = page.nextCursor;
-      if (cursor !== undefined) {
-        expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
-        expect(cursor).not.toContain(owner);
-      }
-      pages++;
-    } while (cursor !== undefined && pages < 10);
-    expect(seen).toEqual(newestFirst);
-    expect(pages).toBe(3);
-  });
-
-  it("filters by status and still fills the page", async () => {
-    const owner = uniqueOwner();
-    const ids = await jobsOf(owner, 5);
-    for (const id of [ids[0], ids[2], ids[4]]) await store.cancel(id ?? "", owner);
-    const page = await store.listByOwner(owner, { status: "cancelled", limit: 2 });
-    expect(page.jobs.map((job) => job.id)).toEqual([ids[4], ids[2]]);
-    const rest = await store.listByOwner(owner, { status: "cancelled", limit: 2, cursor: page.nextCursor });
-    expect(rest.jobs.map((job) => job.id)).toEqual([ids[0]]);
-    const queued = await store.listByOwner(owner, { status: "queued", limit: 10 });
-    expect(queued.jobs.map((job) => job.id)).toEqual([ids[3], ids[1]]);
-  });
-
-  it("rejects a cursor from another owner and a garbage cursor", async () => {
-    const owner = uniqueOwner();
-    await jobsOf(owner, 3);
-    const page = await store.listByOwner(owner, { limit: 1 });
-    expect(page.nextCursor).toBeDefined();
-    const cursor = page.nextCursor ?? "";
-
-    const stranger = uniqueOwner();
-    await jobsOf(stranger, 1);
-    await expect(store.listByOwner(stranger, { limit: 10, cursor })).rejects.toThrow(InvalidCursorError);
-    const forged = Buffer.from(
-      JSON.stringify({ ...JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")), extra: 1 }),
-    ).toString("base64url");
-    for (const garbage of ["garbage", "", "!!!", Buffer.from("{}").toString("base64url"), forged]) {
-      await expect(store.listByOwner(owner, { limit: 10, cursor: garbage })).rejects.toThrow(
-        InvalidCursorError,
-      );
-    }
-  });
-
-  it("returns nothing for an owner without jobs", async () => {
-    expect(await store.listByOwner(uniqueOwner(), { limit: 5 })).toEqual({ jobs: [] });
-  });
-});
-
-describe("caller limits", () => {
-  it("countActive counts queued and running jobs, up to atMost", async () => {
-    const owner = uniqueOwner();
-    expect(await store.countActive(owner, 10)).toBe(0);
-    const jobs = [];
-    for (let i = 0; i < 4; i++) jobs.push(await created(newJob({ owner })));
-    const [a, b, c] = jobs.map((job) => job.id) as [string, string, string, string];
-    await store.claim(a, 60_000);
-    expect(await store.countActive(owner, 10)).toBe(4);
-    expect(await store.countActive(owner, 2)).toBe(2);
-
-    await store.complete(a, 1, "{}");
-    await store.cancel(b, owner);
-    await store.failOpen(c, transient);
-    expect(await store.countActive(owner, 10)).toBe(1);
-    expect(await store.countActive(uniqueOwner(), 10)).toBe(0);
-  });
-
-  it("countActive leaves out open jobs that have expired but are not deleted yet", async () => {
-    const owner = uniqueOwner();
-    await created(newJob({ owner }));
-    await created(newJob({ owner, expiresAt: epochSeconds() - 1 }));
-    expect(await store.countActive(owner, 10)).toBe(1);
-  });
-
-  it("tryRecordStart allows `limit` starts per owner and calendar minute", async () => {
-    const minuteStart = Math.floor(Date.now() / 60_000) * 60_000;
-    const clock = new FrozenClock(minuteStart + 1_000);
-    const clocked = storeFor(aws, clock);
-    const owner = uniqueOwner();
-
-    expect(await clocked.tryRecordStart(owner, 2)).toBe(true);
-    expect(await clocked.tryRecordStart(owner, 2)).toBe(true);
-    expect(await clocked.tryRecordStart(owner, 2)).toBe(false);
-    expect(await clocked.tryRecordStart(uniqueOwner(), 2)).toBe(true);
-    clock.advance(58_000);
-    expect(await clocked.tryRecordStart(owner, 2)).toBe(false);
-    clock.advance(1_000);
-    expect(await clocked.tryRecordStart(owner, 2)).toBe(true);
-    // A raised limit applies at once.
-    expect(await clocked.tryRecordStart(owner, 3)).toBe(true);
   });
 });

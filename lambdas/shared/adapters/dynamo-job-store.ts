@@ -16,7 +16,7 @@ import {
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { JOB_TABLE } from "../config/table-schema.js";
 import { IdempotencyConflictError, JobNotFoundError, JobStateConflictError } from "../domain/errors.js";
-import { type JobError, type JobRow, JobRowSchema, type Progress } from "../domain/job.js";
+import { epochSeconds, type JobError, type JobRow, JobRowSchema, type Progress } from "../domain/job.js";
 import {
   type CheckFence,
   type ClaimOutcome,
@@ -615,10 +615,6 @@ function fencedByCheck(
     names: { ...names, "#attempt": "attempt", "#checkSeq": "checkSeq" },
     values: { ...values, ":running": OPEN.running, ":attempt": fence.attempt, ":check": fence.check },
   };
-}
-
-function epochSeconds(epochMs: number): number {
-  return Math.floor(epochMs / 1000);
 }
 
 function ownerDigest(owner: string): string {

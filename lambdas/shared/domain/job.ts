@@ -168,4 +168,9 @@ export const JobMessageSchema = z.object({
 });
 export type JobMessage = z.infer<typeof JobMessageSchema>;
 
+/** Epoch seconds, the unit of `expiresAt`: a row has expired once `expiresAt <= epochSeconds(now)`. */
+export function epochSeconds(epochMs: number): number {
+  return Math.floor(epochMs / 1000);
+}
+
 export const JOB_TTL_SECONDS = { default: 24 * 3600, min: 3600, max: 7 * 24 * 3600 } as const;

@@ -1,0 +1,280 @@
+import { IdempotencyConflictError, JobNotFoundError, JobStateConflictError } from "../domain/errors.js";
+import {
+  ACTIVE_STATUSES,
+  epochSeconds,
+  type JobError,
+  type JobRow,
+  JobRowSchema,
+  type Progress,
+} from "../domain/job.js";
+import {
+  type ClaimOutcome,
+  type Clock,
+  type CreateOutcome,
+  type JobPage,
+  type JobStore,
+  type ListQuery,
+  type NewJob,
+  systemClock,
+} from "../domain/ports.js";
+import { decodeListCursor, encodeListCursor, type ListPosition } from "./list-cursor.js";
+
+/** The rows behind one or more `MemoryJobStore` views (each with its own clock). */
+interface Tables {
+  readonly jobs: Map<string, JobRow>;
+  /** Keyed by owner and idempotency key; `expiresAt` in epoch seconds, as on the job row. */
+  readonly idempotency: Map<
+    string,
+    { readonly jobId: string; readonly inputHash: string; expiresAt: number }
+  >;
+  /** Keyed by owner and epoch minute. */
+  readonly starts: Map<string, number>;
+}
+
+const CANCELLED: JobError = {
+  code: "cancelled",
+  message: "The job was cancelled by its caller.",
+  retryable: false,
+};
+
+/**
+ * The job table in memory, under the same rules as `DynamoJobStore` (the contract suite in
+ * `test/contract/job-store.contract.ts` holds both to them): for use-case tests without emulators,
+ * and as the reference for another store. Rows are copied in and out, so a caller never holds a
+ * live row; nothing is shared between processes. Expired rows stay until read, as in DynamoDB
+ * before its TTL sweep, and read as gone.
+ */
+export class MemoryJobStore implements JobStore {
+  private readonly clock: Clock;
+  private readonly tables: Tables;
+
+  constructor(options: { readonly clock?: Clock } = {}, tables?: Tables) {
+    this.clock = options.clock ?? systemClock;
+    this.tables = tables ?? { jobs: new Map(), idempotency: new Map(), starts: new Map() };
+  }
+
+  /** The same rows seen through another clock, as two processes with skewed clocks share one table. */
+  withClock(clock: Clock): MemoryJobStore {
+    return new MemoryJobStore({ clock }, this.tables);
+  }
+
+  async create(job: NewJob): Promise<CreateOutcome> {
+    const now = this.clock.now();
+    const timestamp = new Date(now).toISOString();
+    const row: JobRow = {
+      id: job.id,
+      type: job.type,
+      owner: job.owner,
+      status: "queued",
+      inputJson: job.inputJson,
+      inputHash: job.inputHash,
+      ...(job.idempotencyKey !== undefined ? { idempotencyKey: job.idempotencyKey } : {}),
+      attempt: 0,
+      maxAttempts: job.maxAttempts,
+      createdAt: timestamp,
+      updatedAt: timestamp,
+      expiresAt: job.expiresAt,
+    };
+    const recordKey =
+      job.idempotencyKey === undefined ? undefined : idempotencyKeyOf(job.owner, job.idempotencyKey);
+    const record = recordKey === undefined ? undefined : this.tables.idempotency.get(recordKey);
+    // An expired record no longer holds the key.
+    if (job.idempotencyKey !== undefined && record && record.expiresAt > epochSeconds(now)) {
+      const existing = record.inputHash === job.inputHash ? await this.get(record.jobId) : undefined;
+      if (!existing || existing.owner !== job.owner) throw new IdempotencyConflictError(job.idempotencyKey);
+      return { job: existing, created: false };
+    }
+    if (this.tables.jobs.has(job.id)) throw new Error(`A row with id ${job.id} exists already.`);
+    if (recordKey !== undefined) {
+      this.tables.idempotency.set(recordKey, {
+        jobId: job.id,
+        inputHash: job.inputHash,
+        expiresAt: job.expiresAt,
+      });
+    }
+    this.tables.jobs.set(job.id, copy(row));
+    return { job: copy(row), created: true };
+  }
+
+  async findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<JobRow | undefined> {
+    const record = this.tables.idempotency.get(idempotencyKeyOf(owner, idempotencyKey));
+    if (!record || record.expiresAt <= epochSeconds(this.clock.now())) return undefined;
+    const job = await this.get(record.jobId);
+    return job?.owner === owner ? job : undefined;
+  }
+
+  async get(id: string): Promise<JobRow | undefined> {
+    const row = this.tables.jobs.get(id);
+    return row && !this.isExpired(row) ? copy(row) : undefined;
+  }
+
+  async claim(id: string, leaseMs: number): Promise<ClaimOutcome> {
+    const now = this.clock.now();
+    const row = this.tables.jobs.get(id);
+    const lapsed = row?.status === "running" && row.leaseExpiresAt !== undefined && row.leaseExpiresAt < now;
+    if (!row || this.isExpired(row) || !(row.status === "queued" || lapsed)) {
+      // Like a lost conditional write, the row as it was: the caller decides what it means.
+      return { claimed: false, job: row && copy(row) };
+    }
+    const timestamp = new Date(now).toISOString();
+    return {
+      claimed: true,
+      job: this.put({
+        ...row,
+        status: "running",
+        attempt: row.attempt + 1,
+        leaseExpiresAt: now + leaseMs,
+        updatedAt: timestamp,
+        startedAt: row.startedAt ?? timestamp,
+      }),
+    };
+  }
+
+  async progress(id: string, attempt: number, progress: Progress): Promise<boolean> {
+    const row = this.ownedByRun(id, attempt);
+    if (!row || (row.progress !== undefined && row.progress.current > progress.current)) return false;
+    this.put({ ...row, progress, updatedAt: this.timestamp() });
+    return true;
+  }
+
+  complete(id: string, attempt: number, resultJson: string): Promise<JobRow> {
+    return this.finish(id, attempt, "completed", { resultJson });
+  }
+
+  fail(id: string, attempt: number, error: JobError): Promise<JobRow> {
+    return this.finish(id, attempt, "failed", { error });
+  }
+
+  async failOpen(id: string, error: JobError): Promise<JobRow> {
+    const row = this.open(id);
+    if (!row) throw new JobStateConflictError(id, "fail an open job");
+    const timestamp = this.timestamp();
+    const { leaseExpiresAt: _lease, ...rest } = row;
+    return this.put({ ...rest, status: "failed", error, finishedAt: timestamp, updatedAt: timestamp });
+  }
+
+  async releaseForRetry(id: string, attempt: number, error: JobError): Promise<JobRow> {
+    const row = this.ownedByRun(id, attempt);
+    if (!row) throw new JobStateConflictError(id, "release the job for a retry");
+    return this.put({ ...row, lastError: error, leaseExpiresAt: 0, updatedAt: this.timestamp() });
+  }
+
+  async cancel(id: string, owner: string): Promise<JobRow> {
+    const row = this.tables.jobs.get(id);
+    // Another caller's job, an unknown id and an expired job must be indistinguishable.
+    if (!row || row.owner !== owner || this.isExpired(row)) throw new JobNotFoundError(id);
+    if (!this.open(id)) return copy(row);
+    const timestamp = this.timestamp();
+    const { leaseExpiresAt: _lease, ...rest } = row;
+    return this.put({
+      ...rest,
+      status: "cancelled",
+      error: CANCELLED,
+      finishedAt: timestamp,
+      updatedAt: timestamp,
+    });
+  }
+
+  async listByOwner(owner: string, query: ListQuery): Promise<JobPage> {
+    const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor, owner);
+    const matching = [...this.tables.jobs.values()]
+      .filter(
+        (row) =>
+          row.owner === owner &&
+          !this.isExpired(row) &&
+          (query.status === undefined || row.status === query.status) &&
+          (after === undefined || newestFirst(row, after) > 0),
+      )
+      .sort(newestFirst);
+    const jobs = matching.slice(0, query.limit).map(copy);
+    const last = jobs.at(-1);
+    if (last === undefined || matching.length <= query.limit) return { jobs };
+    const position: ListPosition = { id: last.id, owner: last.owner, createdAt: last.createdAt };
+    return { jobs, nextCursor: encodeListCursor(position) };
+  }
+
+  async releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void> {
+    const record = this.tables.idempotency.get(idempotencyKeyOf(owner, idempotencyKey));
+    if (record) record.expiresAt = epochSeconds(this.clock.now());
+  }
+
+  async countActive(owner: string, atMost: number): Promise<number> {
+    let count = 0;
+    for (const row of this.tables.jobs.values()) {
+      if (row.owner === owner && ACTIVE_STATUSES.includes(row.status) && !this.isExpired(row)) count++;
+    }
+    return Math.min(count, atMost);
+  }
+
+  async tryRecordStart(owner: string, limit: number): Promise<boolean> {
+    const minute = Math.floor(this.clock.now() / 60_000);
+    // Past minutes never count again (DynamoDB's TTL deletes their counters).
+    for (const key of this.tables.starts.keys()) {
+      if (Number(key.slice(key.lastIndexOf("#") + 1)) < minute - 1) this.tables.starts.delete(key);
+    }
+    const key = `${JSON.stringify(owner)}#${minute}`;
+    const starts = this.tables.starts.get(key) ?? 0;
+    if (starts >= limit) return false;
+    this.tables.starts.set(key, starts + 1);
+    return true;
+  }
+
+  /** Ends the run that owns the job, writing its result or error beside the final status. */
+  private async finish(
+    id: string,
+    attempt: number,
+    status: "completed" | "failed",
+    outcome: Pick<JobRow, "resultJson" | "error">,
+  ): Promise<JobRow> {
+    const row = this.ownedByRun(id, attempt);
+    if (!row) throw new JobStateConflictError(id, `mark the job ${status}`);
+    const timestamp = this.timestamp();
+    const { leaseExpiresAt: _lease, lastError: _lastError, ...rest } = row;
+    return this.put({ ...rest, ...outcome, status, finishedAt: timestamp, updatedAt: timestamp });
+  }
+
+  /** The live row if the run numbered `attempt` holds it. */
+  private ownedByRun(id: string, attempt: number): JobRow | undefined {
+    const row = this.tables.jobs.get(id);
+    return row && !this.isExpired(row) && row.status === "running" && row.attempt === attempt
+      ? row
+      : undefined;
+  }
+
+  /** The live row if it is queued or running. */
+  private open(id: string): JobRow | undefined {
+    const row = this.tables.jobs.get(id);
+    return row && !this.isExpired(row) && ACTIVE_STATUSES.includes(row.status) ? row : undefined;
+  }
+
+  private put(row: JobRow): JobRow {
+    this.tables.jobs.set(row.id, copy(row));
+    return copy(row);
+  }
+
+  private timestamp(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  private isExpired(row: JobRow): boolean {
+    return row.expiresAt <= epochSeconds(this.clock.now());
+  }
+}
+
+/** Descending by creation, then by id: the order of DynamoDB's owner index read backwards. */
+function newestFirst(a: ListPosition, b: ListPosition): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id === b.id ? 0 : a.id < b.id ? 1 : -1;
+}
+
+/**
+ * A parsed copy, on the way in and out: the DynamoDB adapter parses every row it reads, and its
+ * marshaller drops undefined fields as JSON does.
+ */
+function copy(row: JobRow): JobRow {
+  return JobRowSchema.parse(JSON.parse(JSON.stringify(row)));
+}
+
+function idempotencyKeyOf(owner: string, idempotencyKey: string): string {
+  return JSON.stringify([owner, idempotencyKey]);
+}
