@@ -46,16 +46,17 @@ const CANCELLED: JobError = {
  */
 export class MemoryJobStore implements JobStore {
   private readonly clock: Clock;
-  private readonly tables: Tables;
+  private tables: Tables = { jobs: new Map(), idempotency: new Map(), starts: new Map() };
 
-  constructor(options: { readonly clock?: Clock } = {}, tables?: Tables) {
+  constructor(options: { readonly clock?: Clock } = {}) {
     this.clock = options.clock ?? systemClock;
-    this.tables = tables ?? { jobs: new Map(), idempotency: new Map(), starts: new Map() };
   }
 
   /** The same rows seen through another clock, as two processes with skewed clocks share one table. */
   withClock(clock: Clock): MemoryJobStore {
-    return new MemoryJobStore({ clock }, this.tables);
+    const view = new MemoryJobStore({ clock });
+    view.tables = this.tables;
+    return view;
   }
 
   async create(job: NewJob): Promise<CreateOutcome> {
