@@ -7,7 +7,7 @@ import {
   JobStateConflictError,
 } from "../../lambdas/shared/domain/errors.js";
 import { type JobError, type JobRow, JobRowSchema } from "../../lambdas/shared/domain/job.js";
-import type { Clock, JobStore, NewJob } from "../../lambdas/shared/domain/ports.js";
+import type { Clock, JobStore, NewJob, SubmittedWork } from "../../lambdas/shared/domain/ports.js";
 import { epochSeconds, FrozenClock, newJob, TestClock, uniqueOwner } from "../support/worker-kit.js";
 
 /**
@@ -474,6 +474,91 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
 
       it("returns nothing for an owner without jobs", async () => {
         expect(await store.listByOwner(uniqueOwner(), { limit: 5 })).toEqual({ jobs: [] });
+      });
+    });
+
+    describe("submit/check jobs", () => {
+      const work = (): SubmittedWork => ({
+        stateJson: '{"externalId":"x"}',
+        nextCheckAt: Date.now() + 1_000,
+        deadlineAt: Date.now() + 3_600_000,
+      });
+
+      async function submitted(): Promise<NewJob> {
+        const job = await created();
+        await store.claim(job.id, 60_000);
+        const row = await store.recordSubmit(job.id, 1, work());
+        expect(parses(row)).toMatchObject({ status: "running", attempt: 1, checkSeq: 1, leaseExpiresAt: 0 });
+        expect(row.submittedAt).toBeDefined();
+        return job;
+      }
+
+      it("records a submit once, and a submitted job is never claimed again", async () => {
+        const job = await submitted();
+        await expect(store.recordSubmit(job.id, 1, work())).rejects.toThrow(JobStateConflictError);
+        expect(await store.claim(job.id, 60_000)).toMatchObject({ claimed: false, job: { checkSeq: 1 } });
+      });
+
+      it("lets only the check the row waits for claim it, while no lease is live", async () => {
+        const job = await submitted();
+        expect(await store.claimCheck(job.id, 2, 60_000)).toMatchObject({ claimed: false });
+        const held = await store.claimCheck(job.id, 1, 60_000);
+        expect(held).toMatchObject({ claimed: true, job: { attempt: 1, checkSeq: 1 } });
+        expect(await store.claimCheck(job.id, 1, 60_000)).toMatchObject({ claimed: false });
+        expect(await store.claimCheck(randomUUID(), 1, 60_000)).toEqual({ claimed: false, job: undefined });
+      });
+
+      it("moves checkSeq on with each recorded check; duplicate and stale checks lose", async () => {
+        const job = await submitted();
+        await store.claimCheck(job.id, 1, 60_000);
+        const pending = await store.recordCheck(
+          job.id,
+          { check: 1, attempt: 1 },
+          { progress: { current: 3 }, estimatedCompletion: "2030-01-01T00:00:00.000Z", nextCheckAt: 5 },
+        );
+        expect(parses(pending)).toMatchObject({
+          checkSeq: 2,
+          nextCheckAt: 5,
+          leaseExpiresAt: 0,
+          progress: { current: 3 },
+          stateJson: '{"externalId":"x"}',
+        });
+        await expect(store.recordCheck(job.id, { check: 1, attempt: 1 }, { nextCheckAt: 6 })).rejects.toThrow(
+          JobStateConflictError,
+        );
+        await expect(store.complete(job.id, 1, '"stale"', 1)).rejects.toThrow(JobStateConflictError);
+        const done = await store.complete(job.id, 1, '"done"', 2);
+        expect(done).toMatchObject({ status: "completed", resultJson: '"done"' });
+        expect(done).not.toHaveProperty("nextCheckAt");
+      });
+
+      it("retries a check with attempt + 1 and keeps the state and checkSeq", async () => {
+        const job = await submitted();
+        const retried = await store.retryCheck(job.id, { check: 1, attempt: 1 }, transient);
+        expect(retried).toMatchObject({
+          attempt: 2,
+          checkSeq: 1,
+          lastError: transient,
+          stateJson: '{"externalId":"x"}',
+        });
+        await expect(store.retryCheck(job.id, { check: 1, attempt: 1 }, transient)).rejects.toThrow(
+          JobStateConflictError,
+        );
+        const failed = await store.fail(job.id, 2, { code: "x", message: "gone", retryable: false }, 1);
+        expect(failed).toMatchObject({ status: "failed", attempt: 2 });
+      });
+
+      it("marks cancel(state) as called once, and only for a cancelled or failed job", async () => {
+        const job = await submitted();
+        expect(await store.markCancelCalled(job.id)).toBe(false);
+        const cancelled = await store.cancel(job.id, job.owner);
+        expect(cancelled).not.toHaveProperty("nextCheckAt");
+        expect(await store.markCancelCalled(job.id)).toBe(true);
+        expect(await store.markCancelCalled(job.id)).toBe(false);
+        const row = await store.get(job.id);
+        expect(row?.cancelCalledAt).toBeDefined();
+        expect(row?.updatedAt).toBe(cancelled.updatedAt);
+        expect(await store.markCancelCalled(randomUUID())).toBe(false);
       });
     });
 

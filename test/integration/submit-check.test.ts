@@ -6,7 +6,7 @@ import { z } from "zod";
 import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
 import type { JobMessage, JobRow } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
-import type { Clock, JobQueue, JobStore, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
+import type { Clock, JobQueue, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
 import { createBatchApi } from "../../lambdas/shared/jobs/batch-api.js";
 import {
   type CheckOutcome,
@@ -21,6 +21,7 @@ import {
   lambdaContext,
   newJob,
   rawItem,
+  storeFor,
   syntheticRecord,
   TestClock,
   workerConfig,
@@ -112,14 +113,16 @@ function worker(types: readonly SubmitCheckJobType[], options: { clock?: Clock; 
     },
   };
   const handler = createSqsWorkerHandler({ ...deps, queue });
+  // The worker holds only its own port; the tests read and seed rows through the whole store.
+  const store = storeFor(aws, options.clock);
   return {
-    store: deps.store as JobStore,
+    store,
     sent,
     retries,
     deliver: (records: SQSRecord[]): Promise<SQSBatchResponse> =>
       handler({ Records: records }, lambdaContext()),
     async start(type: string, input: unknown = { query: "q" }, maxAttempts = 3): Promise<JobRow> {
-      return (await deps.store.create(newJob({ type, input, maxAttempts }))).job;
+      return (await store.create(newJob({ type, input, maxAttempts }))).job;
     },
   };
 }

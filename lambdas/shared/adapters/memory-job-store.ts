@@ -8,6 +8,7 @@ import {
   type Progress,
 } from "../domain/job.js";
 import {
+  type CheckFence,
   type ClaimOutcome,
   type Clock,
   type CreateOutcome,
@@ -15,6 +16,8 @@ import {
   type JobStore,
   type ListQuery,
   type NewJob,
+  type PendingCheck,
+  type SubmittedWork,
   systemClock,
 } from "../domain/ports.js";
 import { decodeListCursor, encodeListCursor, type ListPosition } from "./list-cursor.js";
@@ -113,7 +116,8 @@ export class MemoryJobStore implements JobStore {
     const now = this.clock.now();
     const row = this.tables.jobs.get(id);
     const lapsed = row?.status === "running" && row.leaseExpiresAt !== undefined && row.leaseExpiresAt < now;
-    if (!row || this.isExpired(row) || !(row.status === "queued" || lapsed)) {
+    // A submitted job has its external work under way: submitting again would start it twice.
+    if (!row || this.isExpired(row) || !(row.status === "queued" || lapsed) || row.checkSeq !== undefined) {
       // Like a lost conditional write, the row as it was: the caller decides what it means.
       return { claimed: false, job: row && copy(row) };
     }
@@ -131,6 +135,80 @@ export class MemoryJobStore implements JobStore {
     };
   }
 
+  async claimCheck(id: string, check: number, leaseMs: number): Promise<ClaimOutcome> {
+    const now = this.clock.now();
+    const row = this.tables.jobs.get(id);
+    const free = row?.leaseExpiresAt === undefined || row.leaseExpiresAt < now;
+    if (!row || this.isExpired(row) || row.status !== "running" || row.checkSeq !== check || !free) {
+      return { claimed: false, job: row && copy(row) };
+    }
+    return {
+      claimed: true,
+      job: this.put({ ...row, leaseExpiresAt: now + leaseMs, updatedAt: new Date(now).toISOString() }),
+    };
+  }
+
+  async recordSubmit(id: string, attempt: number, work: SubmittedWork): Promise<JobRow> {
+    const row = this.ownedByRun(id, attempt);
+    if (!row || row.checkSeq !== undefined) throw new JobStateConflictError(id, "record the submitted work");
+    const timestamp = this.timestamp();
+    const { lastError: _lastError, ...rest } = row;
+    return this.put({
+      ...rest,
+      stateJson: work.stateJson,
+      checkSeq: 1,
+      nextCheckAt: work.nextCheckAt,
+      deadlineAt: work.deadlineAt,
+      submittedAt: timestamp,
+      leaseExpiresAt: 0,
+      updatedAt: timestamp,
+    });
+  }
+
+  async recordCheck(id: string, fence: CheckFence, pending: PendingCheck): Promise<JobRow> {
+    const row = this.ownedByCheck(id, fence);
+    if (!row) throw new JobStateConflictError(id, `record check ${fence.check}`);
+    const { lastError: _lastError, ...rest } = row;
+    return this.put({
+      ...rest,
+      ...(pending.stateJson !== undefined ? { stateJson: pending.stateJson } : {}),
+      ...(pending.progress !== undefined ? { progress: pending.progress } : {}),
+      ...(pending.estimatedCompletion !== undefined
+        ? { estimatedCompletion: pending.estimatedCompletion }
+        : {}),
+      checkSeq: fence.check + 1,
+      nextCheckAt: pending.nextCheckAt,
+      leaseExpiresAt: 0,
+      updatedAt: this.timestamp(),
+    });
+  }
+
+  async retryCheck(id: string, fence: CheckFence, error: JobError): Promise<JobRow> {
+    const row = this.ownedByCheck(id, fence);
+    if (!row) throw new JobStateConflictError(id, `release check ${fence.check} for a retry`);
+    return this.put({
+      ...row,
+      attempt: row.attempt + 1,
+      lastError: error,
+      leaseExpiresAt: 0,
+      updatedAt: this.timestamp(),
+    });
+  }
+
+  async markCancelCalled(id: string): Promise<boolean> {
+    const row = this.tables.jobs.get(id);
+    if (
+      !row ||
+      row.cancelCalledAt !== undefined ||
+      !(row.status === "cancelled" || row.status === "failed")
+    ) {
+      return false;
+    }
+    // Not updatedAt: an ended job's visible fields never change.
+    this.put({ ...row, cancelCalledAt: this.timestamp() });
+    return true;
+  }
+
   async progress(id: string, attempt: number, progress: Progress): Promise<boolean> {
     const row = this.ownedByRun(id, attempt);
     if (!row || (row.progress !== undefined && row.progress.current > progress.current)) return false;
@@ -138,19 +216,19 @@ export class MemoryJobStore implements JobStore {
     return true;
   }
 
-  complete(id: string, attempt: number, resultJson: string): Promise<JobRow> {
-    return this.finish(id, attempt, "completed", { resultJson });
+  complete(id: string, attempt: number, resultJson: string, check?: number): Promise<JobRow> {
+    return this.finish(id, attempt, "completed", { resultJson }, check);
   }
 
-  fail(id: string, attempt: number, error: JobError): Promise<JobRow> {
-    return this.finish(id, attempt, "failed", { error });
+  fail(id: string, attempt: number, error: JobError, check?: number): Promise<JobRow> {
+    return this.finish(id, attempt, "failed", { error }, check);
   }
 
   async failOpen(id: string, error: JobError): Promise<JobRow> {
     const row = this.open(id);
     if (!row) throw new JobStateConflictError(id, "fail an open job");
     const timestamp = this.timestamp();
-    const { leaseExpiresAt: _lease, ...rest } = row;
+    const { leaseExpiresAt: _lease, nextCheckAt: _nextCheck, ...rest } = row;
     return this.put({ ...rest, status: "failed", error, finishedAt: timestamp, updatedAt: timestamp });
   }
 
@@ -166,7 +244,7 @@ export class MemoryJobStore implements JobStore {
     if (!row || row.owner !== owner || this.isExpired(row)) throw new JobNotFoundError(id);
     if (!this.open(id)) return copy(row);
     const timestamp = this.timestamp();
-    const { leaseExpiresAt: _lease, ...rest } = row;
+    const { leaseExpiresAt: _lease, nextCheckAt: _nextCheck, ...rest } = row;
     return this.put({
       ...rest,
       status: "cancelled",
@@ -226,11 +304,13 @@ export class MemoryJobStore implements JobStore {
     attempt: number,
     status: "completed" | "failed",
     outcome: Pick<JobRow, "resultJson" | "error">,
+    check?: number,
   ): Promise<JobRow> {
-    const row = this.ownedByRun(id, attempt);
+    const row =
+      check === undefined ? this.ownedByRun(id, attempt) : this.ownedByCheck(id, { attempt, check });
     if (!row) throw new JobStateConflictError(id, `mark the job ${status}`);
     const timestamp = this.timestamp();
-    const { leaseExpiresAt: _lease, lastError: _lastError, ...rest } = row;
+    const { leaseExpiresAt: _lease, lastError: _lastError, nextCheckAt: _nextCheck, ...rest } = row;
     return this.put({ ...rest, ...outcome, status, finishedAt: timestamp, updatedAt: timestamp });
   }
 
@@ -240,6 +320,12 @@ export class MemoryJobStore implements JobStore {
     return row && !this.isExpired(row) && row.status === "running" && row.attempt === attempt
       ? row
       : undefined;
+  }
+
+  /** The live row if check number `fence.check` of the run numbered `fence.attempt` may write. */
+  private ownedByCheck(id: string, fence: CheckFence): JobRow | undefined {
+    const row = this.ownedByRun(id, fence.attempt);
+    return row?.checkSeq === fence.check ? row : undefined;
   }
 
   /** The live row if it is queued or running. */
