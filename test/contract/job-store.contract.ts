@@ -8,6 +8,7 @@ import {
 } from "../../lambdas/shared/domain/errors.js";
 import { type JobError, type JobRow, JobRowSchema } from "../../lambdas/shared/domain/job.js";
 import type { Clock, JobStore, NewJob, SubmittedWork } from "../../lambdas/shared/domain/ports.js";
+import type { ResultRef } from "../../lambdas/shared/domain/results.js";
 import { epochSeconds, FrozenClock, newJob, TestClock, uniqueOwner } from "../support/worker-kit.js";
 
 /**
@@ -247,6 +248,29 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         expect(failed.finishedAt).toBeDefined();
         await expect(store.complete(running.id, 1, '"late"')).rejects.toThrow(JobStateConflictError);
         await expect(store.failOpen(randomUUID(), transient)).rejects.toThrow(JobStateConflictError);
+      });
+    });
+
+    describe("a result kept in the result store", () => {
+      const ref = (): ResultRef => ({
+        key: "results/x.json",
+        bytes: 123_456,
+        sha256: "a".repeat(64),
+        contentType: "application/json; charset=utf-8",
+      });
+
+      it("completes the run that owns the job with the reference instead of the result", async () => {
+        const job = await created();
+        await store.claim(job.id, 60_000);
+        await store.releaseForRetry(job.id, 1, transient);
+        await store.claim(job.id, 60_000);
+        await expect(store.completeWithResultRef(job.id, 1, ref())).rejects.toThrow(JobStateConflictError);
+        const completed = await store.completeWithResultRef(job.id, 2, ref());
+        expect(parses(completed)).toMatchObject({ status: "completed", attempt: 2, resultRef: ref() });
+        expect(completed).not.toHaveProperty("resultJson");
+        expect(completed).not.toHaveProperty("lastError");
+        await expect(store.completeWithResultRef(job.id, 2, ref())).rejects.toThrow(JobStateConflictError);
+        expect(await store.get(job.id)).toEqual(completed);
       });
     });
 

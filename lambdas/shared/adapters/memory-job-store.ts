@@ -20,6 +20,7 @@ import {
   type SubmittedWork,
   systemClock,
 } from "../domain/ports.js";
+import type { ResultRef } from "../domain/results.js";
 import { decodeListCursor, encodeListCursor, type ListPosition } from "./list-cursor.js";
 
 /** The rows behind one or more `MemoryJobStore` views (each with its own clock). */
@@ -220,6 +221,10 @@ export class MemoryJobStore implements JobStore {
     return this.finish(id, attempt, "completed", { resultJson }, check);
   }
 
+  completeWithResultRef(id: string, attempt: number, ref: ResultRef, check?: number): Promise<JobRow> {
+    return this.finish(id, attempt, "completed", { resultRef: ref }, check);
+  }
+
   fail(id: string, attempt: number, error: JobError, check?: number): Promise<JobRow> {
     return this.finish(id, attempt, "failed", { error }, check);
   }
@@ -303,7 +308,7 @@ export class MemoryJobStore implements JobStore {
     id: string,
     attempt: number,
     status: "completed" | "failed",
-    outcome: Pick<JobRow, "resultJson" | "error">,
+    outcome: Pick<JobRow, "resultJson" | "resultRef" | "error">,
     check?: number,
   ): Promise<JobRow> {
     const row =
