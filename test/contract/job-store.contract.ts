@@ -70,6 +70,20 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         parses(outcome.job);
       });
 
+      it("keeps the completion webhook targets a start gives, and none when it gives none", async () => {
+        const targets = [
+          { webhookId: "msg_1", url: "https://hooks.example/a", status: "pending", attempts: 0 },
+        ] as const;
+        const job = newJob();
+        const { job: row } = await store.create({ ...job, notifications: targets });
+        expect(parses(row)?.notifications).toEqual(targets);
+        expect((await store.get(job.id))?.notifications).toEqual(targets);
+        const plain = await created(newJob());
+        expect(await store.get(plain.id)).not.toHaveProperty("notifications");
+        const empty = newJob();
+        expect((await store.create({ ...empty, notifications: [] })).job).not.toHaveProperty("notifications");
+      });
+
       it("never overwrites an existing row with the same id", async () => {
         const job = await created();
         await expect(store.create({ ...job, owner: uniqueOwner() })).rejects.toThrow();

@@ -132,8 +132,10 @@ describe("every path that ends a job releases its notifications", () => {
 
   it("a start whose job message cannot be sent fails the job and notifies at once", async () => {
     const { outbox: real, sent } = outbox();
+    const store = storeFor(aws);
     const service = new JobService({
-      store: storeFor(aws),
+      store,
+      quotas: store,
       queue: {
         send: () => Promise.reject(new Error("SQS unavailable (injected)")),
       },

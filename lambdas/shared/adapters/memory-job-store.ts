@@ -79,6 +79,7 @@ export class MemoryJobStore implements JobStore {
       createdAt: timestamp,
       updatedAt: timestamp,
       expiresAt: job.expiresAt,
+      ...(job.notifications?.length ? { notifications: [...job.notifications] } : {}),
     };
     const recordKey =
       job.idempotencyKey === undefined ? undefined : idempotencyKeyOf(job.owner, job.idempotencyKey);
