@@ -6,7 +6,14 @@ import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
 import { createSqsWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { type HttpFixture, json, startHttpFixture } from "../support/http-fixture.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
-import { enqueue, lambdaContext, newJob, receiveRecord, workerConfig } from "../support/worker-kit.js";
+import {
+  enqueue,
+  lambdaContext,
+  newJob,
+  receiveRecord,
+  storeFor,
+  workerConfig,
+} from "../support/worker-kit.js";
 
 let aws: LocalAws;
 let api: HttpFixture;
@@ -73,11 +80,13 @@ function worker() {
     },
   );
   const handler = createSqsWorkerHandler(deps);
+  // The worker holds only its own port; the tests read and seed rows through the whole store.
+  const store = storeFor(aws);
   return {
-    store: deps.store,
+    store,
     deliver: (record: SQSRecord) => handler({ Records: [record] }, lambdaContext(30_000)),
     async start(type = "lookup") {
-      const job = (await deps.store.create(newJob({ type, input: {} }))).job;
+      const job = (await store.create(newJob({ type, input: {} }))).job;
       await enqueue(aws, { jobId: job.id, type: job.type });
       return job;
     },
