@@ -47,7 +47,7 @@ export async function createMcpHandler(options: McpHandlerOptions): Promise<Http
   const config = loadMcpConfig(env);
   const authenticator = await createAuthenticator(config, { ...options.authenticator, log });
   return createHttpLambdaHandler(
-    createMcpApp(config, options.clients ?? createAwsClients(env), authenticator, log, {
+    createMcpApp(config, options.clients ?? createAwsClients("mcp", env), authenticator, log, {
       ...options.overrides,
       jobTypes: options.jobTypes,
     }),
@@ -58,7 +58,7 @@ export async function createMcpHandler(options: McpHandlerOptions): Promise<Http
 export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler {
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-worker" });
-  const clients = options.clients ?? createAwsClients(env);
+  const clients = options.clients ?? createAwsClients("worker", env);
   return createSqsWorkerHandler(
     createWorkerDeps(loadWorkerConfig(env), clients, log, { jobTypes: options.jobTypes }),
   );
@@ -68,6 +68,6 @@ export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler
 export function createDeadLetterHandler(options: HandlerOptions = {}): SqsBatchHandler {
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-dead-letter" });
-  const clients = options.clients ?? createAwsClients(env);
+  const clients = options.clients ?? createAwsClients("deadLetter", env);
   return createSqsDeadLetterHandler(createDeadLetterDeps(loadDeadLetterConfig(env), clients, log));
 }

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { type AwsCaller, awsClientOptions } from "./adapters/aws-call-policy.js";
 import { DynamoJobStore } from "./adapters/dynamo-job-store.js";
 import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
 import type { DeadLetterConfig, McpConfig, WorkerConfig } from "./config/config.js";
@@ -16,12 +17,21 @@ export interface AwsClients {
   readonly sqs: SQSClient;
 }
 
-/** Clients built once per container; endpoints come from the standard AWS_ENDPOINT_URL_* variables. */
-export function createAwsClients(env: Record<string, string | undefined> = process.env): AwsClients {
+/**
+ * Clients built once per container, with the timeouts and retries of `caller` (see
+ * aws-call-policy.ts); endpoints come from the standard AWS_ENDPOINT_URL_* variables.
+ */
+export function createAwsClients(
+  caller: AwsCaller,
+  env: Record<string, string | undefined> = process.env,
+): AwsClients {
   return {
-    dynamo: new DynamoDBClient({}),
+    dynamo: new DynamoDBClient(awsClientOptions(caller)),
     // With an endpoint override (an emulator), queue URLs may name a host that only the emulator knows.
-    sqs: new SQSClient(env[ENV.awsEndpointSqs] ? { useQueueUrlAsEndpoint: false } : {}),
+    sqs: new SQSClient({
+      ...awsClientOptions(caller),
+      ...(env[ENV.awsEndpointSqs] ? { useQueueUrlAsEndpoint: false } : {}),
+    }),
   };
 }
 
