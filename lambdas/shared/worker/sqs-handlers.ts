@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Log } from "../domain/logger.js";
 import type { JobStore } from "../domain/ports.js";
-import { processDelivery, type WorkerDeps } from "./process-delivery.js";
+import { MalformedMessageError, processDelivery, type WorkerDeps } from "./process-delivery.js";
 import { settleDeadLetter } from "./settle-dead-letter.js";
 
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -14,6 +14,13 @@ export class RetryScheduledError extends Error {
     this.name = "RetryScheduledError";
   }
 }
+
+/**
+ * When a delivery fails unexpectedly (the store timed out, throttling outlasted the retries), its
+ * outcome is not recorded. Left alone the message would stay invisible for the queue's visibility
+ * timeout (six worker timeouts), and the job would read `running` that long: bring it back soon.
+ */
+export const UNRECORDED_RETRY_SECONDS = 20;
 
 function receiveCount(record: SQSRecord): number {
   return Number.parseInt(record.attributes.ApproximateReceiveCount, 10) || 1;
@@ -27,18 +34,47 @@ export function createSqsWorkerHandler(deps: WorkerDeps): SqsBatchHandler {
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
-        const outcome = await processDelivery(deps, {
-          body: record.body,
-          receiptHandle: record.receiptHandle,
-          receiveCount: receiveCount(record),
-          remainingTimeMs: () => context.getRemainingTimeInMillis(),
-        });
+        let outcome: Awaited<ReturnType<typeof processDelivery>>;
+        try {
+          outcome = await processDelivery(deps, {
+            body: record.body,
+            receiptHandle: record.receiptHandle,
+            receiveCount: receiveCount(record),
+            remainingTimeMs: () => context.getRemainingTimeInMillis(),
+            ...sentAt(record),
+          });
+        } catch (error) {
+          if (!(error instanceof MalformedMessageError)) await comeBackSoon(deps, record, error);
+          throw error;
+        }
         if (outcome === "retry") throw new RetryScheduledError(record.messageId);
       },
       processor,
       { context, throwOnFullBatchFailure: false },
     );
   };
+}
+
+function sentAt(record: SQSRecord): { sentAtMs?: number } {
+  const sentAtMs = Number.parseInt(record.attributes.SentTimestamp, 10);
+  return Number.isFinite(sentAtMs) ? { sentAtMs } : {};
+}
+
+/** Best effort: if this fails too, SQS still redelivers after the visibility timeout. */
+async function comeBackSoon(deps: WorkerDeps, record: SQSRecord, error: unknown): Promise<void> {
+  deps.log.error("Delivery failed before its outcome was recorded; it comes back soon", {
+    messageId: record.messageId,
+    delaySeconds: UNRECORDED_RETRY_SECONDS,
+    error,
+  });
+  try {
+    await deps.retries.retryAfter(record.receiptHandle, UNRECORDED_RETRY_SECONDS);
+  } catch (failure) {
+    deps.log.warn("Could not shorten the message's visibility", {
+      messageId: record.messageId,
+      error: failure,
+    });
+  }
 }
 
 /** The dead-letter queue's consumer: settles each job whose message SQS gave up on. */
