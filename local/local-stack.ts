@@ -1,4 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { loadDeadLetterConfig, loadWorkerConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
   MCP_FUNCTION_TIMEOUT_SECONDS,
@@ -8,20 +9,19 @@ import {
 } from "../lambdas/shared/config/functions.js";
 import { DEFAULT_WORKER_TIMEOUT_SECONDS } from "../lambdas/shared/config/table-schema.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
-import {
-  createDeadLetterHandler,
-  createMcpHandler,
-  createWorkerHandler,
-} from "../lambdas/shared/handlers.js";
+import type { JobStore, RetryScheduler } from "../lambdas/shared/domain/ports.js";
+import { createMcpHandler } from "../lambdas/shared/handlers.js";
 import type { JobType } from "../lambdas/shared/jobs/job-type.js";
 import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
 import type { McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
+import { createDeadLetterDeps, createWorkerDeps } from "../lambdas/shared/wiring.js";
+import { createSqsDeadLetterHandler, createSqsWorkerHandler } from "../lambdas/shared/worker/sqs-handlers.js";
 import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
 import { startEmulators } from "./emulators.js";
 import { startFunctionUrlServer } from "./function-url-server.js";
-import { createJobResources, type JobResources } from "./resources.js";
-import { startSqsPoller } from "./sqs-poller.js";
+import { createJobResources, type JobResourceOptions, type JobResources } from "./resources.js";
+import { type DeliveryFaults, startSqsPoller } from "./sqs-poller.js";
 
 export interface LocalStackOptions {
   /** Port of the MCP endpoint on 127.0.0.1; 0 picks a free one. Default: 3000. */
@@ -40,6 +40,19 @@ export interface LocalStackOptions {
   readonly jobTypes?: readonly JobType[];
   /** Fault injection for tests (the MCP handler only). */
   readonly overrides?: McpAppOverrides;
+  /** Fault injection in the worker and dead-letter functions: wraps their ports. */
+  readonly workerOverrides?: {
+    readonly wrapStore?: (store: JobStore) => JobStore;
+    readonly wrapRetries?: (retries: RetryScheduler) => RetryScheduler;
+  };
+  /** Fault injection in the SDK clients of each function (middleware), before any call is made. */
+  readonly configureClients?: (clients: LocalAwsClients, fn: "mcp" | "worker") => void;
+  /** Faults of the worker's event source (duplicate deliveries, abandoned invocations). */
+  readonly deliveryFaults?: DeliveryFaults;
+  /** The worker's timeout as the poller plays it. Default: as deployed. */
+  readonly workerTimeoutMs?: number;
+  /** Queue settings. Default: as deployed. */
+  readonly queue?: Pick<JobResourceOptions, "visibilityTimeoutSeconds" | "maxReceiveCount">;
   readonly log?: Log;
 }
 
@@ -70,7 +83,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const clients = localAwsClients(endpoints);
-    const resources = await createJobResources(clients, { prefix: options.prefix ?? "local" });
+    // Each function's clients carry that function's deployed timeouts and retries.
+    const mcpClients = localAwsClients(endpoints, "mcp");
+    const workerClients = localAwsClients(endpoints, "worker");
+    options.configureClients?.(mcpClients, "mcp");
+    options.configureClients?.(workerClients, "worker");
+    const resources = await createJobResources(clients, {
+      ...options.queue,
+      prefix: options.prefix ?? "local",
+    });
+    const wrapStore = options.workerOverrides?.wrapStore ?? ((store: JobStore) => store);
 
     let mcpHandler: HttpLambdaHandler | undefined;
     const server = await startFunctionUrlServer({
@@ -91,19 +113,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     mcpHandler = await createMcpHandler({
       jobTypes,
       env,
-      clients,
+      clients: mcpClients,
       log,
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
 
+    const workerDeps = createWorkerDeps(loadWorkerConfig(env), workerClients, log, { jobTypes, wrapStore });
+    const deadLetterDeps = createDeadLetterDeps(
+      loadDeadLetterConfig(env),
+      localAwsClients(endpoints, "deadLetter"),
+      log,
+    );
     const worker = startSqsPoller({
-      sqs: clients.sqs,
+      sqs: workerClients.sqs,
       queueUrl: resources.queueUrl,
       queueArn: resources.queueArn,
-      handler: createWorkerHandler({ jobTypes, env, clients, log }),
+      handler: createSqsWorkerHandler({
+        ...workerDeps,
+        retries: options.workerOverrides?.wrapRetries?.(workerDeps.retries) ?? workerDeps.retries,
+      }),
       concurrency: options.workerConcurrency ?? WORKER_MAX_CONCURRENCY,
       batchSize: options.workerBatchSize ?? WORKER_BATCH_SIZE,
-      functionTimeoutMs: DEFAULT_WORKER_TIMEOUT_SECONDS * 1000,
+      functionTimeoutMs: options.workerTimeoutMs ?? DEFAULT_WORKER_TIMEOUT_SECONDS * 1000,
+      ...(options.deliveryFaults ? { faults: options.deliveryFaults } : {}),
       region: endpoints.region,
       onError: (error) => log.error("Worker poller error", { error }),
     });
@@ -112,7 +144,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs: clients.sqs,
       queueUrl: resources.deadLetterQueueUrl,
       queueArn: resources.deadLetterQueueArn,
-      handler: createDeadLetterHandler({ env, clients, log }),
+      handler: createSqsDeadLetterHandler({
+        ...deadLetterDeps,
+        store: wrapStore(deadLetterDeps.store),
+      }),
       functionName: "dead-letter",
       region: endpoints.region,
       onError: (error) => log.error("Dead-letter poller error", { error }),
