@@ -6,7 +6,6 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import { MCP_FUNCTION_TIMEOUT_SECONDS, MCP_PATH } from "../lambdas/shared/config/functions.js";
-import { DEFAULT_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
 import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
@@ -58,8 +57,6 @@ export interface McpEndpointProps {
   readonly throttleBurstLimit?: number;
   /** @default 512 */
   readonly memorySize?: number;
-  /** @default DEFAULT_RESULT_MAX_BYTES */
-  readonly resultMaxBytes?: number;
   /** For the function's logs and the access logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
@@ -106,7 +103,6 @@ export class McpEndpoint extends Construct {
         [ENV.jobTtlSeconds]: String(jobTtlSeconds),
         [ENV.callerMaxActiveJobs]: String(callerMaxActiveJobs),
         [ENV.callerMaxStartsPerMinute]: String(callerMaxStartsPerMinute),
-        [ENV.resultMaxBytes]: String(props.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES),
         ...(props.allowedOrigins?.length ? { [ENV.allowedOrigins]: props.allowedOrigins.join(",") } : {}),
       },
     });

@@ -56,10 +56,11 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return readEnv(workerSpec, env);
 }
 
-export type DeadLetterConfig = EnvConfig<{ tableName: typeof tableName }>;
+const deadLetterSpec = { tableName } as const;
+export type DeadLetterConfig = EnvConfig<typeof deadLetterSpec>;
 
 export function loadDeadLetterConfig(env: Env = process.env): DeadLetterConfig {
-  return readEnv({ tableName }, env);
+  return readEnv(deadLetterSpec, env);
 }
 
 export const jobTtlSecondsSchema = integer(JOB_TTL_SECONDS.min, JOB_TTL_SECONDS.max, JOB_TTL_SECONDS.default);
@@ -141,26 +142,36 @@ function issuerUrl(name: string, value: string): string {
   return value;
 }
 
+const authSpec = {
+  apiKeys: [ENV.apiKeys, optionalText],
+  apiKeysSecretArn: [ENV.apiKeysSecretArn, optionalText],
+  issuer: [ENV.jwtIssuer, optionalText],
+  audience: [ENV.jwtAudience, optionalText],
+  jwksUrl: [ENV.jwtJwksUrl, optionalText],
+  requiredScopes: [
+    ENV.jwtRequiredScopes,
+    z
+      .string()
+      .default("")
+      .transform((value) => value.split(/[\s,]+/).filter((scope) => scope.length > 0)),
+  ],
+  authorizationServers: [ENV.jwtAuthorizationServers, commaList],
+} as const;
+
+function variablesOf(spec: EnvSpec): string[] {
+  return Object.values(spec).map(([name]) => name);
+}
+
+/** The variables each function's config reads; the stack sets no others (test/infra checks it). */
+export const ENV_READ_BY_FUNCTION: Readonly<Record<"mcp" | "worker" | "deadLetter", readonly string[]>> = {
+  mcp: [...variablesOf(mcpSpec), ...variablesOf(authSpec)],
+  worker: variablesOf(workerSpec),
+  deadLetter: variablesOf(deadLetterSpec),
+};
+
 /** The settings of the mode AUTH_MODE names; each mode checks only its own variables. */
 export function loadAuthConfig(mode: AuthMode, env: Env): AuthConfig {
-  const parsed = readEnv(
-    {
-      apiKeys: [ENV.apiKeys, optionalText],
-      apiKeysSecretArn: [ENV.apiKeysSecretArn, optionalText],
-      issuer: [ENV.jwtIssuer, optionalText],
-      audience: [ENV.jwtAudience, optionalText],
-      jwksUrl: [ENV.jwtJwksUrl, optionalText],
-      requiredScopes: [
-        ENV.jwtRequiredScopes,
-        z
-          .string()
-          .default("")
-          .transform((value) => value.split(/[\s,]+/).filter((scope) => scope.length > 0)),
-      ],
-      authorizationServers: [ENV.jwtAuthorizationServers, commaList],
-    },
-    env,
-  );
+  const parsed = readEnv(authSpec, env);
   switch (mode) {
     case "none":
       return { mode };
