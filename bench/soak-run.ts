@@ -62,7 +62,8 @@ export interface SoakReport {
 /** The soak's worker: short timeout and visibility timeout so abandoned runs come back within the run. */
 const WORKER_TIMEOUT_MS = 15_000;
 const VISIBILITY_TIMEOUT_SECONDS = 20;
-const START_TRIES = 10;
+/** How long an agent keeps retrying a start that answered a retryable error (a busy machine stalls the store). */
+const START_RETRY_MS = 60_000;
 const RETRY_PAUSE_MS = 500;
 /** Lets late duplicates land before the final reads look for regressed jobs. */
 const SETTLE_MS = 3_000;
@@ -179,7 +180,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 /** A retryable error (store or queue briefly unavailable) is retried with the same key, as an agent would. */
 async function startJob(client: Client, job: Tracked, deadline: number): Promise<string | undefined> {
   const args = { ...job.input, idempotencyKey: `soak-${job.index}` };
-  for (let attempt = 1; attempt <= START_TRIES && Date.now() < deadline; attempt++) {
+  const giveUpAt = Math.min(deadline, Date.now() + START_RETRY_MS);
+  while (Date.now() < giveUpAt) {
     const answer = await safeCall(client, `start_${job.kind}`, args);
     const jobId = answer?.structured?.jobId;
     if (answer && !answer.isError && typeof jobId === "string") return jobId;

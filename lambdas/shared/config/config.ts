@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JOB_TTL_SECONDS } from "../domain/job.js";
+import { isHttpsOrLoopbackUrl } from "../domain/loopback.js";
 import { ENV } from "./env-names.js";
 import { AUTH_MODES, type AuthMode } from "./functions.js";
 import { DEFAULT_MAX_RECEIVE_COUNT, DEFAULT_RESULT_MAX_BYTES } from "./table-schema.js";
@@ -125,18 +126,10 @@ const optionalText = z
 /** RFC 6749 scope-token: printable ASCII without space, quote or backslash. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
 /** https, or http on loopback only (a local issuer in tests and `npm start`). */
 function issuerUrl(name: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`${name} must be an https URL; got "${value}".`);
-  }
-  const loopback = url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
-  if (url.protocol !== "https:" && !loopback) {
+  if (!URL.canParse(value)) throw new ConfigError(`${name} must be an https URL; got "${value}".`);
+  if (!isHttpsOrLoopbackUrl(value)) {
     throw new ConfigError(`${name} must be an https URL (http only on loopback); got "${value}".`);
   }
   return value;
