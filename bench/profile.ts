@@ -20,6 +20,9 @@ export interface BenchProfile {
   readonly throughputStartLanes: number;
   /** Fresh node processes per cold-start variant. */
   readonly coldStartRuns: number;
+  /** batch_api jobs run at once in the long-jobs phase, and how long each lasts. */
+  readonly longJobs: number;
+  readonly longJobSeconds: number;
   /** The whole run is killed past this, whatever it is doing. */
   readonly watchdogMs: number;
 }
@@ -38,6 +41,8 @@ export const FULL_PROFILE: BenchProfile = {
   throughputBatchSize: 1,
   throughputStartLanes: 20,
   coldStartRuns: 10,
+  longJobs: 10,
+  longJobSeconds: 20,
   watchdogMs: 15 * 60_000,
 };
 
@@ -55,5 +60,7 @@ export const QUICK_PROFILE: BenchProfile = {
   throughputBatchSize: 1,
   throughputStartLanes: 20,
   coldStartRuns: 3,
+  longJobs: 5,
+  longJobSeconds: 10,
   watchdogMs: 6 * 60_000,
 };

@@ -2,6 +2,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ColdStartResult } from "./cold-start.js";
 import type { HeadOfLineCase } from "./head-of-line.js";
+import { type LargeResultsResult, largeResultsSection } from "./large-results.js";
+import { type LongJobsResult, MODEL_CHECK_SECONDS, PRICES, WORKER_MEMORY_GB } from "./long-jobs.js";
 import type { MachineInfo } from "./machine.js";
 import type { BenchProfile } from "./profile.js";
 import type { ScenarioRow } from "./scenarios.js";
@@ -24,6 +26,10 @@ export interface BenchResults {
   readonly coldStart: ColdStartResult;
   /** The head-of-line probe on each worker setting, the earlier batching first. */
   readonly headOfLine: readonly HeadOfLineCase[];
+  /** Storing and paging through a result of about 10 MB. */
+  readonly largeResults?: LargeResultsResult;
+  /** Worker time and cost of long jobs: submit/check against a worker held for the call. */
+  readonly longJobs: LongJobsResult;
   /** Errors the handlers logged during the run; a clean run has none. */
   readonly handlerErrors: readonly string[];
 }
@@ -53,6 +59,8 @@ export function renderMarkdown(r: BenchResults): string {
     throughputSection(r.throughput),
     coldStartSection(r.coldStart),
     headOfLineSection(r.headOfLine),
+    largeResultsSection(r.largeResults),
+    longJobsSection(r.longJobs),
     methodSection(r),
   ].join("\n");
 }
@@ -80,6 +88,7 @@ function reading(r: BenchResults): string {
     `${tp.jobs} jobs of ${tp.jobSeconds} s at worker concurrency ${tp.workerConcurrency} (${tp.pollers} invocations at once, ${perInvocation(tp.batchSize)}) took ${secs(tp.wallMs)} s against an ideal ${secs(tp.idealMs)} s (×${tp.wallOverIdeal}), with ${tp.lost} lost.`,
     `The MCP bundle is ${kib(mcpBundle?.bytes)} minified (${kib(mcpBundle?.gzipBytes)} gzip); a fresh process imports it in ${mcpCold?.importMs} ms and answers its first \`initialize\` ${mcpCold?.firstRequestMs} ms later (median), ${r.coldStart.mcpOverNodeMs} ms over an empty node process.`,
     headOfLineReading(r.headOfLine),
+    longJobsReading(r.longJobs),
     "All times come from one run on a shared, noisy machine: compare the ratios and the shapes, not the absolute figures.",
   ].join(" ");
 }
@@ -90,6 +99,32 @@ function headOfLineReading(cases: readonly HeadOfLineCase[]): string {
       `${h.label} (${h.pollers} pollers × ${h.batchSize}), a ${h.shortJobSeconds} s job queued while ${h.longJobsRunning} long jobs ran, with ${h.slots - h.longJobsRunning} of ${h.slots} slots free, waited ${secs(h.busyQueueWaitMs)} s to start`,
   );
   return `Head of line: with ${parts.join("; with ")}.`;
+}
+
+function longJobsReading(l: LongJobsResult): string {
+  const [batch, held] = l.costs;
+  return `An hour of external job time holds the worker ${batch.workerSecondsPerHour} s as submit/check (\`batch_api\`, a check every ${MODEL_CHECK_SECONDS} s, from a measured ${l.checkMs.p50} ms check) against ${held.workerSecondsPerHour} s for a run that waits: $${batch.totalPer1000.toFixed(2)} against $${held.totalPer1000.toFixed(2)} per 1000 one-hour jobs.`;
+}
+
+function longJobsSection(l: LongJobsResult): string {
+  const [batch, held] = l.costs;
+  const row = (c: LongJobsResult["costs"][number]): string =>
+    `| ${c.label} | ${c.workerSecondsPerHour} s | ${c.invocationsPerJob} | $${c.computePer1000.toFixed(4)} | $${c.requestsPer1000.toFixed(4)} | $${c.sqsPer1000.toFixed(4)} | $${c.dynamoPer1000.toFixed(4)} | **$${c.totalPer1000.toFixed(2)}** |`;
+  return [
+    "## 7. Long jobs: worker time per hour of external work",
+    "",
+    `${l.batchJobs} \`batch_api\` jobs of ${l.batchSeconds} s (checked every ${l.measuredCheckSeconds} s so that one run sees many checks; ${l.completed} of ${l.batchJobs + 1} jobs completed) and one \`slow_api\` job of ${l.slowApiSeconds} s ran through MCP on the deployed worker settings, with the time of every worker invocation recorded. Measured: submit ${l.submitMs.p50} ms p50 (${l.submitMs.n} submits, mean ${l.submitMs.mean} ms), check ${l.checkMs.p50} ms p50 / ${l.checkMs.p95} ms p95 (${l.checkMs.n} checks, mean ${l.checkMs.mean} ms); the \`slow_api\` invocation took ${(l.slowApiInvocationMs / 1000).toFixed(2)} s for a ${l.slowApiSeconds} s call (×${l.slowApiHeldRatio}).`,
+    "",
+    `Per one-hour job, modelled from those means: ${batch.working}; ${held.working}. Cost per 1000 one-hour jobs, us-east-1 arm64 before free tier: compute = worker seconds × ${WORKER_MEMORY_GB} GB × $${PRICES.lambdaGbSecond}/GB-s × 1000; requests = invocations × $0.20/M; SQS = 3 requests (send, receive, delete) per message × $0.40/M; DynamoDB = worker updates × 2 write units (the table and the owner index, rows under 1 KB) × $0.625/M. A held worker cannot really last an hour (Lambda stops at 15 minutes): that row is what the run shape would cost if it could; \`slow_api\`'s own progress writes (one a second) would add $4.50 per 1000.`,
+    "",
+    "| Job shape | Worker seconds per hour | Invocations | Compute / 1000 | Requests / 1000 | SQS / 1000 | DynamoDB writes / 1000 | Total / 1000 |",
+    "|---|---|---|---|---|---|---|---|",
+    row(batch),
+    row(held),
+    "",
+    "These are times on a loaded shared machine against DynamoDB Local; on Lambda a check is a couple of DynamoDB calls and an SQS send, typically tens of milliseconds, so the submit/check figure is if anything high.",
+    "",
+  ].join("\n");
 }
 
 function machineSection(m: MachineInfo): string {

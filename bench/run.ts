@@ -1,9 +1,12 @@
 import { fileURLToPath } from "node:url";
 import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY } from "../lambdas/shared/config/functions.js";
 import { type Emulators, startEmulators } from "../local/emulators.js";
+import type { WorkerInvocation } from "../local/local-stack.js";
 import { startBlockingServer } from "./blocking-server.js";
 import { measureColdStart } from "./cold-start.js";
 import { type HeadOfLineCase, type HeadOfLineSetting, probeHeadOfLine } from "./head-of-line.js";
+import { measureLargeResults } from "./large-results.js";
+import { measureLongJobs } from "./long-jobs.js";
 import { machineInfo } from "./machine.js";
 import { FULL_PROFILE, QUICK_PROFILE } from "./profile.js";
 import { writeReport } from "./report.js";
@@ -162,6 +165,35 @@ async function main(): Promise<void> {
     return cases;
   });
 
+  // Checks come every second here so that a run measures many of them; a check's time does not
+  // depend on the interval, and the cost model spaces them 30 s apart.
+  const invocations: WorkerInvocation[] = [];
+  const longJobs = await withStack(
+    emulators,
+    {
+      prefix: "bench-long-jobs",
+      ...DEPLOYED_WORKER,
+      env: { BATCH_API_CHECK_SECONDS: "1" },
+      onWorkerInvocation: (invocation) => invocations.push(invocation),
+    },
+    handlerErrors,
+    (stack) =>
+      phase("long jobs", () =>
+        measureLongJobs(stack, invocations, {
+          batchJobs: profile.longJobs,
+          seconds: profile.longJobSeconds,
+          checkSeconds: 1,
+        }),
+      ),
+  );
+
+  const largeResults = await withStack(
+    emulators,
+    { prefix: "bench-large-results", ...DEPLOYED_WORKER },
+    handlerErrors,
+    (stack) => phase("large results", () => measureLargeResults(stack)),
+  );
+
   await cleanUp();
   const wallSeconds = Number(((performance.now() - runStarted) / 1000).toFixed(1));
   const written = await writeReport(RESULTS_DIR, quick ? "latest-quick" : "latest", {
@@ -176,6 +208,8 @@ async function main(): Promise<void> {
     throughput,
     coldStart,
     headOfLine,
+    largeResults,
+    longJobs,
     handlerErrors,
   });
   log(`wrote ${written.join(", ")} (whole run ${wallSeconds} s)`);

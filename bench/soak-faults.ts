@@ -133,21 +133,30 @@ export function addDynamoFaults(clients: LocalAwsClients, book: FaultBook): void
 /** A start's SendMessage that fails at `sendFail`. */
 export function failingSends(queue: JobQueue, book: FaultBook): JobQueue {
   return {
-    async send(message) {
+    async send(message, options) {
       if (book.roll("sendFail")) throw new Error("Injected: SendMessage failed");
-      return queue.send(message);
+      return queue.send(message, options);
     },
   };
 }
 
-/** The worker's retry scheduling (ChangeMessageVisibility) failing at `retryFail`. */
-export function failingRetries(retries: RetryScheduler, book: FaultBook): RetryScheduler {
+/**
+ * The worker edge's queue: retry scheduling (ChangeMessageVisibility) failing at `retryFail`, and a
+ * delayed check's SendMessage failing at `sendFail`.
+ */
+export function failingRetries(queue: RetryScheduler & JobQueue, book: FaultBook): RetryScheduler & JobQueue {
   return {
     async retryAfter(receiptHandle, delaySeconds) {
       playDead();
       if (book.roll("retryFail", invocationJobIds()))
         throw new Error("Injected: ChangeMessageVisibility failed");
-      await retries.retryAfter(receiptHandle, delaySeconds);
+      await queue.retryAfter(receiptHandle, delaySeconds);
+      playDead();
+    },
+    async send(message, options) {
+      playDead();
+      if (book.roll("sendFail", [message.jobId])) throw new Error("Injected: SendMessage of a check failed");
+      await queue.send(message, options);
       playDead();
     },
   };

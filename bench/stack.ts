@@ -1,6 +1,6 @@
 import type { Log } from "../lambdas/shared/domain/logger.js";
 import type { LocalEndpoints } from "../local/aws-clients.js";
-import { type LocalStack, startLocalStack } from "../local/local-stack.js";
+import { type LocalStack, startLocalStack, type WorkerInvocation } from "../local/local-stack.js";
 
 export interface BenchStack extends LocalStack {
   /** Errors the handlers and pollers logged; a clean run has none. */
@@ -11,6 +11,9 @@ export interface BenchStackOptions {
   readonly prefix: string;
   readonly workerConcurrency: number;
   readonly workerBatchSize: number;
+  /** More settings on top of the deployed defaults. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
 }
 
 const KEPT_ERRORS = 20;
@@ -35,7 +38,13 @@ export async function startBenchStack(
     workerConcurrency: options.workerConcurrency,
     workerBatchSize: options.workerBatchSize,
     log,
-    env: { AUTH_MODE: "none", CALLER_MAX_ACTIVE_JOBS: "0", CALLER_MAX_STARTS_PER_MINUTE: "0" },
+    env: {
+      AUTH_MODE: "none",
+      CALLER_MAX_ACTIVE_JOBS: "0",
+      CALLER_MAX_STARTS_PER_MINUTE: "0",
+      ...options.env,
+    },
+    ...(options.onWorkerInvocation ? { onWorkerInvocation: options.onWorkerInvocation } : {}),
   });
   return { ...stack, errors: () => [...errors] };
 }

@@ -8,6 +8,7 @@ import {
   DEFAULT_MAX_RECEIVE_COUNT,
   DEFAULT_WORKER_TIMEOUT_SECONDS,
 } from "../lambdas/shared/config/table-schema.js";
+import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import { JobAlarms } from "./alarms.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
 import { JobQueue } from "./job-queue.js";
@@ -15,6 +16,7 @@ import { JobTable } from "./job-table.js";
 import { REPO_ROOT, type ServiceFunction } from "./lambda-function.js";
 import { McpAuth, type McpAuthProps } from "./mcp-auth.js";
 import { McpEndpoint, type McpEndpointProps } from "./mcp-endpoint.js";
+import { ResultBucket } from "./result-bucket.js";
 import { JobWorker } from "./worker.js";
 
 /** The endpoint settings passed through unchanged (documented on McpEndpointProps). */
@@ -38,7 +40,8 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
    */
   readonly jobTypesModule?: string;
   /**
-   * Also serve this repository's demo job types (`slow_api`, `failing_api`, `flaky_api`, `hung_api`).
+   * Also serve this repository's demo job types (`slow_api`, `failing_api`, `flaky_api`, `hung_api`,
+   * `export_api`).
    * @default false
    */
   readonly includeDemoJobTypes?: boolean;
@@ -60,6 +63,12 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
   readonly workerMaxConcurrency?: number;
   /** Notified when an alarm (dead letters, an old queued job) fires. @default - none */
   readonly alarmActions?: readonly IAlarmAction[];
+  /**
+   * Bytes of JSON a result may take at all (in the results bucket), at most 100 MB; larger results
+   * fail `result_too_large`. Raise the worker's memory with it: a result is held in memory whole.
+   * @default DEFAULT_RESULT_MAX_BYTES (10 MB)
+   */
+  readonly resultMaxBytes?: number;
 }
 
 /**
@@ -78,6 +87,8 @@ export class AsyncMcpJobs extends Construct {
   public readonly auth: McpAuth;
   public readonly endpoint: McpEndpoint;
   public readonly worker: JobWorker;
+  /** Results too large for the job row. */
+  public readonly results: ResultBucket;
   public readonly deadLetterHandler: DeadLetterHandler;
   public readonly alarms: JobAlarms;
   /** The MCP endpoint's function. */
@@ -98,10 +109,15 @@ export class AsyncMcpJobs extends Construct {
       consumerTimeout: props.workerTimeout ?? Duration.seconds(DEFAULT_WORKER_TIMEOUT_SECONDS),
       maxReceiveCount: props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
     });
+    this.results = new ResultBucket(this, "Results", {
+      jobTtl: props.jobTtl ?? Duration.seconds(JOB_TTL_SECONDS.default),
+      removalPolicy,
+    });
     this.endpoint = new McpEndpoint(this, "Mcp", {
       table: this.table,
       queue: this.queue,
       auth: this.auth,
+      results: this.results,
       jobTtl: props.jobTtl,
       callerMaxActiveJobs: props.callerMaxActiveJobs,
       callerMaxStartsPerMinute: props.callerMaxStartsPerMinute,
@@ -114,6 +130,8 @@ export class AsyncMcpJobs extends Construct {
     this.worker = new JobWorker(this, "Worker", {
       table: this.table,
       queue: this.queue,
+      results: this.results,
+      resultMaxBytes: props.resultMaxBytes,
       batchSize: props.workerBatchSize,
       maxConcurrency: props.workerMaxConcurrency,
       logRemovalPolicy: removalPolicy,

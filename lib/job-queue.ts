@@ -99,10 +99,12 @@ export class JobQueue extends Construct {
 
   /**
    * Makes `fn` the queue's consumer with partial batch responses. The event source grants receive,
-   * delete and ChangeMessageVisibility (the worker's retry backoff); nothing grants SendMessage.
+   * delete and ChangeMessageVisibility (the worker's retry backoff); SendMessage on this queue only
+   * lets the worker schedule the next check of a submit/check job as a delayed message.
    */
   public bindConsumer(fn: LambdaFunction, options: ConsumerOptions): void {
     assertTimeoutWithin(fn, this.consumerTimeout);
+    this.queue.grantSendMessages(fn);
     fn.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: options.batchSize,

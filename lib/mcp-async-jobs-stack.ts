@@ -7,6 +7,7 @@ import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
 import { DEFAULT_API_KEY_NAME, type McpAuth } from "./mcp-auth.js";
 import type { McpEndpoint } from "./mcp-endpoint.js";
+import type { ResultBucket } from "./result-bucket.js";
 import type { JobWorker } from "./worker.js";
 
 export interface McpAsyncJobsStackProps extends StackProps, AsyncMcpJobsProps {}
@@ -22,6 +23,7 @@ export class McpAsyncJobsStack extends Stack {
   public readonly auth: McpAuth;
   public readonly endpoint: McpEndpoint;
   public readonly worker: JobWorker;
+  public readonly results: ResultBucket;
   public readonly deadLetterHandler: DeadLetterHandler;
   public readonly alarms: JobAlarms;
 
@@ -37,6 +39,7 @@ export class McpAsyncJobsStack extends Stack {
     this.auth = this.jobs.auth;
     this.endpoint = this.jobs.endpoint;
     this.worker = this.jobs.worker;
+    this.results = this.jobs.results;
     this.deadLetterHandler = this.jobs.deadLetterHandler;
     this.alarms = this.jobs.alarms;
 

@@ -11,6 +11,7 @@ import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
 import { ServiceFunction } from "./lambda-function.js";
 import type { McpAuth } from "./mcp-auth.js";
+import type { ResultBucket } from "./result-bucket.js";
 
 /** The path MCP clients are given (`McpUrl`); every path reaches the function, which routes itself. */
 export { MCP_PATH };
@@ -25,6 +26,8 @@ export interface McpEndpointProps {
   readonly table: JobTable;
   readonly queue: JobQueue;
   readonly auth: McpAuth;
+  /** Stored results: the function reads them and, in its answers, links to them (presigned, 15 min). */
+  readonly results: ResultBucket;
   /**
    * How long a job id works (its row's TTL), 1 h to 7 d.
    * @default Duration.seconds(JOB_TTL_SECONDS.default), 24 h
@@ -109,6 +112,8 @@ export class McpEndpoint extends Construct {
     props.table.bindApi(this.function);
     props.queue.bindProducer(this.function);
     props.auth.bind(this.function);
+    props.results.bindReader(this.function);
+    this.function.addEnvironment(ENV.resultPresignedUrls, "true");
     Validations.of(this.function).acknowledge({
       id: "Serverless-LambdaDLQ",
       reason:

@@ -3,15 +3,18 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY } from "../lambdas/shared/config/functions.js";
-import { DEFAULT_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
+import { DEFAULT_RESULT_MAX_BYTES, MAX_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
 import { ServiceFunction } from "./lambda-function.js";
+import type { ResultBucket } from "./result-bucket.js";
 
 export interface JobWorkerProps {
   readonly table: JobTable;
   /** The worker's timeout is the queue's `consumerTimeout`, so the visibility timeout always fits it. */
   readonly queue: JobQueue;
+  /** Where results larger than the row's inline bound go. */
+  readonly results: ResultBucket;
   /**
    * Messages per invocation. The worker runs a batch's jobs concurrently, but the invocation holds its
    * concurrency slot until the longest of them ends, so a short job can wait behind a long one.
@@ -29,7 +32,8 @@ export interface JobWorkerProps {
    */
   readonly memorySize?: number;
   /**
-   * Bytes of JSON a result may take inline in its row.
+   * Bytes of JSON a result may take at all (inline up to JOB_RESULT_INLINE_BYTES, the rest in the
+   * results bucket), 1 000 to MAX_RESULT_MAX_BYTES.
    * @default DEFAULT_RESULT_MAX_BYTES
    */
   readonly resultMaxBytes?: number;
@@ -47,6 +51,16 @@ export class JobWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: JobWorkerProps) {
     super(scope, id);
+    const resultMaxBytes = props.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES;
+    if (
+      !Number.isInteger(resultMaxBytes) ||
+      resultMaxBytes < 1_000 ||
+      resultMaxBytes > MAX_RESULT_MAX_BYTES
+    ) {
+      throw new Error(
+        `resultMaxBytes must be a whole number from 1000 to ${MAX_RESULT_MAX_BYTES}; got ${resultMaxBytes}`,
+      );
+    }
     this.function = new ServiceFunction(this, "Function", {
       source: "worker",
       entry: props.entry,
@@ -55,9 +69,10 @@ export class JobWorker extends Construct {
       memorySize: props.memorySize ?? 256,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
-      environment: { [ENV.resultMaxBytes]: String(props.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES) },
+      environment: { [ENV.resultMaxBytes]: String(resultMaxBytes) },
     });
     props.table.bindUpdater(this.function);
+    props.results.bindWriter(this.function);
     props.queue.bindConsumer(this.function, {
       batchSize: props.batchSize ?? WORKER_BATCH_SIZE,
       maxConcurrency: props.maxConcurrency ?? WORKER_MAX_CONCURRENCY,

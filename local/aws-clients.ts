@@ -1,4 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type AwsCaller, awsClientOptions } from "../lambdas/shared/adapters/aws-call-policy.js";
 
@@ -12,6 +13,7 @@ export interface LocalEndpoints {
 export interface LocalAwsClients {
   readonly dynamo: DynamoDBClient;
   readonly sqs: SQSClient;
+  readonly s3: S3Client;
 }
 
 // The emulators accept any signature; static keys keep the SDK from searching for real credentials.
@@ -32,6 +34,14 @@ export function localAwsClients(endpoints: LocalEndpoints, caller: AwsCaller = "
       endpoint: endpoints.sqsEndpoint,
       region: endpoints.region,
       credentials: LOCAL_CREDENTIALS,
+    }),
+    // fauxqs serves S3 on its SQS endpoint; path-style, since bucket.127.0.0.1 is no host name.
+    s3: new S3Client({
+      ...awsClientOptions(caller),
+      endpoint: endpoints.sqsEndpoint,
+      region: endpoints.region,
+      credentials: LOCAL_CREDENTIALS,
+      forcePathStyle: true,
     }),
   };
 }

@@ -1,5 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import { loadDeadLetterConfig, loadWorkerConfig } from "../lambdas/shared/config/config.js";
+import type { AwsCaller } from "../lambdas/shared/adapters/aws-call-policy.js";
+import { loadDeadLetterConfig, loadLocalConfig, loadWorkerConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
   MCP_FUNCTION_TIMEOUT_SECONDS,
@@ -7,12 +8,11 @@ import {
   WORKER_BATCH_SIZE,
   WORKER_MAX_CONCURRENCY,
 } from "../lambdas/shared/config/functions.js";
-import { DEFAULT_WORKER_TIMEOUT_SECONDS } from "../lambdas/shared/config/table-schema.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
-import type { JobStore, RetryScheduler } from "../lambdas/shared/domain/ports.js";
+import type { JobQueue, JobStore, RetryScheduler } from "../lambdas/shared/domain/ports.js";
 import { createMcpHandler } from "../lambdas/shared/handlers.js";
 import type { JobType } from "../lambdas/shared/jobs/job-type.js";
-import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
+import { jobTypesWith } from "../lambdas/shared/jobs/registry.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
 import type { McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
 import { createDeadLetterDeps, createWorkerDeps } from "../lambdas/shared/wiring.js";
@@ -21,7 +21,7 @@ import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aw
 import { startEmulators } from "./emulators.js";
 import { startFunctionUrlServer } from "./function-url-server.js";
 import { createJobResources, type JobResourceOptions, type JobResources } from "./resources.js";
-import { type DeliveryFaults, startSqsPoller } from "./sqs-poller.js";
+import { type DeliveryFaults, type SqsBatchHandler, startSqsPoller } from "./sqs-poller.js";
 
 export interface LocalStackOptions {
   /** Port of the MCP endpoint on 127.0.0.1; 0 picks a free one. Default: 3000. */
@@ -36,24 +36,40 @@ export interface LocalStackOptions {
   readonly workerConcurrency?: number;
   /** Messages per worker invocation. Default: as deployed. */
   readonly workerBatchSize?: number;
-  /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed. */
+  /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed (batch_api checked every BATCH_API_CHECK_SECONDS). */
   readonly jobTypes?: readonly JobType[];
   /** Fault injection for tests (the MCP handler only). */
   readonly overrides?: McpAppOverrides;
   /** Fault injection in the worker and dead-letter functions: wraps their ports. */
   readonly workerOverrides?: {
     readonly wrapStore?: (store: JobStore) => JobStore;
-    readonly wrapRetries?: (retries: RetryScheduler) => RetryScheduler;
+    /** The worker edge's queue: retry delays and delayed check messages. */
+    readonly wrapRetries?: (queue: RetryScheduler & JobQueue) => RetryScheduler & JobQueue;
   };
   /** Fault injection in the SDK clients of each function (middleware), before any call is made. */
   readonly configureClients?: (clients: LocalAwsClients, fn: "mcp" | "worker") => void;
   /** Faults of the worker's event source (duplicate deliveries, abandoned invocations). */
   readonly deliveryFaults?: DeliveryFaults;
-  /** The worker's timeout as the poller plays it. Default: as deployed. */
+  /**
+   * Timeouts and retries of the functions' AWS clients. "local" (the default) is patient, since
+   * the emulators answer slowly on a loaded machine; "deployed" gives each function the budget it
+   * has on AWS (aws-call-policy.ts), for the tests that prove that budget.
+   */
+  readonly callPolicy?: "local" | "deployed";
+  /** The worker's timeout as the poller plays it. Default: WORKER_TIMEOUT_SECONDS, as deployed. */
   readonly workerTimeoutMs?: number;
   /** Queue settings. Default: as deployed. */
   readonly queue?: Pick<JobResourceOptions, "visibilityTimeoutSeconds" | "maxReceiveCount">;
+  /** Told of every worker invocation when it ends: its records and how long it ran (tests, benchmarks). */
+  readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
   readonly log?: Log;
+}
+
+export interface WorkerInvocation {
+  /** The bodies of the records it was given. */
+  readonly bodies: readonly string[];
+  /** Wall time of the handler, as Lambda would bill it. */
+  readonly durationMs: number;
 }
 
 export interface LocalStack {
@@ -83,9 +99,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const clients = localAwsClients(endpoints);
-    // Each function's clients carry that function's deployed timeouts and retries.
-    const mcpClients = localAwsClients(endpoints, "mcp");
-    const workerClients = localAwsClients(endpoints, "worker");
+    const callerOf = (deployed: AwsCaller): AwsCaller =>
+      options.callPolicy === "deployed" ? deployed : "local";
+    const mcpClients = localAwsClients(endpoints, callerOf("mcp"));
+    const workerClients = localAwsClients(endpoints, callerOf("worker"));
     options.configureClients?.(mcpClients, "mcp");
     options.configureClients?.(workerClients, "worker");
     const resources = await createJobResources(clients, {
@@ -106,10 +123,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const env = {
       [ENV.tableName]: resources.tableName,
       [ENV.queueUrl]: resources.queueUrl,
+      [ENV.resultBucketName]: resources.resultBucketName,
       [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
       ...options.env,
     };
-    const jobTypes = options.jobTypes ?? JOB_TYPES;
+    const local = loadLocalConfig(env);
+    const jobTypes = options.jobTypes ?? jobTypesWith({ batchApiCheckSeconds: local.batchApiCheckSeconds });
     mcpHandler = await createMcpHandler({
       jobTypes,
       env,
@@ -118,36 +137,46 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
 
-    const workerDeps = createWorkerDeps(loadWorkerConfig(env), workerClients, log, { jobTypes, wrapStore });
-    const deadLetterDeps = createDeadLetterDeps(
-      loadDeadLetterConfig(env),
-      localAwsClients(endpoints, "deadLetter"),
-      log,
-    );
+    const workerTimeoutMs = options.workerTimeoutMs ?? local.workerTimeoutSeconds * 1000;
+    const workerEnv = {
+      // A short local worker timeout leaves each run a fifth of it as margin unless told otherwise,
+      // since the deployed default (5 s) would leave nothing to run with.
+      [ENV.deadlineMarginMs]: String(Math.min(5_000, Math.floor(workerTimeoutMs / 5))),
+      ...env,
+    };
+    // The deployed handler's parts (createWorkerHandler), with the ports open to fault injection.
+    const workerDeps = createWorkerDeps(loadWorkerConfig(workerEnv), workerClients, log, {
+      jobTypes,
+      wrapStore,
+    });
+    const workerHandler = createSqsWorkerHandler({
+      ...workerDeps,
+      queue: options.workerOverrides?.wrapRetries?.(workerDeps.queue) ?? workerDeps.queue,
+    });
+    const observe = options.onWorkerInvocation;
     const worker = startSqsPoller({
       sqs: workerClients.sqs,
       queueUrl: resources.queueUrl,
       queueArn: resources.queueArn,
-      handler: createSqsWorkerHandler({
-        ...workerDeps,
-        retries: options.workerOverrides?.wrapRetries?.(workerDeps.retries) ?? workerDeps.retries,
-      }),
+      handler: observe === undefined ? workerHandler : observed(workerHandler, observe),
       concurrency: options.workerConcurrency ?? WORKER_MAX_CONCURRENCY,
       batchSize: options.workerBatchSize ?? WORKER_BATCH_SIZE,
-      functionTimeoutMs: options.workerTimeoutMs ?? DEFAULT_WORKER_TIMEOUT_SECONDS * 1000,
+      functionTimeoutMs: workerTimeoutMs,
       ...(options.deliveryFaults ? { faults: options.deliveryFaults } : {}),
       region: endpoints.region,
       onError: (error) => log.error("Worker poller error", { error }),
     });
     stops.push(() => worker.stop());
+    const deadLetterDeps = createDeadLetterDeps(
+      loadDeadLetterConfig(env),
+      localAwsClients(endpoints, callerOf("deadLetter")),
+      log,
+    );
     const deadLetters = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: resources.deadLetterQueueUrl,
       queueArn: resources.deadLetterQueueArn,
-      handler: createSqsDeadLetterHandler({
-        ...deadLetterDeps,
-        store: wrapStore(deadLetterDeps.store),
-      }),
+      handler: createSqsDeadLetterHandler({ ...deadLetterDeps, store: wrapStore(deadLetterDeps.store) }),
       functionName: "dead-letter",
       region: endpoints.region,
       onError: (error) => log.error("Dead-letter poller error", { error }),
@@ -167,4 +196,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stop();
     throw error;
   }
+}
+
+function observed(
+  handler: SqsBatchHandler,
+  observe: (invocation: WorkerInvocation) => void,
+): SqsBatchHandler {
+  return async (event, context) => {
+    const started = performance.now();
+    try {
+      return await handler(event, context);
+    } finally {
+      observe({
+        bodies: event.Records.map((record) => record.body),
+        durationMs: performance.now() - started,
+      });
+    }
+  };
 }

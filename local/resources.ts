@@ -4,6 +4,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
   DEFAULT_MAX_RECEIVE_COUNT,
@@ -26,20 +27,30 @@ export interface JobResources {
   readonly queueArn: string;
   readonly deadLetterQueueUrl: string;
   readonly deadLetterQueueArn: string;
+  readonly resultBucketName: string;
 }
 
 const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 
-/** Creates the job table and queues with the same layout and settings as the CDK stack. */
+/**
+ * Creates the job table, queues and results bucket with the same layout and settings as the CDK
+ * stack (the emulator's S3 has no lifecycle rules: expired results stay until it stops).
+ */
 export async function createJobResources(
-  clients: { readonly dynamo: DynamoDBClient; readonly sqs: SQSClient },
+  clients: { readonly dynamo: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client },
   options: JobResourceOptions,
 ): Promise<JobResources> {
-  const [tableName, queues] = await Promise.all([
+  const [tableName, queues, resultBucketName] = await Promise.all([
     createJobTable(clients.dynamo, `${options.prefix}-jobs`),
     createJobQueues(clients.sqs, options),
+    createResultBucket(clients.s3, `${options.prefix}-results`.toLowerCase()),
   ]);
-  return { tableName, ...queues };
+  return { tableName, ...queues, resultBucketName };
+}
+
+async function createResultBucket(s3: S3Client, bucketName: string): Promise<string> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
+  return bucketName;
 }
 
 async function createJobTable(dynamo: DynamoDBClient, tableName: string): Promise<string> {
@@ -94,7 +105,7 @@ async function createJobTable(dynamo: DynamoDBClient, tableName: string): Promis
 async function createJobQueues(
   sqs: SQSClient,
   options: JobResourceOptions,
-): Promise<Omit<JobResources, "tableName">> {
+): Promise<Omit<JobResources, "tableName" | "resultBucketName">> {
   const deadLetterQueueUrl = await createQueue(sqs, `${options.prefix}-jobs-dlq`, {
     MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_SECONDS),
   });

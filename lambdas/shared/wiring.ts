@@ -1,7 +1,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type AwsCaller, awsClientOptions } from "./adapters/aws-call-policy.js";
 import { DynamoJobStore } from "./adapters/dynamo-job-store.js";
+import { S3ResultStore } from "./adapters/s3-result-store.js";
 import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
 import type { DeadLetterConfig, McpConfig, WorkerConfig } from "./config/config.js";
 import { ENV } from "./config/env-names.js";
@@ -9,12 +11,14 @@ import type { Log } from "./domain/logger.js";
 import { type Clock, type JobQueue, type JobStore, systemClock } from "./domain/ports.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
+import type { ResultAccess } from "./mcp/result-tools.js";
 import { JobService } from "./usecases/job-service.js";
-import type { WorkerDeps } from "./worker/process-delivery.js";
+import type { WorkerHandlerDeps } from "./worker/sqs-handlers.js";
 
 export interface AwsClients {
   readonly dynamo: DynamoDBClient;
   readonly sqs: SQSClient;
+  readonly s3: S3Client;
 }
 
 /**
@@ -32,6 +36,11 @@ export function createAwsClients(
       ...awsClientOptions(caller),
       ...(env[ENV.awsEndpointSqs] ? { useQueueUrlAsEndpoint: false } : {}),
     }),
+    // An emulator's S3 is reached path-style: bucket names are no host names on 127.0.0.1.
+    s3: new S3Client({
+      ...awsClientOptions(caller),
+      ...(env[ENV.awsEndpointS3] ? { forcePathStyle: true } : {}),
+    }),
   };
 }
 
@@ -48,7 +57,7 @@ export interface WiringOptions {
 export interface JobsWiring {
   readonly store: JobStore;
   readonly queue: JobQueue;
-  /** The worker's retry scheduler: the real queue, never wrapped. */
+  /** The worker edge's queue (retry delays and delayed checks): the real queue, never wrapped. */
   readonly retries: SqsJobQueue;
   readonly registry: JobTypeRegistry;
   readonly clock: Clock;
@@ -77,6 +86,8 @@ export interface McpDeps {
   readonly service: JobService;
   readonly registry: JobTypeRegistry;
   readonly clock: Clock;
+  /** How stored results are read and linked. */
+  readonly results: ResultAccess;
 }
 
 export function createMcpDeps(
@@ -97,7 +108,13 @@ export function createMcpDeps(
       maxStartsPerMinute: config.callerMaxStartsPerMinute,
     },
   });
-  return { service, registry, clock };
+  const results: ResultAccess = {
+    ...(config.resultBucketName !== undefined
+      ? { reader: new S3ResultStore({ client: clients.s3, bucketName: config.resultBucketName }) }
+      : {}),
+    presignedUrls: config.resultPresignedUrls,
+  };
+  return { service, registry, clock, results };
 }
 
 export function createWorkerDeps(
@@ -105,9 +122,19 @@ export function createWorkerDeps(
   clients: AwsClients,
   log: Log,
   options: WiringOptions,
-): WorkerDeps {
+): WorkerHandlerDeps {
   const { store, retries, registry, clock } = wireJobs(config, clients, options);
-  return { store, retries, registry, settings: config, clock, log };
+  return {
+    store,
+    queue: retries,
+    ...(config.resultBucketName !== undefined
+      ? { results: new S3ResultStore({ client: clients.s3, bucketName: config.resultBucketName }) }
+      : {}),
+    registry,
+    settings: config,
+    clock,
+    log,
+  };
 }
 
 export interface DeadLetterDeps {

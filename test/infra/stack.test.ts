@@ -10,6 +10,7 @@ import {
   DEFAULT_WORKER_TIMEOUT_SECONDS,
   JOB_TABLE,
 } from "../../lambdas/shared/config/table-schema.js";
+import { RESULT_KEY_PREFIX } from "../../lambdas/shared/domain/results.js";
 import { VISIBILITY_TIMEOUT_FACTOR } from "../../lib/job-queue.js";
 import { MCP_PATH } from "../../lib/mcp-endpoint.js";
 import {
@@ -24,7 +25,15 @@ import {
 } from "./synth.js";
 
 let synth: Synthesized;
-let ids: { table: string; queue: string; dlq: string; mcp: string; worker: string; deadLetters: string };
+let ids: {
+  table: string;
+  queue: string;
+  dlq: string;
+  mcp: string;
+  worker: string;
+  deadLetters: string;
+  bucket: string;
+};
 
 beforeAll(() => {
   synth = synthStack();
@@ -36,6 +45,7 @@ beforeAll(() => {
     mcp: logicalIdOf(stack.endpoint.function.node.defaultChild as CfnElement),
     worker: logicalIdOf(stack.worker.function.node.defaultChild as CfnElement),
     deadLetters: logicalIdOf(stack.deadLetterHandler.function.node.defaultChild as CfnElement),
+    bucket: logicalIdOf(stack.results.bucket.node.defaultChild as CfnElement),
   };
 });
 
@@ -238,9 +248,14 @@ describe("least privilege", () => {
     expect(JSON.stringify(dynamo?.Resource)).not.toContain("*");
   });
 
-  it("the worker cannot send to the job queue (it only changes visibility), nor Scan or DeleteItem", () => {
-    const actions = actionsOf(statementsOf("worker"));
-    expect(allows(actions, "sqs:SendMessage")).toBe(false);
+  it("the worker sends (delayed checks) to its own queue only, and cannot Scan or DeleteItem", () => {
+    const statements = statementsOf("worker");
+    const actions = actionsOf(statements);
+    expect(allows(actions, "sqs:SendMessage")).toBe(true);
+    const sends = statements.filter((s) => [s.Action].flat().includes("sqs:SendMessage"));
+    expect(sends.map((s) => s.Resource)).toEqual([{ "Fn::GetAtt": [ids.queue, "Arn"] }]);
+    const sqs = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("sqs:")));
+    for (const statement of sqs) expect(statement.Resource).toEqual({ "Fn::GetAtt": [ids.queue, "Arn"] });
     expect(allows(actions, "sqs:ChangeMessageVisibility")).toBe(true);
     expect(allows(actions, "sqs:DeleteMessage")).toBe(true);
     for (const forbidden of ["dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]) {
@@ -256,6 +271,88 @@ describe("least privilege", () => {
     expect(allows(actions, "sqs:SendMessage")).toBe(false);
     const sqs = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("sqs:")));
     expect(sqs.map((s) => s.Resource)).toEqual([{ "Fn::GetAtt": [ids.dlq, "Arn"] }]);
+  });
+});
+
+describe("results bucket", () => {
+  const bucketArn = (): unknown => ({ "Fn::GetAtt": [ids.bucket, "Arn"] });
+  const s3Statements = (fn: "mcp" | "worker" | "deadLetters"): Statement[] =>
+    statementsOfRole(
+      synth.template,
+      roleLogicalId(
+        { mcp: synth.stack.endpoint, worker: synth.stack.worker, deadLetters: synth.stack.deadLetterHandler }[
+          fn
+        ].function.role,
+      ),
+    ).filter((statement) => [statement.Action].flat().some((action) => action.startsWith("s3:")));
+
+  it("blocks public access, encrypts with S3-managed keys and keeps no versions", () => {
+    const props = resource(ids.bucket).Properties;
+    expect(props.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(props.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+    });
+    expect(props.VersioningConfiguration).toBeUndefined();
+    expect(resource(ids.bucket).DeletionPolicy).toBe("Retain");
+  });
+
+  it("deletes results one day after the job TTL", () => {
+    expect(resource(ids.bucket).Properties.LifecycleConfiguration).toEqual({
+      Rules: [expect.objectContaining({ Prefix: RESULT_KEY_PREFIX, ExpirationInDays: 2, Status: "Enabled" })],
+    });
+    const week = synthStack({ jobTtl: Duration.days(7) });
+    week.template.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 8 })] },
+    });
+  });
+
+  it("denies every request that does not use TLS", () => {
+    synth.template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: ids.bucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Action: "s3:*",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("the worker may only PutObject and the MCP function only GetObject, under the results prefix", () => {
+    const objects = { "Fn::Join": ["", [bucketArn(), `/${RESULT_KEY_PREFIX}*`]] };
+    expect(s3Statements("worker")).toEqual([{ Effect: "Allow", Action: "s3:PutObject", Resource: objects }]);
+    expect(s3Statements("mcp")).toEqual([{ Effect: "Allow", Action: "s3:GetObject", Resource: objects }]);
+    expect(s3Statements("deadLetters")).toEqual([]);
+  });
+
+  it("names the bucket to both functions, and turns presigned links on for the MCP function", () => {
+    expect(environmentOf(ids.worker)).toMatchObject({ [ENV.resultBucketName]: { Ref: ids.bucket } });
+    expect(environmentOf(ids.mcp)).toMatchObject({
+      [ENV.resultBucketName]: { Ref: ids.bucket },
+      [ENV.resultPresignedUrls]: "true",
+    });
+    expect(environmentOf(ids.mcp)).not.toHaveProperty(ENV.resultInlineBytes);
+    expect(environmentOf(ids.deadLetters)).not.toHaveProperty(ENV.resultBucketName);
+  });
+
+  it("passes resultMaxBytes to the worker and refuses one past 100 MB", () => {
+    const custom = synthStack({ resultMaxBytes: 50_000_000 });
+    const worker = logicalIdOf(custom.stack.worker.function.node.defaultChild as CfnElement);
+    const variables = (
+      custom.template.toJSON().Resources[worker].Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(variables[ENV.resultMaxBytes]).toBe("50000000");
+    expect(() => synthStack({ resultMaxBytes: 100_000_001 })).toThrow(/resultMaxBytes must be/);
   });
 });
 

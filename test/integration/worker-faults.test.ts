@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
-import type { JobStore, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
+import type { JobQueue, JobStore, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
 import { rowWaitDelaySeconds } from "../../lambdas/shared/worker/process-delivery.js";
@@ -23,12 +23,13 @@ function worker(wrapStore: (store: JobStore) => JobStore = (store) => store) {
   const slow = counted(slowApi);
   const deps = createWorkerDeps(workerConfig(aws), aws, silentLog, { jobTypes: [slow] });
   const delays: number[] = [];
-  const retries: RetryScheduler = {
+  const queue: RetryScheduler & JobQueue = {
     async retryAfter(_receiptHandle, delaySeconds) {
       delays.push(delaySeconds);
     },
+    send: (message, options) => deps.queue.send(message, options),
   };
-  const handler = createSqsWorkerHandler({ ...deps, store: wrapStore(deps.store), retries });
+  const handler = createSqsWorkerHandler({ ...deps, store: wrapStore(deps.store), queue });
   return { slow, store: deps.store, delays, handler };
 }
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { DynamoJobStore } from "../../lambdas/shared/adapters/dynamo-job-store.js";
 import { SqsJobQueue } from "../../lambdas/shared/adapters/sqs-job-queue.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
-import type { JobStore, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
+import type { JobQueue, JobStore, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
 import { flakyApi } from "../../lambdas/shared/jobs/flaky-api.js";
 import { hungApi } from "../../lambdas/shared/jobs/hung-api.js";
 import type { JobType } from "../../lambdas/shared/jobs/job-type.js";
@@ -62,13 +62,14 @@ function workerOn(
     jobTypes: types,
   });
   const delays: number[] = [];
-  const retries: RetryScheduler = {
+  const queue: RetryScheduler & JobQueue = {
     retryAfter(receiptHandle, delaySeconds) {
       delays.push(delaySeconds);
-      return deps.retries.retryAfter(receiptHandle, delaySeconds);
+      return deps.queue.retryAfter(receiptHandle, delaySeconds);
     },
+    send: (message, options) => deps.queue.send(message, options),
   };
-  const handler = createSqsWorkerHandler({ ...deps, retries });
+  const handler = createSqsWorkerHandler({ ...deps, queue });
   const deliveries: Deliveries = { receiveCounts: [], at: [] };
   return {
     store: deps.store,

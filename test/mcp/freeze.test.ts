@@ -35,6 +35,8 @@ beforeAll(async () => {
     // A short lease, so a run whose outcome write was lost is taken over within the test, and a
     // visibility timeout that fits it (as deployed, six worker timeouts would be 2 minutes).
     workerTimeoutMs: 20_000,
+    // The deployed budget of each function: this test is what proves it.
+    callPolicy: "deployed",
     queue: { visibilityTimeoutSeconds: 30 },
   });
   client = await connectClient(stack.mcpUrl);

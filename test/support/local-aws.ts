@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { inject } from "vitest";
 import { type LocalEndpoints, localAwsClients } from "../../local/aws-clients.js";
@@ -8,6 +9,7 @@ import { createJobResources, type JobResourceOptions, type JobResources } from "
 export interface LocalAws {
   readonly dynamo: DynamoDBClient;
   readonly sqs: SQSClient;
+  readonly s3: S3Client;
   readonly resources: JobResources;
   readonly endpoints: LocalEndpoints;
 }
@@ -22,9 +24,9 @@ export async function useLocalAws(
     sqsEndpoint: inject("sqsEndpoint"),
     region: inject("awsRegion"),
   };
-  const { dynamo, sqs } = localAwsClients(endpoints);
-  const resources = await createJobResources({ dynamo, sqs }, { ...options, prefix });
-  return { dynamo, sqs, resources, endpoints };
+  const { dynamo, sqs, s3 } = localAwsClients(endpoints);
+  const resources = await createJobResources({ dynamo, sqs, s3 }, { ...options, prefix });
+  return { dynamo, sqs, s3, resources, endpoints };
 }
 
 /** Resource names are per test, because every test file shares the same emulators. */

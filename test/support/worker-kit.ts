@@ -75,7 +75,8 @@ export function newJob(
 export function testSettings(overrides: Partial<WorkerSettings> = {}): WorkerSettings {
   return {
     maxReceiveCount: 5,
-    resultMaxBytes: 100_000,
+    resultMaxBytes: 10_000_000,
+    resultInlineBytes: 16_000,
     retryBaseSeconds: 0,
     retryMaxSeconds: 2,
     deadlineMarginMs: 200,
@@ -86,7 +87,12 @@ export function testSettings(overrides: Partial<WorkerSettings> = {}): WorkerSet
 
 /** Worker config for the table and queue of a test, with the small test settings. */
 export function workerConfig(aws: LocalAws, overrides: Partial<WorkerSettings> = {}): WorkerConfig {
-  return { tableName: aws.resources.tableName, queueUrl: aws.resources.queueUrl, ...testSettings(overrides) };
+  return {
+    tableName: aws.resources.tableName,
+    queueUrl: aws.resources.queueUrl,
+    resultBucketName: aws.resources.resultBucketName,
+    ...testSettings(overrides),
+  };
 }
 
 export function storeFor(aws: LocalAws, clock?: Clock): DynamoJobStore {

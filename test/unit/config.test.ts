@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadMcpConfig, loadWorkerConfig } from "../../lambdas/shared/config/config.js";
+import {
+  ConfigError,
+  loadLocalConfig,
+  loadMcpConfig,
+  loadWorkerConfig,
+} from "../../lambdas/shared/config/config.js";
 
 const base = { JOB_TABLE_NAME: "jobs", JOB_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/jobs" };
 
@@ -9,12 +14,15 @@ describe("config from the environment", () => {
       tableName: "jobs",
       queueUrl: base.JOB_QUEUE_URL,
       maxReceiveCount: 5,
-      resultMaxBytes: 100_000,
+      resultMaxBytes: 10_000_000,
+      resultInlineBytes: 16_000,
+      resultBucketName: undefined,
       retryBaseSeconds: 2,
       retryMaxSeconds: 300,
       deadlineMarginMs: 5_000,
       cancelCheckMs: 2_000,
     });
+    expect(loadLocalConfig({})).toEqual({ workerTimeoutSeconds: 900, batchApiCheckSeconds: 15 });
     expect(loadMcpConfig(base)).toMatchObject({
       jobTtlSeconds: 86_400,
       authMode: "none",
@@ -23,7 +31,36 @@ describe("config from the environment", () => {
       maxBodyBytes: 1024 * 1024,
       callerMaxActiveJobs: 0,
       callerMaxStartsPerMinute: 0,
+      resultBucketName: undefined,
+      resultPresignedUrls: false,
     });
+  });
+
+  it("bounds the result sizes: inline at most 16 000 bytes, in all at most 100 MB", () => {
+    const worker = loadWorkerConfig({
+      ...base,
+      JOB_RESULT_INLINE_BYTES: "0",
+      JOB_RESULT_MAX_BYTES: "100000000",
+      JOB_RESULT_BUCKET_NAME: "my-results",
+    });
+    expect(worker).toMatchObject({
+      resultInlineBytes: 0,
+      resultMaxBytes: 100_000_000,
+      resultBucketName: "my-results",
+    });
+    expect(() => loadWorkerConfig({ ...base, JOB_RESULT_INLINE_BYTES: "16001" })).toThrow(
+      /JOB_RESULT_INLINE_BYTES/,
+    );
+    expect(() => loadWorkerConfig({ ...base, JOB_RESULT_MAX_BYTES: "100000001" })).toThrow(
+      /JOB_RESULT_MAX_BYTES/,
+    );
+    expect(() => loadWorkerConfig({ ...base, JOB_RESULT_BUCKET_NAME: "Not A Bucket" })).toThrow(
+      /JOB_RESULT_BUCKET_NAME/,
+    );
+    expect(loadMcpConfig({ ...base, JOB_RESULT_PRESIGNED_URLS: "true" }).resultPresignedUrls).toBe(true);
+    expect(() => loadMcpConfig({ ...base, JOB_RESULT_PRESIGNED_URLS: "yes" })).toThrow(
+      /JOB_RESULT_PRESIGNED_URLS/,
+    );
   });
 
   it("reads values as the stack sets them (strings, comma lists)", () => {
@@ -49,5 +86,14 @@ describe("config from the environment", () => {
     expect(() => loadWorkerConfig({ ...base, WORKER_RETRY_BASE_SECONDS: "soon" })).toThrow(
       /WORKER_RETRY_BASE_SECONDS/,
     );
+    expect(() => loadLocalConfig({ BATCH_API_CHECK_SECONDS: "0" })).toThrow(/BATCH_API_CHECK_SECONDS/);
+    expect(() => loadLocalConfig({ WORKER_TIMEOUT_SECONDS: "901" })).toThrow(/WORKER_TIMEOUT_SECONDS/);
+  });
+
+  it("reads the local stack's worker timeout and batch_api's check interval", () => {
+    expect(loadLocalConfig({ WORKER_TIMEOUT_SECONDS: "3", BATCH_API_CHECK_SECONDS: "2" })).toEqual({
+      workerTimeoutSeconds: 3,
+      batchApiCheckSeconds: 2,
+    });
   });
 });

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { UnknownJobTypeError } from "../../lambdas/shared/domain/errors.js";
+import { exportApi } from "../../lambdas/shared/jobs/export-api.js";
 import { failingApi } from "../../lambdas/shared/jobs/failing-api.js";
 import { flakyApi } from "../../lambdas/shared/jobs/flaky-api.js";
 import { hungApi } from "../../lambdas/shared/jobs/hung-api.js";
 import { createJobTypeRegistry, JOB_TYPES } from "../../lambdas/shared/jobs/registry.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 
-const withQuery = [slowApi, failingApi, flakyApi, hungApi];
-const withDelay = [slowApi, failingApi, flakyApi];
+const withQuery = [slowApi, failingApi, flakyApi, hungApi, exportApi];
+const withDelay = [slowApi, failingApi, flakyApi, exportApi];
 
 describe("job type inputs", () => {
   describe.each(withQuery)("$name query", (type) => {
@@ -42,6 +43,31 @@ describe("job type inputs", () => {
     expect(failingApi.input.parse({ query: "q" })).toEqual({ query: "q", delaySeconds: 7 });
     expect(flakyApi.input.parse({ query: "q" })).toEqual({ query: "q", delaySeconds: 0, failTimes: 2 });
     expect(hungApi.input.parse({ query: "q" })).toEqual({ query: "q" });
+    expect(exportApi.input.parse({ query: "q" })).toEqual({ query: "q", rows: 1_000, delaySeconds: 2 });
+  });
+
+  it("bounds export_api rows to whole numbers from 1 to 200 000", () => {
+    for (const rows of [1, 200_000])
+      expect(exportApi.input.parse({ query: "q", rows })).toMatchObject({ rows });
+    for (const rows of [0, 200_001, 1.5, "10"]) {
+      expect(exportApi.input.safeParse({ query: "q", rows }).success).toBe(false);
+    }
+  });
+
+  it("export_api returns exactly the promised rows", async () => {
+    const context = {
+      jobId: "j",
+      attempt: 1,
+      signal: new AbortController().signal,
+      progress: async () => {},
+    };
+    const result = await exportApi.run(
+      exportApi.input.parse({ query: "q x", rows: 3, delaySeconds: 0 }),
+      context,
+    );
+    expect(JSON.stringify(result)).toBe(
+      '{"rows":[{"n":1,"text":"q x #1"},{"n":2,"text":"q x #2"},{"n":3,"text":"q x #3"}]}',
+    );
   });
 
   it("bounds flaky_api failTimes to whole numbers from 0 to 10", () => {
@@ -60,13 +86,15 @@ describe("job type inputs", () => {
 });
 
 describe("job type registry", () => {
-  it("serves the four demo types by name", () => {
+  it("serves the five demo types by name", () => {
     const registry = createJobTypeRegistry();
     expect(registry.all.map((type) => type.name)).toEqual([
       "slow_api",
       "failing_api",
       "flaky_api",
       "hung_api",
+      "batch_api",
+      "export_api",
     ]);
     expect(registry.get("flaky_api")).toBe(flakyApi);
     expect(registry.all).toBe(JOB_TYPES);

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { type JobRow, JobViewSchema, toJobView } from "../../lambdas/shared/domain/job.js";
+import { batchApi } from "../../lambdas/shared/jobs/batch-api.js";
+import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
+import { pollAfterSeconds } from "../../lambdas/shared/mcp/server.js";
 
 function row(fields: Partial<JobRow> = {}): JobRow {
   return {
@@ -77,5 +80,56 @@ describe("toJobView", () => {
   it("produces what the view schema accepts", () => {
     const view = toJobView(row({ status: "completed", resultJson: '"x"', progress: { current: 1 } }));
     expect(JobViewSchema.parse(view)).toEqual(view);
+  });
+});
+
+describe("submit/check jobs in the view", () => {
+  const submitted = {
+    stateJson: JSON.stringify({ externalId: "ext-secret-1" }),
+    checkSeq: 3,
+    nextCheckAt: Date.parse("2026-01-02T03:05:00.000Z"),
+    submittedAt: "2026-01-02T03:04:06.000Z",
+    deadlineAt: Date.parse("2026-01-02T04:04:06.000Z"),
+    cancelCalledAt: "2026-01-02T03:04:07.000Z",
+  };
+
+  it("shows estimatedCompletion while open, and never the state or the check bookkeeping", () => {
+    const view = toJobView(
+      row({ status: "running", attempt: 1, estimatedCompletion: "2026-01-02T03:10:00.000Z", ...submitted }),
+    );
+    expect(view.estimatedCompletion).toBe("2026-01-02T03:10:00.000Z");
+    const text = JSON.stringify(view);
+    for (const hidden of [
+      "ext-secret-1",
+      "checkSeq",
+      "nextCheckAt",
+      "deadlineAt",
+      "submittedAt",
+      "cancelCalled",
+    ]) {
+      expect(text).not.toContain(hidden);
+    }
+  });
+
+  it("drops estimatedCompletion once the job has ended", () => {
+    const view = toJobView(row({ status: "completed", estimatedCompletion: "2026-01-02T03:10:00.000Z" }));
+    expect(view).not.toHaveProperty("estimatedCompletion");
+  });
+});
+
+describe("pollAfterSeconds", () => {
+  const now = Date.parse("2026-01-02T03:04:05.000Z");
+
+  it("follows the next check of a submitted job, a second after it", () => {
+    expect(pollAfterSeconds(row({ status: "running", nextCheckAt: now + 30_000 }), batchApi, now)).toBe(31);
+    expect(pollAfterSeconds(row({ status: "running", nextCheckAt: now + 200 }), batchApi, now)).toBe(2);
+    // An overdue check: poll again soon, never at a negative time.
+    expect(pollAfterSeconds(row({ status: "running", nextCheckAt: now - 60_000 }), batchApi, now)).toBe(1);
+  });
+
+  it("is the job type's hint before the submit and for run jobs", () => {
+    expect(pollAfterSeconds(row({ status: "queued" }), batchApi, now)).toBe(batchApi.pollAfterSeconds);
+    expect(pollAfterSeconds(row({ status: "running" }), slowApi, now)).toBe(slowApi.pollAfterSeconds);
+    expect(pollAfterSeconds(row({ status: "running" }), undefined, now)).toBe(5);
   });
 });

@@ -1,7 +1,7 @@
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
 /** Who makes the calls: each caller has its own time budget. */
-export type AwsCaller = "mcp" | "worker" | "deadLetter" | "tooling";
+export type AwsCaller = "mcp" | "worker" | "deadLetter" | "tooling" | "local";
 
 export interface AwsCallPolicy {
   /** Time to open a connection before the attempt fails. */
@@ -23,12 +23,17 @@ export interface AwsCallPolicy {
  *   the SQS edge (the message comes back soon, see sqs-handlers.ts).
  * - deadLetter: nobody waits, so it is patient.
  * - tooling: local setup, tests and benchmarks creating tables and queues on a busy machine.
+ * - local: the functions of the local stack (`npm start`, tests, benchmarks) by default: the
+ *   emulators share a small machine with everything else, and DynamoDB Local can take seconds to
+ *   answer under load, so the deployed budget would fail calls that are merely slow. Tests that
+ *   prove the deployed budget ask for it (startLocalStack's `callPolicy: "deployed"`).
  */
 export const AWS_CALL_POLICIES: Readonly<Record<AwsCaller, AwsCallPolicy>> = {
   mcp: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 },
   worker: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 },
   deadLetter: { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 5 },
   tooling: { connectionTimeoutMs: 2_000, requestTimeoutMs: 10_000, maxAttempts: 3 },
+  local: { connectionTimeoutMs: 5_000, requestTimeoutMs: 10_000, maxAttempts: 3 },
 };
 
 /** Client options for `caller`: bounded connection and request times, and its retry budget. */

@@ -22,6 +22,7 @@ import {
 } from "../domain/errors.js";
 import { type JobError, type JobRow, JobRowSchema, type Progress } from "../domain/job.js";
 import {
+  type CheckFence,
   type ClaimOutcome,
   type Clock,
   type CreateOutcome,
@@ -29,8 +30,11 @@ import {
   type JobStore,
   type ListQuery,
   type NewJob,
+  type PendingCheck,
+  type SubmittedWork,
   systemClock,
 } from "../domain/ports.js";
+import type { ResultRef } from "../domain/results.js";
 import { sha256 } from "../domain/sha256.js";
 
 type Item = Record<string, NativeAttributeValue>;
@@ -167,8 +171,14 @@ export class DynamoJobStore implements JobStore {
       const row = await this.update(id, {
         update:
           "SET #status = :running, #attempt = #attempt + :one, #lease = :lease, #updatedAt = :now, #startedAt = if_not_exists(#startedAt, :now)",
-        condition: `(#status = :queued OR (#status = :running AND #lease < :nowMs)) AND ${NOT_EXPIRED}`,
-        names: { "#attempt": "attempt", "#lease": "leaseExpiresAt", "#startedAt": "startedAt" },
+        // A submitted job has its external work under way: submitting again would start it twice.
+        condition: `(#status = :queued OR (#status = :running AND #lease < :nowMs)) AND attribute_not_exists(#checkSeq) AND ${NOT_EXPIRED}`,
+        names: {
+          "#attempt": "attempt",
+          "#lease": "leaseExpiresAt",
+          "#startedAt": "startedAt",
+          "#checkSeq": "checkSeq",
+        },
         values: {
           ":running": OPEN.running,
           ":queued": OPEN.queued,
@@ -182,6 +192,120 @@ export class DynamoJobStore implements JobStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return { claimed: false, job: this.rowFromConditionFailure(error) };
+    }
+  }
+
+  async claimCheck(id: string, check: number, leaseMs: number): Promise<ClaimOutcome> {
+    const now = this.clock.now();
+    try {
+      const row = await this.update(id, {
+        update: "SET #lease = :lease, #updatedAt = :now",
+        condition: `#status = :running AND #checkSeq = :check AND (attribute_not_exists(#lease) OR #lease < :nowMs) AND ${NOT_EXPIRED}`,
+        names: { "#lease": "leaseExpiresAt", "#checkSeq": "checkSeq" },
+        values: { ":running": OPEN.running, ":check": check, ":lease": now + leaseMs, ":nowMs": now },
+        now,
+      });
+      return { claimed: true, job: row };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { claimed: false, job: this.rowFromConditionFailure(error) };
+    }
+  }
+
+  recordSubmit(id: string, attempt: number, work: SubmittedWork): Promise<JobRow> {
+    return this.conditional(id, "record the submitted work", {
+      update:
+        "SET #stateJson = :state, #checkSeq = :one, #nextCheckAt = :nextCheckAt, #deadlineAt = :deadlineAt, #submittedAt = :now, #lease = :zero, #updatedAt = :now REMOVE #lastError",
+      condition: `${ownedByRun} AND attribute_not_exists(#checkSeq) AND ${NOT_EXPIRED}`,
+      names: {
+        "#attempt": "attempt",
+        "#stateJson": "stateJson",
+        "#checkSeq": "checkSeq",
+        "#nextCheckAt": "nextCheckAt",
+        "#deadlineAt": "deadlineAt",
+        "#submittedAt": "submittedAt",
+        "#lease": "leaseExpiresAt",
+        "#lastError": "lastError",
+      },
+      values: {
+        ":running": OPEN.running,
+        ":attempt": attempt,
+        ":state": work.stateJson,
+        ":one": 1,
+        ":nextCheckAt": work.nextCheckAt,
+        ":deadlineAt": work.deadlineAt,
+        ":zero": 0,
+      },
+    });
+  }
+
+  recordCheck(id: string, fence: CheckFence, pending: PendingCheck): Promise<JobRow> {
+    const sets = [
+      "#checkSeq = #checkSeq + :one",
+      "#nextCheckAt = :nextCheckAt",
+      "#lease = :zero",
+      "#updatedAt = :now",
+    ];
+    const names: Record<string, string> = {
+      "#nextCheckAt": "nextCheckAt",
+      "#lastError": "lastError",
+      "#lease": "leaseExpiresAt",
+    };
+    const values: Item = { ":one": 1, ":nextCheckAt": pending.nextCheckAt, ":zero": 0 };
+    const optional = [
+      ["stateJson", pending.stateJson],
+      ["progress", pending.progress],
+      ["estimatedCompletion", pending.estimatedCompletion],
+    ] as const;
+    for (const [attribute, value] of optional) {
+      if (value === undefined) continue;
+      sets.push(`#${attribute} = :${attribute}`);
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = value;
+    }
+    return this.conditional(id, `record check ${fence.check}`, {
+      update: `SET ${sets.join(", ")} REMOVE #lastError`,
+      ...fencedByCheck(fence, names, values),
+    });
+  }
+
+  retryCheck(id: string, fence: CheckFence, error: JobError): Promise<JobRow> {
+    return this.conditional(id, `release check ${fence.check} for a retry`, {
+      update: "SET #attempt = #attempt + :one, #lastError = :error, #lease = :zero, #updatedAt = :now",
+      ...fencedByCheck(
+        fence,
+        { "#lastError": "lastError", "#lease": "leaseExpiresAt" },
+        { ":one": 1, ":error": error, ":zero": 0 },
+      ),
+    });
+  }
+
+  async markCancelCalled(id: string): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [JOB_TABLE.partitionKey]: id },
+          // Not updatedAt: an ended job's visible fields never change.
+          UpdateExpression: "SET #cancelCalledAt = :now",
+          ConditionExpression:
+            "attribute_exists(#id) AND attribute_not_exists(#cancelCalledAt) AND (#status = :cancelled OR #status = :failed)",
+          ExpressionAttributeNames: {
+            "#id": JOB_TABLE.partitionKey,
+            "#cancelCalledAt": "cancelCalledAt",
+            "#status": "status",
+          },
+          ExpressionAttributeValues: {
+            ":now": new Date(this.clock.now()).toISOString(),
+            ":cancelled": "cancelled",
+            ":failed": "failed",
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 
@@ -205,24 +329,29 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  complete(id: string, attempt: number, resultJson: string): Promise<JobRow> {
-    return this.finish(id, attempt, "completed", "resultJson", resultJson);
+  complete(id: string, attempt: number, resultJson: string, check?: number): Promise<JobRow> {
+    return this.finish(id, attempt, "completed", "resultJson", resultJson, check);
   }
 
-  fail(id: string, attempt: number, error: JobError): Promise<JobRow> {
-    return this.finish(id, attempt, "failed", "error", error);
+  completeWithResultRef(id: string, attempt: number, ref: ResultRef, check?: number): Promise<JobRow> {
+    return this.finish(id, attempt, "completed", "resultRef", ref, check);
+  }
+
+  fail(id: string, attempt: number, error: JobError, check?: number): Promise<JobRow> {
+    return this.finish(id, attempt, "failed", "error", error, check);
   }
 
   async failOpen(id: string, error: JobError): Promise<JobRow> {
     return this.conditional(id, "fail an open job", {
       update:
-        "SET #status = :failed, #error = :error, #finishedAt = :now, #updatedAt = :now REMOVE #activeOwner, #lease",
+        "SET #status = :failed, #error = :error, #finishedAt = :now, #updatedAt = :now REMOVE #activeOwner, #lease, #nextCheckAt",
       condition: `(#status = :queued OR #status = :running) AND ${NOT_EXPIRED}`,
       names: {
         "#error": "error",
         "#finishedAt": "finishedAt",
         "#activeOwner": "activeOwner",
         "#lease": "leaseExpiresAt",
+        "#nextCheckAt": "nextCheckAt",
       },
       values: { ":failed": "failed", ":error": error, ":queued": OPEN.queued, ":running": OPEN.running },
     });
@@ -241,7 +370,7 @@ export class DynamoJobStore implements JobStore {
     try {
       return await this.update(id, {
         update:
-          "SET #status = :cancelled, #finishedAt = :now, #updatedAt = :now, #error = :error REMOVE #activeOwner, #lease",
+          "SET #status = :cancelled, #finishedAt = :now, #updatedAt = :now, #error = :error REMOVE #activeOwner, #lease, #nextCheckAt",
         condition: `#owner = :owner AND (#status = :queued OR #status = :running) AND ${NOT_EXPIRED}`,
         names: {
           "#owner": "owner",
@@ -249,6 +378,7 @@ export class DynamoJobStore implements JobStore {
           "#error": "error",
           "#activeOwner": "activeOwner",
           "#lease": "leaseExpiresAt",
+          "#nextCheckAt": "nextCheckAt",
         },
         values: {
           ":cancelled": "cancelled",
@@ -370,21 +500,30 @@ export class DynamoJobStore implements JobStore {
     id: string,
     attempt: number,
     status: "completed" | "failed",
-    outcomeAttribute: "resultJson" | "error",
+    outcomeAttribute: "resultJson" | "resultRef" | "error",
     outcome: NativeAttributeValue,
+    check?: number,
   ): Promise<JobRow> {
+    const names = {
+      "#outcome": outcomeAttribute,
+      "#finishedAt": "finishedAt",
+      "#activeOwner": "activeOwner",
+      "#lease": "leaseExpiresAt",
+      "#lastError": "lastError",
+      "#nextCheckAt": "nextCheckAt",
+    };
+    const values = { ":outcome": outcome, ":final": status };
+    const fence =
+      check === undefined
+        ? {
+            condition: `${ownedByRun} AND ${NOT_EXPIRED}`,
+            names: { ...names, "#attempt": "attempt" },
+            values: { ...values, ":running": OPEN.running, ":attempt": attempt },
+          }
+        : fencedByCheck({ attempt, check }, names, values);
     return this.conditional(id, `mark the job ${status}`, {
-      update: `SET #outcome = :outcome, #status = :final, #finishedAt = :now, #updatedAt = :now REMOVE #activeOwner, #lease, #lastError`,
-      condition: `${ownedByRun} AND ${NOT_EXPIRED}`,
-      names: {
-        "#outcome": outcomeAttribute,
-        "#attempt": "attempt",
-        "#finishedAt": "finishedAt",
-        "#activeOwner": "activeOwner",
-        "#lease": "leaseExpiresAt",
-        "#lastError": "lastError",
-      },
-      values: { ":outcome": outcome, ":final": status, ":running": OPEN.running, ":attempt": attempt },
+      update: `SET #outcome = :outcome, #status = :final, #finishedAt = :now, #updatedAt = :now REMOVE #activeOwner, #lease, #lastError, #nextCheckAt`,
+      ...fence,
     });
   }
 
@@ -466,6 +605,19 @@ interface UpdateSpec {
 }
 
 const ownedByRun = "#status = :running AND #attempt = :attempt";
+
+/** A write that only check number `fence.check` of the attempt that owns the job may make. */
+function fencedByCheck(
+  fence: CheckFence,
+  names: Record<string, string>,
+  values: Item,
+): Pick<UpdateSpec, "condition" | "names" | "values"> {
+  return {
+    condition: `${ownedByRun} AND #checkSeq = :check AND ${NOT_EXPIRED}`,
+    names: { ...names, "#attempt": "attempt", "#checkSeq": "checkSeq" },
+    values: { ...values, ":running": OPEN.running, ":attempt": fence.attempt, ":check": fence.check },
+  };
+}
 
 function epochSeconds(epochMs: number): number {
   return Math.floor(epochMs / 1000);

@@ -16,11 +16,14 @@ export class SqsJobQueue implements JobQueue, RetryScheduler {
     this.queueUrl = options.queueUrl;
   }
 
-  async send(message: JobMessage): Promise<void> {
+  async send(message: JobMessage, options: { readonly delaySeconds?: number } = {}): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify(message),
+        ...(options.delaySeconds
+          ? { DelaySeconds: Math.max(0, Math.min(900, Math.round(options.delaySeconds))) }
+          : {}),
         MessageAttributes: { jobType: { DataType: "String", StringValue: message.type } },
       }),
     );

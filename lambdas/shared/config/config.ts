@@ -3,7 +3,14 @@ import { JOB_TTL_SECONDS } from "../domain/job.js";
 import { isHttpsOrLoopbackUrl } from "../domain/loopback.js";
 import { ENV } from "./env-names.js";
 import { AUTH_MODES, type AuthMode } from "./functions.js";
-import { DEFAULT_MAX_RECEIVE_COUNT, DEFAULT_RESULT_MAX_BYTES } from "./table-schema.js";
+import {
+  DEFAULT_BATCH_API_CHECK_SECONDS,
+  DEFAULT_MAX_RECEIVE_COUNT,
+  DEFAULT_RESULT_MAX_BYTES,
+  DEFAULT_WORKER_TIMEOUT_SECONDS,
+  MAX_RESULT_MAX_BYTES,
+  RESULT_INLINE_BYTES,
+} from "./table-schema.js";
 
 /** Config is parsed once at cold start, so a bad value fails at once and names the variable. */
 export class ConfigError extends Error {
@@ -39,12 +46,30 @@ export function readEnv<Spec extends EnvSpec>(spec: Spec, env: Env): EnvConfig<S
 
 const tableName = [ENV.tableName, z.string().min(1)] as const;
 const queueUrl = [ENV.queueUrl, z.string().url()] as const;
+/** Unset: no results bucket, so results larger than the inline bound fail `result_too_large`. */
+const resultBucketName = [
+  ENV.resultBucketName,
+  z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "must be an S3 bucket name" })
+    .optional(),
+] as const;
+
+const flag = z
+  .enum(["true", "false"], { message: 'must be "true" or "false"' })
+  .default("false")
+  .transform((value) => value === "true");
 
 const workerSpec = {
   tableName,
   queueUrl,
   maxReceiveCount: [ENV.maxReceiveCount, integer(1, 1_000, DEFAULT_MAX_RECEIVE_COUNT)],
-  resultMaxBytes: [ENV.resultMaxBytes, integer(1_000, 350_000, DEFAULT_RESULT_MAX_BYTES)],
+  resultMaxBytes: [ENV.resultMaxBytes, integer(1_000, MAX_RESULT_MAX_BYTES, DEFAULT_RESULT_MAX_BYTES)],
+  resultInlineBytes: [
+    ENV.resultInlineBytes,
+    integer(0, RESULT_INLINE_BYTES.max, RESULT_INLINE_BYTES.default),
+  ],
+  resultBucketName,
   retryBaseSeconds: [ENV.retryBaseSeconds, integer(0, 900, 2)],
   retryMaxSeconds: [ENV.retryMaxSeconds, integer(0, 43_200, 300)],
   deadlineMarginMs: [ENV.deadlineMarginMs, integer(100, 60_000, 5_000)],
@@ -55,6 +80,23 @@ export type WorkerConfig = EnvConfig<typeof workerSpec>;
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return readEnv(workerSpec, env);
+}
+
+/** Settings of the local stack alone (`npm start`, tests, benchmarks). */
+const localSpec = {
+  /** The function timeout the local pollers give each worker invocation, as Lambda would. */
+  workerTimeoutSeconds: [
+    ENV.workerTimeoutSeconds,
+    integer(1, DEFAULT_WORKER_TIMEOUT_SECONDS, DEFAULT_WORKER_TIMEOUT_SECONDS),
+  ],
+  /** Seconds between two checks of a batch_api job (the demo submit/check job type). */
+  batchApiCheckSeconds: [ENV.batchApiCheckSeconds, integer(1, 900, DEFAULT_BATCH_API_CHECK_SECONDS)],
+} as const;
+
+export type LocalConfig = EnvConfig<typeof localSpec>;
+
+export function loadLocalConfig(env: Env = process.env): LocalConfig {
+  return readEnv(localSpec, env);
 }
 
 const deadLetterSpec = { tableName } as const;
@@ -109,6 +151,9 @@ const mcpSpec = {
   maxBodyBytes: [ENV.maxBodyBytes, integer(1_024, 6 * 1024 * 1024, DEFAULT_MAX_BODY_BYTES)],
   callerMaxActiveJobs: [ENV.callerMaxActiveJobs, integer(0, 100_000, 0)],
   callerMaxStartsPerMinute: [ENV.callerMaxStartsPerMinute, integer(0, 100_000, 0)],
+  resultBucketName,
+  /** Deployed: answers about a stored result carry a presigned link to it. */
+  resultPresignedUrls: [ENV.resultPresignedUrls, flag],
 } as const;
 
 export type McpConfig = EnvConfig<typeof mcpSpec> & { readonly auth: AuthConfig };

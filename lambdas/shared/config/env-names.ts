@@ -8,10 +8,16 @@ export const ENV = {
   jobTtlSeconds: "JOB_TTL_SECONDS",
   maxReceiveCount: "JOB_MAX_RECEIVE_COUNT",
   resultMaxBytes: "JOB_RESULT_MAX_BYTES",
+  resultInlineBytes: "JOB_RESULT_INLINE_BYTES",
+  resultBucketName: "JOB_RESULT_BUCKET_NAME",
+  resultPresignedUrls: "JOB_RESULT_PRESIGNED_URLS",
   retryBaseSeconds: "WORKER_RETRY_BASE_SECONDS",
   retryMaxSeconds: "WORKER_RETRY_MAX_SECONDS",
   deadlineMarginMs: "WORKER_DEADLINE_MARGIN_MS",
   cancelCheckMs: "WORKER_CANCEL_CHECK_MS",
+  /** Local stack only: the function timeout the SQS pollers give each worker invocation. */
+  workerTimeoutSeconds: "WORKER_TIMEOUT_SECONDS",
+  batchApiCheckSeconds: "BATCH_API_CHECK_SECONDS",
   authMode: "AUTH_MODE",
   apiKeys: "API_KEYS",
   apiKeysSecretArn: "API_KEYS_SECRET_ARN",
@@ -26,6 +32,7 @@ export const ENV = {
   maxBodyBytes: "MCP_MAX_BODY_BYTES",
   awsEndpointDynamoDb: "AWS_ENDPOINT_URL_DYNAMODB",
   awsEndpointSqs: "AWS_ENDPOINT_URL_SQS",
+  awsEndpointS3: "AWS_ENDPOINT_URL_S3",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -30,5 +30,19 @@ export const DEFAULT_MAX_RECEIVE_COUNT = 5;
  */
 export const DEFAULT_WORKER_TIMEOUT_SECONDS = 900;
 
-/** Bytes of JSON a job result may take inline in its row (DynamoDB's item limit is 400 KB). */
-export const DEFAULT_RESULT_MAX_BYTES = 100_000;
+/**
+ * Bytes of JSON a job result may take inline in its row. Its ceiling keeps every tool answer under
+ * MAX_ANSWER_CHARS (a get_job answer carries the inline result plus the job's other fields), and far
+ * below DynamoDB's 400 KB item limit. Larger results go to the results bucket.
+ */
+export const RESULT_INLINE_BYTES = { default: 16_000, max: 16_000 } as const;
+
+/** Bytes of JSON a job result may take at all (in the results bucket); larger ones fail `result_too_large`. */
+export const DEFAULT_RESULT_MAX_BYTES = 10_000_000;
+export const MAX_RESULT_MAX_BYTES = 100_000_000;
+
+/** No tool answer's text passes this many characters (hosted agents cap what one tool answer may hold). */
+export const MAX_ANSWER_CHARS = 20_000;
+
+/** Seconds between two checks of a batch_api job, unless BATCH_API_CHECK_SECONDS says otherwise. */
+export const DEFAULT_BATCH_API_CHECK_SECONDS = 15;

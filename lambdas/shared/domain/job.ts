@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ResultRefSchema } from "./results.js";
 
 export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
 export const JobStatusSchema = z.enum(JOB_STATUSES);
@@ -27,6 +28,13 @@ export type Progress = z.infer<typeof ProgressSchema>;
 
 const isoTimestamp = z.iso.datetime({ offset: true });
 
+/**
+ * Bytes of JSON a submit/check job's state may take in its row. Generous for an external id and a
+ * few URLs; large enough that a simulated service may keep a whole 10 000-character query there;
+ * small beside DynamoDB's 400 KB item limit next to the input and an inline result.
+ */
+export const JOB_STATE_MAX_BYTES = 65_536;
+
 /** A job row exactly as the DynamoDB adapter stores it; parsed on every read. */
 export const JobRowSchema = z.object({
   id: z.uuid(),
@@ -45,6 +53,8 @@ export const JobRowSchema = z.object({
   leaseExpiresAt: z.number().int().nonnegative().optional(),
   progress: ProgressSchema.optional(),
   resultJson: z.string().optional(),
+  /** Set instead of `resultJson` when the result went to the result store. */
+  resultRef: ResultRefSchema.optional(),
   error: JobErrorSchema.optional(),
   /** The failure of the previous run while a retry is pending. */
   lastError: JobErrorSchema.optional(),
@@ -54,6 +64,23 @@ export const JobRowSchema = z.object({
   finishedAt: isoTimestamp.optional(),
   /** Epoch seconds; DynamoDB's TTL attribute. */
   expiresAt: z.number().int().positive(),
+  // Submit/check jobs only (see jobs/job-type.ts): what the worker keeps between checks.
+  /** The job type's state (external id, URLs) as JSON, at most JOB_STATE_MAX_BYTES; never shown to callers. */
+  stateJson: z.string().max(JOB_STATE_MAX_BYTES).optional(),
+  /**
+   * The number of the next check: only the check message carrying it may write, so duplicate,
+   * stale and out-of-order check messages change nothing. Present once the external work is submitted.
+   */
+  checkSeq: z.number().int().positive().optional(),
+  /** Epoch milliseconds of the next check. */
+  nextCheckAt: z.number().int().nonnegative().optional(),
+  submittedAt: isoTimestamp.optional(),
+  /** Epoch milliseconds past which the job fails with `deadline_exceeded` (maxDurationSeconds, within the TTL). */
+  deadlineAt: z.number().int().nonnegative().optional(),
+  /** When the external work is expected to end, as the job type last reported it. */
+  estimatedCompletion: isoTimestamp.optional(),
+  /** Set by the one delivery that calls the job type's `cancel(state)`, so it runs at most once. */
+  cancelCalledAt: isoTimestamp.optional(),
 });
 export type JobRow = z.infer<typeof JobRowSchema>;
 
@@ -65,7 +92,21 @@ export const JobViewSchema = z.object({
   attempt: z.number().int().nonnegative(),
   maxAttempts: z.number().int().positive(),
   progress: ProgressSchema.optional(),
+  estimatedCompletion: z
+    .string()
+    .optional()
+    .describe("ISO 8601: when the job is expected to end, if its external service says"),
   result: z.unknown().optional(),
+  /** Present instead of `result` when the result is too large to show inline: read it with read_job_result. */
+  resultBytes: z.number().int().nonnegative().optional(),
+  resultStored: z.literal("s3").optional(),
+  resultSha256: z.string().optional().describe("Hex SHA-256 of the result's JSON text"),
+  resultUrl: z
+    .string()
+    .optional()
+    .describe("A link to the whole result JSON; it stops working at resultUrlExpiresAt"),
+  resultUrlExpiresAt: z.string().optional(),
+  resultHint: z.string().optional(),
   error: JobErrorSchema.optional(),
   lastError: JobErrorSchema.optional(),
   createdAt: z.string(),
@@ -85,7 +126,13 @@ export function toJobView(row: JobRow): JobView {
     attempt: row.attempt,
     maxAttempts: row.maxAttempts,
     ...(row.progress ? { progress: row.progress } : {}),
+    ...(row.estimatedCompletion && !isTerminal(row.status)
+      ? { estimatedCompletion: row.estimatedCompletion }
+      : {}),
     ...(row.resultJson !== undefined ? { result: JSON.parse(row.resultJson) as unknown } : {}),
+    ...(row.resultRef
+      ? { resultBytes: row.resultRef.bytes, resultStored: "s3" as const, resultSha256: row.resultRef.sha256 }
+      : {}),
     ...(row.error ? { error: row.error } : {}),
     ...(row.lastError && !isTerminal(row.status) ? { lastError: row.lastError } : {}),
     createdAt: row.createdAt,
@@ -100,6 +147,10 @@ export function toJobView(row: JobRow): JobView {
 export const JobMessageSchema = z.object({
   jobId: z.uuid(),
   type: z.string().min(1),
+  /** Check messages of a submit/check job: the row's `checkSeq` this check is for. */
+  check: z.number().int().positive().optional(),
+  /** Epoch milliseconds the check is due; SQS delays at most 15 minutes, so longer waits chain. */
+  dueAt: z.number().int().nonnegative().optional(),
 });
 export type JobMessage = z.infer<typeof JobMessageSchema>;
 

@@ -1,4 +1,5 @@
 import type { JobError, JobMessage, JobRow, JobStatus, Progress } from "./job.js";
+import type { ResultRef } from "./results.js";
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -29,6 +30,31 @@ export type ClaimOutcome =
   | { readonly claimed: true; readonly job: JobRow }
   | { readonly claimed: false; readonly job: JobRow | undefined };
 
+/** What the worker records once a submit/check job's external work is under way. */
+export interface SubmittedWork {
+  readonly stateJson: string;
+  /** Epoch milliseconds. */
+  readonly nextCheckAt: number;
+  /** Epoch milliseconds. */
+  readonly deadlineAt: number;
+}
+
+/** What one pending check records; `checkSeq` moves on by one. */
+export interface PendingCheck {
+  /** Absent: the stored state stays. */
+  readonly stateJson?: string;
+  readonly progress?: Progress;
+  readonly estimatedCompletion?: string;
+  /** Epoch milliseconds. */
+  readonly nextCheckAt: number;
+}
+
+/** The check a write belongs to: the row's `checkSeq` and the attempt that owns the job. */
+export interface CheckFence {
+  readonly check: number;
+  readonly attempt: number;
+}
+
 export interface ListQuery {
   readonly status?: JobStatus;
   readonly limit: number;
@@ -48,12 +74,28 @@ export interface JobStore {
   findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<JobRow | undefined>;
   /** Consistent read; a missing or expired row reads as undefined. */
   get(id: string): Promise<JobRow | undefined>;
-  /** queued → running, or a running job whose lease expired → running with attempt + 1. */
+  /**
+   * queued → running, or a running job whose lease expired → running with attempt + 1. A submitted
+   * submit/check job is never claimed again: only its check messages move it on.
+   */
   claim(id: string, leaseMs: number): Promise<ClaimOutcome>;
+  /** Holds a submitted job for check number `check` (its lease must have lapsed); attempt unchanged. */
+  claimCheck(id: string, check: number, leaseMs: number): Promise<ClaimOutcome>;
+  /** Stores the state after a submit, sets `checkSeq` to 1 and gives up the lease. */
+  recordSubmit(id: string, attempt: number, work: SubmittedWork): Promise<JobRow>;
+  /** Records a pending check and moves `checkSeq` on by one, giving up the lease. */
+  recordCheck(id: string, fence: CheckFence, pending: PendingCheck): Promise<JobRow>;
+  /** After a check failed transiently: attempt + 1, `lastError`, lease given up; state and `checkSeq` stay. */
+  retryCheck(id: string, fence: CheckFence, error: JobError): Promise<JobRow>;
+  /** Marks an ended job's `cancel(state)` as called; false when some delivery marked it already. */
+  markCancelCalled(id: string): Promise<boolean>;
   /** Moves progress forward for the run that owns the job; false when the write lost its condition. */
   progress(id: string, attempt: number, progress: Progress): Promise<boolean>;
-  complete(id: string, attempt: number, resultJson: string): Promise<JobRow>;
-  fail(id: string, attempt: number, error: JobError): Promise<JobRow>;
+  /** With `check`, only check number `check` of a submit/check job may write. */
+  complete(id: string, attempt: number, resultJson: string, check?: number): Promise<JobRow>;
+  /** Completes the run with a result kept in the result store, recording where it is. */
+  completeWithResultRef(id: string, attempt: number, ref: ResultRef, check?: number): Promise<JobRow>;
+  fail(id: string, attempt: number, error: JobError, check?: number): Promise<JobRow>;
   /** Fails a job that is still queued or running, whoever runs it (dead letters, failed enqueues). */
   failOpen(id: string, error: JobError): Promise<JobRow>;
   /** Gives up the lease after a transient failure so that the next delivery may claim the job. */
@@ -70,7 +112,8 @@ export interface JobStore {
 }
 
 export interface JobQueue {
-  send(message: JobMessage): Promise<void>;
+  /** `delaySeconds` (0–900): SQS hands the message out no earlier than that. */
+  send(message: JobMessage, options?: { readonly delaySeconds?: number }): Promise<void>;
 }
 
 /** Delays the redelivery of a message that failed transiently (the retry backoff). */

@@ -15,8 +15,13 @@ export interface RunContext {
 /** What a submit/check job keeps between checks: small JSON (an external id, URLs), never shown to callers. */
 export type JobState = Record<string, unknown>;
 
-/** `state`: the external work is under way, check it later. `result`: it finished at once. */
-export type SubmitOutcome = { readonly state: JobState } | { readonly result: unknown };
+/**
+ * `state`: the external work is under way, check it later (after `checkAfterSeconds`, default the
+ * type's `pollAfterSeconds`). `result`: it finished at once.
+ */
+export type SubmitOutcome =
+  | { readonly state: JobState; readonly checkAfterSeconds?: number }
+  | { readonly result: unknown };
 
 /** What one check of the external work found. */
 export type CheckOutcome =

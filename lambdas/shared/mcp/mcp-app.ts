@@ -17,9 +17,9 @@ export function createMcpApp(
   log: Log,
   options: WiringOptions,
 ): McpApp {
-  const { service, registry, clock } = createMcpDeps(config, clients, log, options);
+  const { service, registry, clock, results } = createMcpDeps(config, clients, log, options);
   return createFrontDoor({
-    server: { service, registry, clock, log, jobTtlSeconds: config.jobTtlSeconds },
+    server: { service, registry, clock, log, jobTtlSeconds: config.jobTtlSeconds, results },
     authenticator,
     allowedOrigins: config.allowedOrigins,
     maxBodyBytes: config.maxBodyBytes,

@@ -1,5 +1,6 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { MAX_ANSWER_CHARS } from "../config/table-schema.js";
 import type { Caller } from "../domain/caller.js";
 import { DomainError } from "../domain/errors.js";
 import { isTerminal, type JobRow, type JobView, toJobView } from "../domain/job.js";
@@ -8,6 +9,13 @@ import type { Clock } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
 import type { JobService } from "../usecases/job-service.js";
+import {
+  type ResultAccess,
+  registerResultTools,
+  resultHint,
+  resultLinkContent,
+  withResultAccess,
+} from "./result-tools.js";
 import { serveTasks } from "./tasks.js";
 import {
   CancelJobInput,
@@ -31,6 +39,8 @@ export interface McpServerDeps {
   readonly clock: Clock;
   readonly log: Log;
   readonly jobTtlSeconds: number;
+  /** How stored results are read and linked. @default no results bucket, no links */
+  readonly results?: ResultAccess;
 }
 
 export interface RequestScope {
@@ -39,7 +49,7 @@ export interface RequestScope {
   readonly answerBy: number;
 }
 
-const INSTRUCTIONS = `Tools here wrap slow external APIs without blocking: a start_* tool returns a jobId at once, the work runs in the background, and get_job returns status, progress and the result. Call get_job with waitSeconds (up to ${MAX_WAIT_SECONDS}) to wait server-side instead of polling often. Statuses: queued, running, then completed, failed or cancelled (final).`;
+const INSTRUCTIONS = `Tools here wrap slow external APIs without blocking: a start_* tool returns a jobId at once, the work runs in the background, and get_job returns status, progress and the result. Call get_job with waitSeconds (up to ${MAX_WAIT_SECONDS}) to wait server-side instead of polling often. Statuses: queued, running, then completed, failed or cancelled (final). A result too large to show inline is read in pages with read_job_result.`;
 
 /** A fresh server per request: the HTTP transport is stateless, and the caller differs per request. */
 export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpServer {
@@ -47,6 +57,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
   const ttlHours = Math.round(deps.jobTtlSeconds / 360) / 10;
   const owner = scope.caller.principal;
   const answer = (run: () => Promise<object>): Promise<CallToolResult> => respond(deps.log, run);
+  const results: ResultAccess = deps.results ?? { presignedUrls: false };
   const waitOptions = (seconds: number): { waitMs: number; notAfter: number } => ({
     waitMs: seconds * 1000,
     notAfter: scope.answerBy,
@@ -82,7 +93,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
             ...(key !== undefined ? { idempotencyKey: key } : {}),
           });
           const job = wait > 0 ? await deps.service.waitFor(owner, started.id, waitOptions(wait)) : started;
-          return view(job, jobType);
+          return view(job, jobType, deps.clock.now());
         }),
     );
   }
@@ -91,7 +102,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     "get_job",
     {
       title: "Get job status and result",
-      description: `Returns a job's status, progress and, once it has ended, its result or error. Pass waitSeconds (up to ${MAX_WAIT_SECONDS}) to wait server-side until the job ends: one call then often replaces many polls. If the job is still queued or running, call again (after pollAfterSeconds when not waiting). completed, failed and cancelled are final. Unknown or expired jobIds (after ${ttlHours} hours) are not found.`,
+      description: `Returns a job's status, progress and, once it has ended, its result or error. A result too large to show inline is answered as resultBytes with resultStored "s3": read it with read_job_result. Pass waitSeconds (up to ${MAX_WAIT_SECONDS}) to wait server-side until the job ends: one call then often replaces many polls. If the job is still queued or running, call again (after pollAfterSeconds when not waiting). completed, failed and cancelled are final. Unknown or expired jobIds (after ${ttlHours} hours) are not found.`,
       inputSchema: GetJobInput,
       outputSchema: JobOutput,
       annotations: { title: "Get job", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -102,7 +113,12 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
           wait > 0
             ? await deps.service.waitFor(owner, jobId, waitOptions(wait))
             : await deps.service.get(owner, jobId);
-        return view(job, typeOf(deps.registry, job));
+        return withResultAccess(
+          results,
+          job,
+          view(job, typeOf(deps.registry, job), deps.clock.now()),
+          deps.clock,
+        );
       }),
   );
 
@@ -119,7 +135,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     ({ jobId }) =>
       answer(async () => {
         const job = await deps.service.cancel(owner, jobId);
-        return view(job, typeOf(deps.registry, job));
+        return view(job, typeOf(deps.registry, job), deps.clock.now());
       }),
   );
 
@@ -135,15 +151,25 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     },
     ({ status, limit, cursor }) =>
       answer(async () => {
-        const page = await deps.service.list(owner, {
-          limit,
-          ...(status !== undefined ? { status } : {}),
-          ...(cursor !== undefined ? { cursor } : {}),
-        });
-        return {
-          jobs: page.jobs.map((job) => JobSummary.parse(view(job, typeOf(deps.registry, job)))),
-          ...(page.nextCursor !== undefined ? { nextCursor: page.nextCursor } : {}),
-        };
+        // A page whose answer would pass MAX_ANSWER_CHARS is read again with fewer jobs, so that its
+        // nextCursor resumes right after the last job shown (the store's cursors are opaque).
+        let pageLimit = limit;
+        for (let tries = 0; ; tries++) {
+          const page = await deps.service.list(owner, {
+            limit: pageLimit,
+            ...(status !== undefined ? { status } : {}),
+            ...(cursor !== undefined ? { cursor } : {}),
+          });
+          const output = {
+            jobs: page.jobs.map((job) =>
+              JobSummary.parse(view(job, typeOf(deps.registry, job), deps.clock.now())),
+            ),
+            ...(page.nextCursor !== undefined ? { nextCursor: page.nextCursor } : {}),
+          };
+          const fitting = jobsThatFit(output.jobs);
+          if (fitting >= output.jobs.length || tries >= 3) return output;
+          pageLimit = Math.max(1, fitting);
+        }
       }),
   );
 
@@ -154,9 +180,10 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     owner,
     answerBy: scope.answerBy,
     startTools: new Set(deps.registry.all.map((jobType) => `start_${jobType.name}`)),
-    viewOf: (job) => view(job, typeOf(deps.registry, job)),
-    answerFor: (job) => answer(async () => view(job, typeOf(deps.registry, job))),
+    viewOf: (job) => view(job, typeOf(deps.registry, job), deps.clock.now()),
+    answerFor: (job) => answer(async () => view(job, typeOf(deps.registry, job), deps.clock.now())),
   });
+  registerResultTools(server, { service: deps.service, access: results, clock: deps.clock }, owner, answer);
 
   return server;
 }
@@ -165,17 +192,71 @@ function typeOf(registry: JobTypeRegistry, job: JobRow): JobType | undefined {
   return registry.all.find((type) => type.name === job.type);
 }
 
-function view(job: JobRow, jobType: JobType | undefined): JobView {
+/** Room in a list_jobs answer for the brackets, separators and a nextCursor. */
+const LIST_ENVELOPE_CHARS = 2_500;
+
+/** How many of the page's first jobs fit into one answer. */
+function jobsThatFit(jobs: readonly object[]): number {
+  let used = LIST_ENVELOPE_CHARS;
+  for (const [index, job] of jobs.entries()) {
+    used += JSON.stringify(job).length + 1;
+    if (used > MAX_ANSWER_CHARS) return index;
+  }
+  return jobs.length;
+}
+
+/** Job types' error messages are not bounded; a view shows at most this much of one. */
+const MAX_ERROR_MESSAGE_CHARS = 2_000;
+
+function clampError<T extends { message: string }>(error: T): T {
+  return error.message.length <= MAX_ERROR_MESSAGE_CHARS
+    ? error
+    : { ...error, message: `${error.message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…` };
+}
+
+function view(job: JobRow, jobType: JobType | undefined, now: number): JobView {
   const base = toJobView(job);
-  return isTerminal(job.status) ? base : { ...base, pollAfterSeconds: jobType?.pollAfterSeconds ?? 5 };
+  const hint = resultHint(job);
+  const bounded: JobView = {
+    ...base,
+    ...(base.error ? { error: clampError(base.error) } : {}),
+    ...(base.lastError ? { lastError: clampError(base.lastError) } : {}),
+    ...(hint !== undefined ? { resultHint: hint } : {}),
+  };
+  return isTerminal(job.status)
+    ? bounded
+    : { ...bounded, pollAfterSeconds: pollAfterSeconds(job, jobType, now) };
+}
+
+/** Slack after a check is due for the worker to run it and write the row. */
+const CHECK_SLACK_SECONDS = 1;
+
+/**
+ * A submitted job changes only when it is checked, so the next poll is best just after the next
+ * check; before its submit (and for run jobs) the job type's own suggestion stands.
+ */
+export function pollAfterSeconds(job: JobRow, jobType: JobType | undefined, now: number): number {
+  if (job.nextCheckAt === undefined) return jobType?.pollAfterSeconds ?? 5;
+  return Math.max(1, Math.ceil((job.nextCheckAt - now) / 1000) + CHECK_SLACK_SECONDS);
 }
 
 /** The whole answer travels as compact JSON text too: many agent frameworks show the model only text. */
 async function respond(log: Log, run: () => Promise<object>): Promise<CallToolResult> {
   try {
     const output = await run();
+    const text = JSON.stringify(output);
+    if (text.length > MAX_ANSWER_CHARS) {
+      // Every tool bounds its own answer; this is the backstop that keeps a bug from reaching the model.
+      log.error("Tool answer over the size limit; not sent", { chars: text.length });
+      return {
+        isError: true,
+        content: [
+          { type: "text", text: "Internal error: the answer was too large to send. Try again shortly." },
+        ],
+      };
+    }
     return {
-      content: [{ type: "text", text: JSON.stringify(output) }],
+      content: [{ type: "text", text }, ...resultLinkContent(output)],
       structuredContent: output as Record<string, unknown>,
     };
   } catch (error) {

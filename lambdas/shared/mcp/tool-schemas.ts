@@ -41,8 +41,50 @@ export const ListJobsInput = z.object({
 
 /** A job as the tools show it: start_*, get_job and cancel_job all answer with this. */
 export const JobOutput = JobViewSchema;
-export const JobSummary = JobViewSchema.omit({ result: true });
+/** A list entry: no result, and none of the ways to read one (get_job and read_job_result give those). */
+export const JobSummary = JobViewSchema.omit({
+  result: true,
+  resultSha256: true,
+  resultUrl: true,
+  resultUrlExpiresAt: true,
+  resultHint: true,
+});
 export const ListJobsOutput = z.object({
   jobs: z.array(JobSummary),
   nextCursor: z.string().optional().describe("Pass as cursor to get the next page; absent on the last page"),
+});
+
+/** Largest page read_job_result returns, in bytes of the result's JSON text. */
+export const MAX_RESULT_PAGE_BYTES = 16_000;
+
+export const ReadJobResultInput = z.object({
+  jobId,
+  offset: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe("Byte offset to read from: 0 for the start, then the nextOffset of the previous answer"),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_RESULT_PAGE_BYTES)
+    .default(MAX_RESULT_PAGE_BYTES)
+    .describe(`Bytes to return at most (1 to ${MAX_RESULT_PAGE_BYTES}, default ${MAX_RESULT_PAGE_BYTES})`),
+});
+
+export const ReadJobResultOutput = z.object({
+  jobId: z.uuid(),
+  offset: z.number().int().nonnegative(),
+  nextOffset: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe("Pass as offset to read on; absent when this page ends the result"),
+  totalBytes: z.number().int().nonnegative().describe("Size of the whole result's JSON text in UTF-8 bytes"),
+  text: z.string().describe("This page of the result's JSON text, cut on a character boundary"),
+  resultUrl: JobViewSchema.shape.resultUrl,
+  resultUrlExpiresAt: JobViewSchema.shape.resultUrlExpiresAt,
 });

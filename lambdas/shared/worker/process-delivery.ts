@@ -3,17 +3,23 @@ import type { WorkerConfig } from "../config/config.js";
 import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, JobMessageSchema, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
-import type { Clock, JobStore, RetryScheduler } from "../domain/ports.js";
-import { isSubmitCheck, type JobType, type RunJobType } from "../jobs/job-type.js";
+import type { Clock, JobStore } from "../domain/ports.js";
+import type { ResultWriter } from "../domain/results.js";
+import { isSubmitCheck, type JobType, type RunContext, type SubmitOutcome } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
 import { retryDelaySeconds } from "./backoff.js";
+import { completeJob } from "./complete-job.js";
+import { done, retryAfter, type WorkerDecision } from "./decision.js";
+import { afterSubmit, type CheckMessage, processCheck, resendLostCheck } from "./submit-check.js";
 
 /** The worker's tunables, as its config reads them. */
-export type WorkerSettings = Omit<WorkerConfig, "tableName" | "queueUrl">;
+export type WorkerSettings = Omit<WorkerConfig, "tableName" | "queueUrl" | "resultBucketName">;
 
+/** The worker core's ports: it holds no queue and no receipt handle; it returns a decision. */
 export interface WorkerDeps {
   readonly store: JobStore;
-  readonly retries: RetryScheduler;
+  /** Where results too large for the row go; absent: such results fail `result_too_large`. */
+  readonly results?: ResultWriter;
   readonly registry: JobTypeRegistry;
   readonly settings: WorkerSettings;
   readonly clock: Clock;
@@ -23,7 +29,6 @@ export interface WorkerDeps {
 /** One SQS delivery, stripped of the event's shape. */
 export interface Delivery {
   readonly body: string;
-  readonly receiptHandle: string;
   /** SQS's ApproximateReceiveCount: 1 on the first delivery. */
   readonly receiveCount: number;
   /** Lambda's remaining time for this invocation. */
@@ -45,9 +50,6 @@ export function rowWaitDelaySeconds(receiveCount: number): number {
   return [1, 5, 20][receiveCount - 1] ?? 60;
 }
 
-/** `done`: delete the message. `retry`: leave it; SQS delivers it again after its visibility delay. */
-export type DeliveryOutcome = "done" | "retry";
-
 export class MalformedMessageError extends Error {
   constructor(detail: string) {
     super(`Malformed job message: ${detail}`);
@@ -55,7 +57,7 @@ export class MalformedMessageError extends Error {
   }
 }
 
-class RunAbort extends Error {
+export class RunAbort extends Error {
   constructor(readonly reason: "cancelled" | "timeout" | "taken_over") {
     super(reason);
     this.name = "RunAbort";
@@ -77,8 +79,9 @@ export function parseJobMessage(body: string): z.infer<typeof JobMessageSchema> 
 /**
  * Takes one delivery of a job message to its end: claim, run under a deadline, record the outcome.
  * Every write is conditional on the run's attempt, so a duplicate or stale delivery changes nothing.
+ * A submit/check job is submitted here; its check messages go to `processCheck`.
  */
-export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Promise<DeliveryOutcome> {
+export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Promise<WorkerDecision> {
   const { store, log, settings } = deps;
   const message = parseJobMessage(delivery.body);
   const context = { jobId: message.jobId, type: message.type, receiveCount: delivery.receiveCount };
@@ -93,12 +96,18 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
       message: `This server no longer runs jobs of type ${message.type}.`,
       retryable: false,
     });
-    return "done";
+    return done();
+  }
+
+  if (message.check !== undefined) {
+    if (isSubmitCheck(jobType)) return processCheck(deps, delivery, message as CheckMessage, jobType);
+    log.warn("Dropping a check message for a job type that has no checks", context);
+    return done();
   }
 
   const runBudgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - settings.deadlineMarginMs);
   const claim = await store.claim(message.jobId, Math.max(runBudgetMs, 0) + settings.deadlineMarginMs);
-  if (!claim.claimed) return settleUnclaimed(deps, delivery, claim.job, context);
+  if (!claim.claimed) return settleUnclaimed(deps, delivery, claim.job, message.type, context);
 
   const job = claim.job;
   const attempt = job.attempt;
@@ -116,17 +125,11 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
     });
   }
 
-  if (isSubmitCheck(jobType)) {
-    return recordFailure(deps, delivery, job, jobType, {
-      code: "unsupported_job_shape",
-      message: `This worker cannot run submit/check jobs such as ${jobType.name}.`,
-      retryable: false,
-    });
-  }
-
   let outcome: unknown;
   try {
-    outcome = await runWithDeadline(deps, job, jobType, input.data, runBudgetMs);
+    outcome = await runWithDeadline(deps, job, runBudgetMs, (runContext) =>
+      isSubmitCheck(jobType) ? jobType.submit(input.data, runContext) : jobType.run(input.data, runContext),
+    );
   } catch (error) {
     if (error instanceof RunAbort && error.reason !== "timeout") {
       log.info("Run stopped: the job was cancelled or taken over", {
@@ -134,43 +137,41 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
         attempt,
         reason: error.reason,
       });
-      return "done";
+      return done();
     }
     return recordFailure(deps, delivery, job, jobType, toJobError(error, runBudgetMs, log, context));
   }
 
-  const resultJson = JSON.stringify(outcome ?? null);
-  const resultBytes = Buffer.byteLength(resultJson, "utf8");
-  if (resultBytes > settings.resultMaxBytes) {
-    return recordFailure(deps, delivery, job, jobType, {
-      code: "result_too_large",
-      message: `The result is ${resultBytes} bytes; results are limited to ${settings.resultMaxBytes} bytes.`,
-      retryable: false,
-    });
-  }
-  await lenient(deps, job, "complete", () => store.complete(job.id, attempt, resultJson));
-  return "done";
+  if (isSubmitCheck(jobType)) return afterSubmit(deps, delivery, job, jobType, outcome as SubmitOutcome);
+  const completion = await completeJob(deps, job, outcome);
+  return completion.kind === "unstored"
+    ? recordFailure(deps, delivery, job, jobType, completion.error)
+    : done();
 }
 
 async function settleUnclaimed(
   deps: WorkerDeps,
   delivery: Delivery,
   job: JobRow | undefined,
+  type: string,
   context: LogFields,
-): Promise<DeliveryOutcome> {
+): Promise<WorkerDecision> {
   const nowMs = deps.clock.now();
   if (!job && delivery.sentAtMs !== undefined && nowMs - delivery.sentAtMs < ROW_WAIT_WINDOW_MS) {
     const delaySeconds = rowWaitDelaySeconds(delivery.receiveCount);
     deps.log.info("The job's row is not there yet; looking again", { ...context, delaySeconds });
-    await deps.retries.retryAfter(delivery.receiptHandle, delaySeconds);
-    return "retry";
+    return retryAfter(delaySeconds);
   }
   if (!job || job.expiresAt * 1000 <= nowMs || isTerminal(job.status)) {
     deps.log.info("Nothing to run: the job is unknown, expired or already ended", {
       ...context,
       status: job?.status,
     });
-    return "done";
+    return done();
+  }
+  if (job.checkSeq !== undefined) {
+    // Submitted already: this start message is a duplicate, or a redelivery after a lost send.
+    return resendLostCheck(deps, delivery, job, type, 0);
   }
   // Another run holds a live lease. Look again once it lapses, in case that run dies.
   const leaseLeftSeconds = Math.ceil(((job.leaseExpiresAt ?? nowMs) - nowMs) / 1000) + 1;
@@ -178,17 +179,19 @@ async function settleUnclaimed(
     ...context,
     leaseLeftSeconds,
   });
-  await deps.retries.retryAfter(delivery.receiptHandle, leaseLeftSeconds);
-  return "retry";
+  return retryAfter(leaseLeftSeconds);
 }
 
-async function runWithDeadline(
+/**
+ * Runs one call of a job type (run, submit or check) under a deadline, with cancel checks while
+ * it runs; rejects with RunAbort when the deadline passes or the job is cancelled or taken over.
+ */
+export async function runWithDeadline<T>(
   deps: WorkerDeps,
   job: JobRow,
-  jobType: RunJobType,
-  input: unknown,
   budgetMs: number,
-): Promise<unknown> {
+  call: (context: RunContext) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const abort = (reason: RunAbort["reason"]): void => {
     if (!controller.signal.aborted) controller.abort(new RunAbort(reason));
@@ -205,7 +208,7 @@ async function runWithDeadline(
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
     });
-    const run = jobType.run(input as Record<string, unknown>, {
+    const run = call({
       jobId: job.id,
       attempt: job.attempt,
       signal: controller.signal,
@@ -229,14 +232,14 @@ async function runWithDeadline(
   }
 }
 
-function toJobError(error: unknown, budgetMs: number, log: Log, context: LogFields): JobError {
+export function toJobError(error: unknown, budgetMs: number, log: Log, context: LogFields): JobError {
   if (error instanceof RunAbort) return timeoutError(budgetMs);
   if (error instanceof ExternalApiError) return error.toJobError();
   log.error("Job run failed unexpectedly", { ...context, error });
   return { code: "internal_error", message: "The job failed unexpectedly.", retryable: true };
 }
 
-function timeoutError(budgetMs: number): JobError {
+export function timeoutError(budgetMs: number): JobError {
   return {
     code: "timeout",
     message: `The external call did not answer within ${Math.round(budgetMs / 1000)} s.`,
@@ -244,35 +247,39 @@ function timeoutError(budgetMs: number): JobError {
   };
 }
 
-async function recordFailure(
+export async function recordFailure(
   deps: WorkerDeps,
   delivery: Delivery,
   job: JobRow,
   jobType: JobType,
   error: JobError,
-): Promise<DeliveryOutcome> {
+): Promise<WorkerDecision> {
   const { store, settings } = deps;
-  const maxAttempts = Math.min(job.maxAttempts, jobType.maxAttempts, settings.maxReceiveCount);
-  const lastChance = job.attempt >= maxAttempts || delivery.receiveCount >= settings.maxReceiveCount;
-  if (!error.retryable || lastChance) {
+  if (!error.retryable || isLastChance(deps, delivery, job, jobType)) {
     const final = error.retryable
       ? { ...error, message: `${error.message} Gave up after ${job.attempt} attempts.` }
       : error;
     await lenient(deps, job, "fail", () => store.fail(job.id, job.attempt, final));
-    return "done";
+    return done();
   }
   const delaySeconds = retryDelaySeconds(job.attempt, settings.retryBaseSeconds, settings.retryMaxSeconds);
   const released = await lenient(deps, job, "release for retry", () =>
     store.releaseForRetry(job.id, job.attempt, error),
   );
-  if (!released) return "done";
+  if (!released) return done();
   deps.log.info("Transient failure; retrying", { jobId: job.id, attempt: job.attempt, delaySeconds, error });
-  await deps.retries.retryAfter(delivery.receiptHandle, delaySeconds);
-  return "retry";
+  return retryAfter(delaySeconds);
+}
+
+/** The last chance of a job that failed: its attempts are used, or its message's receives are. */
+export function isLastChance(deps: WorkerDeps, delivery: Delivery, job: JobRow, jobType: JobType): boolean {
+  const { settings } = deps;
+  const maxAttempts = Math.min(job.maxAttempts, jobType.maxAttempts, settings.maxReceiveCount);
+  return job.attempt >= maxAttempts || delivery.receiveCount >= settings.maxReceiveCount;
 }
 
 /** A write that lost its condition means the job moved on (cancelled, taken over): not an error. */
-async function lenient(
+export async function lenient(
   deps: WorkerDeps,
   job: JobRow,
   what: string,

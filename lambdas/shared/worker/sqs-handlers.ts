@@ -1,7 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Log } from "../domain/logger.js";
-import type { JobStore } from "../domain/ports.js";
+import type { JobQueue, JobStore, RetryScheduler } from "../domain/ports.js";
+import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
 import { MalformedMessageError, processDelivery, type WorkerDeps } from "./process-delivery.js";
 import { settleDeadLetter } from "./settle-dead-letter.js";
 
@@ -26,28 +27,34 @@ function receiveCount(record: SQSRecord): number {
   return Number.parseInt(record.attributes.ApproximateReceiveCount, 10) || 1;
 }
 
+/** The worker core's ports plus the job queue, which only this edge uses. */
+export interface WorkerHandlerDeps extends WorkerDeps {
+  /** The worker's own job queue: retry delays of a received message, and delayed check messages. */
+  readonly queue: RetryScheduler & JobQueue;
+}
+
 /** The worker: each record is one delivery; failed records go back to SQS (partial batch response). */
-export function createSqsWorkerHandler(deps: WorkerDeps): SqsBatchHandler {
+export function createSqsWorkerHandler(deps: WorkerHandlerDeps): SqsBatchHandler {
   return async (event, context) => {
     // One processor per invocation: it keeps per-batch state, and local runs invoke concurrently.
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
-        let outcome: Awaited<ReturnType<typeof processDelivery>>;
         try {
-          outcome = await processDelivery(deps, {
+          const decision = await processDelivery(deps, {
             body: record.body,
-            receiptHandle: record.receiptHandle,
             receiveCount: receiveCount(record),
             remainingTimeMs: () => context.getRemainingTimeInMillis(),
             ...sentAt(record),
           });
+          await act(deps.queue, record, decision);
         } catch (error) {
-          if (!(error instanceof MalformedMessageError)) await comeBackSoon(deps, record, error);
+          // A scheduled retry has set its own visibility; a malformed message goes to the DLQ as is.
+          const expected = error instanceof RetryScheduledError || error instanceof MalformedMessageError;
+          if (!expected) await comeBackSoon(deps, record, error);
           throw error;
         }
-        if (outcome === "retry") throw new RetryScheduledError(record.messageId);
       },
       processor,
       { context, throwOnFullBatchFailure: false },
@@ -61,19 +68,41 @@ function sentAt(record: SQSRecord): { sentAtMs?: number } {
 }
 
 /** Best effort: if this fails too, SQS still redelivers after the visibility timeout. */
-async function comeBackSoon(deps: WorkerDeps, record: SQSRecord, error: unknown): Promise<void> {
+async function comeBackSoon(deps: WorkerHandlerDeps, record: SQSRecord, error: unknown): Promise<void> {
   deps.log.error("Delivery failed before its outcome was recorded; it comes back soon", {
     messageId: record.messageId,
     delaySeconds: UNRECORDED_RETRY_SECONDS,
     error,
   });
   try {
-    await deps.retries.retryAfter(record.receiptHandle, UNRECORDED_RETRY_SECONDS);
+    await deps.queue.retryAfter(record.receiptHandle, UNRECORDED_RETRY_SECONDS);
   } catch (failure) {
     deps.log.warn("Could not shorten the message's visibility", {
       messageId: record.messageId,
       error: failure,
     });
+  }
+}
+
+/** Turns the core's decision into SQS calls; a throw reports the record in batchItemFailures. */
+async function act(
+  queue: RetryScheduler & JobQueue,
+  record: SQSRecord,
+  decision: WorkerDecision,
+): Promise<void> {
+  switch (decision.kind) {
+    case "done":
+      return;
+    case "retryAfter":
+      await queue.retryAfter(record.receiptHandle, decision.seconds);
+      throw new RetryScheduledError(record.messageId);
+    case "checkAfter":
+      // Longer waits chain: the message carries its due time, and the core passes it on until then.
+      // If this send fails, the record fails and comes back soon (comeBackSoon) to send it again.
+      await queue.send(decision.message, {
+        delaySeconds: Math.min(decision.seconds, MAX_SQS_DELAY_SECONDS),
+      });
+      return;
   }
 }
 

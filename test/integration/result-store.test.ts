@@ -1,0 +1,56 @@
+import { createHash } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { S3ResultStore } from "../../lambdas/shared/adapters/s3-result-store.js";
+import { RESULT_CONTENT_TYPE, resultKey } from "../../lambdas/shared/domain/results.js";
+import { type LocalAws, useLocalAws } from "../support/local-aws.js";
+
+let aws: LocalAws;
+let store: S3ResultStore;
+
+beforeAll(async () => {
+  aws = await useLocalAws();
+  store = new S3ResultStore({ client: aws.s3, bucketName: aws.resources.resultBucketName });
+});
+
+const text = `{"rows":[${Array.from({ length: 1_000 }, (_, n) => `{"n":${n},"text":"é ${n}"}`).join(",")}]}`;
+const bytes = Buffer.from(text, "utf8");
+
+describe("S3ResultStore against the emulator's S3", () => {
+  it("writes a result and reads back exactly the byte ranges asked for", async () => {
+    const key = resultKey("0d6f2a44-4c39-4a3e-9f0b-1b2c3d4e5f60");
+    await store.put(key, text, RESULT_CONTENT_TYPE);
+    expect(Buffer.from(await store.readRange(key, 0, 10))).toEqual(bytes.subarray(0, 10));
+    expect(Buffer.from(await store.readRange(key, 1_000, 1_500))).toEqual(bytes.subarray(1_000, 1_500));
+    // A range past the end is cut to the object, as S3 does.
+    expect(Buffer.from(await store.readRange(key, bytes.length - 3, bytes.length + 50))).toEqual(
+      bytes.subarray(bytes.length - 3),
+    );
+    expect((await store.readRange(key, 5, 5)).length).toBe(0);
+  });
+
+  it("overwrites on a second put of the same key (a retried run)", async () => {
+    const key = resultKey("1d6f2a44-4c39-4a3e-9f0b-1b2c3d4e5f61");
+    await store.put(key, '"first"', RESULT_CONTENT_TYPE);
+    await store.put(key, '"second"', RESULT_CONTENT_TYPE);
+    expect(Buffer.from(await store.readRange(key, 0, 100)).toString()).toBe('"second"');
+  });
+
+  it("signs a GET URL for the whole object, path-style on the emulator's endpoint", async () => {
+    const key = resultKey("2d6f2a44-4c39-4a3e-9f0b-1b2c3d4e5f62");
+    await store.put(key, text, RESULT_CONTENT_TYPE);
+    const url = new URL(await store.presignGet(key, 900));
+    expect(url.origin).toBe(aws.endpoints.sqsEndpoint);
+    expect(url.pathname).toBe(`/${aws.resources.resultBucketName}/${key}`);
+    expect(url.searchParams.get("X-Amz-Expires")).toBe("900");
+    const response = await fetch(url);
+    expect(response.headers.get("content-type")).toBe(RESULT_CONTENT_TYPE);
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(createHash("sha256").update(body).digest("hex")).toBe(
+      createHash("sha256").update(bytes).digest("hex"),
+    );
+  });
+
+  it("fails a read of a missing object", async () => {
+    await expect(store.readRange(resultKey("3d6f2a44-4c39-4a3e-9f0b-1b2c3d4e5f63"), 0, 10)).rejects.toThrow();
+  });
+});
