@@ -38,7 +38,7 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultKind, string>> = {
 export const DEFAULT_FAULT_RATES: FaultRates = {
   abandon: 0.05,
   duplicate: 0.03,
-  sendFail: 0.04,
+  sendFail: 0.05,
   retryFail: 0.08,
   throttle: 0.003,
   latency: 0.003,

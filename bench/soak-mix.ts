@@ -1,4 +1,15 @@
 import type { JobView } from "../lambdas/shared/domain/job.js";
+import { sha256 } from "../lambdas/shared/domain/sha256.js";
+
+/** The soak's batch_api jobs last this long at most; BATCH_API_CHECK_SECONDS is 1 in the soak. */
+export const SOAK_BATCH_SECONDS = { min: 1, max: 4 } as const;
+
+/** export_api's result, exactly as the job type builds it: the soak compares its JSON. */
+function exportResultJson(query: string, rows: number): string {
+  return JSON.stringify({
+    rows: Array.from({ length: rows }, (_, index) => ({ n: index + 1, text: `${query} #${index + 1}` })),
+  });
+}
 
 /** A seeded source of randomness, so a soak run can be repeated (`--seed`). */
 export interface Random {
@@ -73,10 +84,33 @@ export const SOAK_MIX: Readonly<Record<string, SoakKind>> = {
       Number(resultField(view, "attempts")) >= Number(input.failTimes) + 1,
   },
   hung_api: {
-    weight: 2,
+    weight: 3,
     input: (_random, index) => ({ query: `soak ${index}` }),
     expected: (_input, view) =>
       view.status === "failed" && view.error?.code === "timeout" && view.error.retryable === true,
+  },
+  batch_api: {
+    weight: 8,
+    input: (random, index) => ({
+      query: `soak ${index}`,
+      durationSeconds: random.int(SOAK_BATCH_SECONDS.min, SOAK_BATCH_SECONDS.max),
+    }),
+    expected: (input, view) =>
+      view.status === "completed" && resultField(view, "answer") === `Batch result for: ${input.query}`,
+  },
+  export_api: {
+    weight: 6,
+    // About 35 bytes a row: from 100 rows (inline) to 1 200 (about 40 KB, past the 16 000-byte
+    // inline bound, so stored in S3 and read back through its size and SHA-256).
+    input: (random, index) => ({ query: `soak ${index}`, rows: random.int(100, 1_200), delaySeconds: 0 }),
+    expected: (input, view) => {
+      if (view.status !== "completed") return false;
+      const json = exportResultJson(String(input.query), Number(input.rows));
+      if (view.resultStored === "s3") {
+        return view.resultBytes === Buffer.byteLength(json) && view.resultSha256 === sha256(json);
+      }
+      return JSON.stringify(view.result) === json;
+    },
   },
 };
 

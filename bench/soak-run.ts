@@ -104,7 +104,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     prefix: "soak",
     log: silentLog,
     endpoints: emulators,
-    env: { WORKER_RETRY_BASE_SECONDS: "1", WORKER_RETRY_MAX_SECONDS: "4", WORKER_CANCEL_CHECK_MS: "500" },
+    env: {
+      WORKER_RETRY_BASE_SECONDS: "1",
+      WORKER_RETRY_MAX_SECONDS: "4",
+      WORKER_CANCEL_CHECK_MS: "500",
+      // batch_api jobs of a few seconds, checked every second.
+      BATCH_API_CHECK_SECONDS: "1",
+    },
     workerTimeoutMs: WORKER_TIMEOUT_MS,
     queue: { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS },
     overrides: { wrapQueue: (queue) => failingSends(queue, book) },
