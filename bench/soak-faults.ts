@@ -26,7 +26,7 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultKind, string>> = {
   abandon:
     "worker invocation dies mid-job (no delete, no failure: SQS redelivers after the visibility timeout)",
   duplicate: "the same message handed to two invocations at once",
-  sendFail: "SendMessage fails on a start",
+  sendFail: "SendMessage fails on a start or on a submit/check job's delayed check",
   retryFail: "ChangeMessageVisibility fails when the worker schedules a retry or a look-again",
   throttle: "a DynamoDB call answers ProvisionedThroughputExceededException (SDK middleware, every attempt)",
   latency: "a DynamoDB call is delayed 0.3-1.5 s (SDK middleware)",
