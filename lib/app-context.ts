@@ -23,6 +23,8 @@ export const DEFAULT_STACK_NAME = "McpAsyncJobs";
  * | `callerMaxStartsPerMinute` | `60` | per caller, 0 = no limit |
  * | `jobTtlSeconds` | `86400` | 3600–604800 |
  * | `workerMaxConcurrency` | `20` | jobs running at once, 2–1000 |
+ * | `callbackAllowedOrigins` | none | comma-separated https origins a start's `callbackUrl` may use |
+ * | `defaultCallbackUrl` | none | an https URL notified when any job ends |
  * | `removalPolicy` | `retain` | `destroy` deletes the table, key secret and logs with the stack |
  */
 export interface AppContext {
@@ -88,6 +90,8 @@ export function readAppContext(node: Node): AppContext {
       callerMaxStartsPerMinute: integer("callerMaxStartsPerMinute"),
       jobTtl: jobTtlSeconds === undefined ? undefined : Duration.seconds(jobTtlSeconds),
       workerMaxConcurrency: integer("workerMaxConcurrency"),
+      callbackAllowedOrigins: list("callbackAllowedOrigins"),
+      defaultCallbackUrl: text("defaultCallbackUrl"),
     },
   };
 }

@@ -135,7 +135,7 @@ export class JobQueue extends Construct {
 }
 
 /** A function that only an SQS event source mapping invokes needs no Lambda-level failure target. */
-function acknowledgeQueueConsumer(fn: LambdaFunction, whereFailuresGo: string): void {
+export function acknowledgeQueueConsumer(fn: LambdaFunction, whereFailuresGo: string): void {
   Validations.of(fn).acknowledge(
     {
       id: "Serverless-LambdaDLQ",

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -6,8 +8,59 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 
-/** The repository root: the handlers, the lock file and tsconfig.json are found from here, never from the cwd. */
-export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+/**
+ * This package's root (the nearest directory above this module with a package.json): the repository
+ * when run from its TypeScript sources, the installed package when run from its build (`dist/lib/`).
+ * It ends with a separator, as it always has.
+ */
+export const REPO_ROOT = `${packageRootOf(fileURLToPath(new URL(".", import.meta.url)))}${sep}`;
+
+/**
+ * The shipped handler sources, next to this module's own directory: `lambdas/*.ts` in the repository,
+ * the built `dist/lambdas/*.js` in an installed package, so the handlers, the runtime entry a user's
+ * job types import and the factories are one copy of the code in a bundle.
+ */
+const LAMBDAS_DIR = fileURLToPath(new URL("../lambdas/", import.meta.url));
+const SOURCE_EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
+/** A shipped module under `lambdas/`, by its path without extension (e.g. `shared/handlers`). */
+export function lambdaSource(path: string): string {
+  return join(LAMBDAS_DIR, `${path}${SOURCE_EXTENSION}`);
+}
+
+/**
+ * The project that bundles the functions: this repository, or, when this package is installed, the
+ * project whose `node_modules` holds it. esbuild runs there (the project's own `esbuild`), its lock
+ * file names the package manager, and every entry must be under it (CDK refuses others).
+ */
+export const PROJECT_ROOT = projectRootOf(REPO_ROOT);
+
+const LOCK_FILES = ["package-lock.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock", "bun.lockb"];
+
+function packageRootOf(dir: string): string {
+  for (let current = dir; ; current = dirname(current)) {
+    if (existsSync(join(current, "package.json"))) return current;
+    if (dirname(current) === current) return dir;
+  }
+}
+
+/** The project a package at `packageRoot` is installed in (itself when not in a node_modules). */
+export function projectRootOf(packageRoot: string): string {
+  // The outermost node_modules: pnpm nests packages in node_modules/.pnpm/<name>/node_modules/.
+  const at = packageRoot.indexOf(`${sep}node_modules${sep}`);
+  return at === -1 ? packageRoot : packageRoot.slice(0, at);
+}
+
+/** The project's lock file; NodejsFunction needs one, under the project root. */
+export function lockFileOf(projectRoot: string): string {
+  const found = LOCK_FILES.map((name) => join(projectRoot, name)).find((path) => existsSync(path));
+  if (found === undefined) {
+    throw new Error(
+      `AsyncMcpJobs: no lock file (${LOCK_FILES.join(", ")}) in ${projectRoot}, the project that bundles the functions. Install its dependencies first (npm install).`,
+    );
+  }
+  return found;
+}
 
 /**
  * ESM bundles have no `require`; some dependencies still call it for Node built-ins. The banner gives
@@ -17,12 +70,12 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 export interface ServiceFunctionProps {
-  /** The directory under `lambdas/` whose `handler.ts` exports `handler`, e.g. `"worker"`. */
+  /** The directory under `lambdas/` whose `handler` module exports `handler`, e.g. `"worker"`. */
   readonly source: string;
   /**
    * A file exporting `handler` to bundle instead of `lambdas/<source>/handler.ts` (an entry
    * `AsyncMcpJobs` generates for the user's job types).
-   * @default `lambdas/<source>/handler.ts`
+   * @default `lambdas/<source>/handler`
    */
   readonly entry?: string;
   /** Shown in the Lambda console. */
@@ -83,10 +136,10 @@ export class ServiceFunction extends NodejsFunction {
     logGroup.grantWrite(role);
 
     super(scope, id, {
-      entry: props.entry ?? `${REPO_ROOT}lambdas/${props.source}/handler.ts`,
+      entry: props.entry ?? lambdaSource(`${props.source}/handler`),
       handler: "handler",
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: lockFileOf(PROJECT_ROOT),
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,

@@ -3,6 +3,7 @@ import type { Construct } from "constructs";
 import type { JobAlarms } from "./alarms.js";
 import { AsyncMcpJobs, type AsyncMcpJobsProps } from "./async-mcp-jobs.js";
 import type { DeadLetterHandler } from "./dead-letter-handler.js";
+import type { JobNotifications } from "./job-notifications.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
 import { DEFAULT_API_KEY_NAME, type McpAuth } from "./mcp-auth.js";
@@ -26,6 +27,7 @@ export class McpAsyncJobsStack extends Stack {
   public readonly results: ResultBucket;
   public readonly deadLetterHandler: DeadLetterHandler;
   public readonly alarms: JobAlarms;
+  public readonly notifications: JobNotifications;
 
   constructor(scope: Construct, id: string, props: McpAsyncJobsStackProps = {}) {
     super(scope, id, props);
@@ -42,6 +44,7 @@ export class McpAsyncJobsStack extends Stack {
     this.results = this.jobs.results;
     this.deadLetterHandler = this.jobs.deadLetterHandler;
     this.alarms = this.jobs.alarms;
+    this.notifications = this.jobs.notifications;
 
     new CfnOutput(this, "McpUrl", {
       value: this.jobs.mcpUrl,
@@ -51,6 +54,11 @@ export class McpAsyncJobsStack extends Stack {
     new CfnOutput(this, "JobTableName", { value: this.table.table.tableName });
     new CfnOutput(this, "JobQueueUrl", { value: this.queue.queue.queueUrl });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.queue.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "WebhookSecretArn", { value: this.notifications.secret.secretArn });
+    new CfnOutput(this, "GetWebhookSecretCommand", {
+      description: "Prints the Standard Webhooks secret (whsec_…) receivers verify deliveries with",
+      value: `aws secretsmanager get-secret-value --region ${Aws.REGION} --secret-id ${this.notifications.secret.secretArn} --query "join('', ['whsec_', SecretString])" --output text`,
+    });
     const secret = this.auth.apiKeysSecret;
     if (secret) {
       new CfnOutput(this, "ApiKeySecretArn", { value: secret.secretArn });

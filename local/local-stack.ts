@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { AwsCaller } from "../lambdas/shared/adapters/aws-call-policy.js";
-import { loadDeadLetterConfig, loadLocalConfig, loadWorkerConfig } from "../lambdas/shared/config/config.js";
+import { loadLocalConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
   MCP_FUNCTION_TIMEOUT_SECONDS,
@@ -8,15 +8,24 @@ import {
   WORKER_BATCH_SIZE,
   WORKER_MAX_CONCURRENCY,
 } from "../lambdas/shared/config/functions.js";
+import {
+  NOTIFICATION_BATCH_SIZE,
+  NOTIFICATION_FUNCTION_TIMEOUT_SECONDS,
+  NOTIFICATION_MAX_CONCURRENCY,
+} from "../lambdas/shared/config/notification-queue.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
 import type { JobQueue, JobStore, RetryScheduler } from "../lambdas/shared/domain/ports.js";
-import { createMcpHandler } from "../lambdas/shared/handlers.js";
+import {
+  createDeadLetterHandler,
+  createMcpHandler,
+  createWebhookHandler,
+  createWorkerHandler,
+} from "../lambdas/shared/handlers.js";
 import type { JobType } from "../lambdas/shared/jobs/job-type.js";
 import { jobTypesWith } from "../lambdas/shared/jobs/registry.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
 import type { McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
-import { createDeadLetterDeps, createWorkerDeps } from "../lambdas/shared/wiring.js";
-import { createSqsDeadLetterHandler, createSqsWorkerHandler } from "../lambdas/shared/worker/sqs-handlers.js";
+import type { ResolveAll } from "../lambdas/shared/outbound/outbound.js";
 import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
 import { startEmulators } from "./emulators.js";
 import { startFunctionUrlServer } from "./function-url-server.js";
@@ -62,6 +71,8 @@ export interface LocalStackOptions {
   readonly queue?: Pick<JobResourceOptions, "visibilityTimeoutSeconds" | "maxReceiveCount">;
   /** Told of every worker invocation when it ends: its records and how long it ran (tests, benchmarks). */
   readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
+  /** Name resolution for webhook deliveries (tests map names to private addresses). Default: DNS. */
+  readonly webhookLookup?: ResolveAll;
   readonly log?: Log;
 }
 
@@ -109,7 +120,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...options.queue,
       prefix: options.prefix ?? "local",
     });
-    const wrapStore = options.workerOverrides?.wrapStore ?? ((store: JobStore) => store);
 
     let mcpHandler: HttpLambdaHandler | undefined;
     const server = await startFunctionUrlServer({
@@ -120,11 +130,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => server.close());
 
-    const env = {
+    const env: Readonly<Record<string, string | undefined>> = {
       [ENV.tableName]: resources.tableName,
       [ENV.queueUrl]: resources.queueUrl,
       [ENV.resultBucketName]: resources.resultBucketName,
       [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
+      [ENV.notificationQueueUrl]: resources.notificationQueueUrl,
       ...options.env,
     };
     const local = loadLocalConfig(env);
@@ -144,14 +155,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.deadlineMarginMs]: String(Math.min(5_000, Math.floor(workerTimeoutMs / 5))),
       ...env,
     };
-    // The deployed handler's parts (createWorkerHandler), with the ports open to fault injection.
-    const workerDeps = createWorkerDeps(loadWorkerConfig(workerEnv), workerClients, log, {
+    const overrides = options.workerOverrides;
+    const ports = {
+      ...(overrides?.wrapStore !== undefined ? { wrapStore: overrides.wrapStore } : {}),
+      ...(overrides?.wrapRetries !== undefined ? { wrapWorkerQueue: overrides.wrapRetries } : {}),
+    };
+    const workerHandler = createWorkerHandler({
       jobTypes,
-      wrapStore,
-    });
-    const workerHandler = createSqsWorkerHandler({
-      ...workerDeps,
-      queue: options.workerOverrides?.wrapRetries?.(workerDeps.queue) ?? workerDeps.queue,
+      env: workerEnv,
+      clients: workerClients,
+      log,
+      ports,
     });
     const observe = options.onWorkerInvocation;
     const worker = startSqsPoller({
@@ -167,21 +181,44 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onError: (error) => log.error("Worker poller error", { error }),
     });
     stops.push(() => worker.stop());
-    const deadLetterDeps = createDeadLetterDeps(
-      loadDeadLetterConfig(env),
-      localAwsClients(endpoints, callerOf("deadLetter")),
-      log,
-    );
     const deadLetters = startSqsPoller({
       sqs: clients.sqs,
       queueUrl: resources.deadLetterQueueUrl,
       queueArn: resources.deadLetterQueueArn,
-      handler: createSqsDeadLetterHandler({ ...deadLetterDeps, store: wrapStore(deadLetterDeps.store) }),
+      handler: createDeadLetterHandler({
+        env,
+        clients: localAwsClients(endpoints, callerOf("deadLetter")),
+        log,
+        ports,
+      }),
       functionName: "dead-letter",
       region: endpoints.region,
       onError: (error) => log.error("Dead-letter poller error", { error }),
     });
     stops.push(() => deadLetters.stop());
+
+    // Completion webhooks run only with a secret (npm start generates one).
+    if (env[ENV.webhookSecret] !== undefined) {
+      const webhooks = await createWebhookHandler({
+        env,
+        clients: localAwsClients(endpoints, callerOf("webhooks")),
+        log,
+        ...(options.webhookLookup !== undefined ? { lookup: options.webhookLookup } : {}),
+      });
+      const deliveries = startSqsPoller({
+        sqs: clients.sqs,
+        queueUrl: resources.notificationQueueUrl,
+        queueArn: resources.notificationQueueArn,
+        handler: webhooks,
+        concurrency: NOTIFICATION_MAX_CONCURRENCY,
+        batchSize: NOTIFICATION_BATCH_SIZE,
+        functionTimeoutMs: NOTIFICATION_FUNCTION_TIMEOUT_SECONDS * 1000,
+        functionName: "webhooks",
+        region: endpoints.region,
+        onError: (error) => log.error("Webhook delivery poller error", { error }),
+      });
+      stops.push(() => deliveries.stop());
+    }
 
     return {
       mcpUrl: `${server.origin}${MCP_PATH}`,

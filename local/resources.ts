@@ -7,6 +7,10 @@ import {
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
+  NOTIFICATION_FUNCTION_TIMEOUT_SECONDS,
+  NOTIFICATION_MAX_RECEIVE_COUNT,
+} from "../lambdas/shared/config/notification-queue.js";
+import {
   DEFAULT_MAX_RECEIVE_COUNT,
   DEFAULT_WORKER_TIMEOUT_SECONDS,
   JOB_TABLE,
@@ -28,6 +32,11 @@ export interface JobResources {
   readonly deadLetterQueueUrl: string;
   readonly deadLetterQueueArn: string;
   readonly resultBucketName: string;
+  /** Completion webhooks: the notification queue and its dead-letter queue. */
+  readonly notificationQueueUrl: string;
+  readonly notificationQueueArn: string;
+  readonly notificationDeadLetterQueueUrl: string;
+  readonly notificationDeadLetterQueueArn: string;
 }
 
 const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
@@ -40,17 +49,51 @@ export async function createJobResources(
   clients: { readonly dynamo: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client },
   options: JobResourceOptions,
 ): Promise<JobResources> {
-  const [tableName, queues, resultBucketName] = await Promise.all([
+  const [tableName, queues, resultBucketName, notificationQueues] = await Promise.all([
     createJobTable(clients.dynamo, `${options.prefix}-jobs`),
     createJobQueues(clients.sqs, options),
     createResultBucket(clients.s3, `${options.prefix}-results`.toLowerCase()),
+    createNotificationQueues(clients.sqs, options.prefix),
   ]);
-  return { tableName, ...queues, resultBucketName };
+  return { tableName, ...queues, resultBucketName, ...notificationQueues };
 }
 
 async function createResultBucket(s3: S3Client, bucketName: string): Promise<string> {
   await s3.send(new CreateBucketCommand({ Bucket: bucketName }));
   return bucketName;
+}
+
+/** The notification queue and its dead-letter queue, with the stack's settings. */
+async function createNotificationQueues(
+  sqs: SQSClient,
+  prefix: string,
+): Promise<
+  Pick<
+    JobResources,
+    | "notificationQueueUrl"
+    | "notificationQueueArn"
+    | "notificationDeadLetterQueueUrl"
+    | "notificationDeadLetterQueueArn"
+  >
+> {
+  const notificationDeadLetterQueueUrl = await createQueue(sqs, `${prefix}-notifications-dlq`, {
+    MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_SECONDS),
+  });
+  const notificationDeadLetterQueueArn = await queueArnOf(sqs, notificationDeadLetterQueueUrl);
+  const notificationQueueUrl = await createQueue(sqs, `${prefix}-notifications`, {
+    VisibilityTimeout: String(6 * NOTIFICATION_FUNCTION_TIMEOUT_SECONDS),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: notificationDeadLetterQueueArn,
+      maxReceiveCount: NOTIFICATION_MAX_RECEIVE_COUNT,
+    }),
+  });
+  const notificationQueueArn = await queueArnOf(sqs, notificationQueueUrl);
+  return {
+    notificationQueueUrl,
+    notificationQueueArn,
+    notificationDeadLetterQueueUrl,
+    notificationDeadLetterQueueArn,
+  };
 }
 
 async function createJobTable(dynamo: DynamoDBClient, tableName: string): Promise<string> {
@@ -105,7 +148,7 @@ async function createJobTable(dynamo: DynamoDBClient, tableName: string): Promis
 async function createJobQueues(
   sqs: SQSClient,
   options: JobResourceOptions,
-): Promise<Omit<JobResources, "tableName" | "resultBucketName">> {
+): Promise<Pick<JobResources, "queueUrl" | "queueArn" | "deadLetterQueueUrl" | "deadLetterQueueArn">> {
   const deadLetterQueueUrl = await createQueue(sqs, `${options.prefix}-jobs-dlq`, {
     MessageRetentionPeriod: String(DEAD_LETTER_RETENTION_SECONDS),
   });

@@ -1,3 +1,5 @@
+import { generateWebhookSecret } from "../lambdas/shared/adapters/standard-webhooks.js";
+import { ENV } from "../lambdas/shared/config/env-names.js";
 import { prepareLocalAuth } from "./local-auth.js";
 import { startLocalStack } from "./local-stack.js";
 
@@ -9,7 +11,13 @@ const startedAt = Date.now();
 console.log("Starting DynamoDB Local, the SQS emulator, the MCP endpoint and the worker…");
 
 const auth = prepareLocalAuth(process.env);
-const stack = await startLocalStack({ port, env: auth.env }).catch((error: unknown) => {
+// Completion webhooks are signed; without WEBHOOK_SECRET a fresh one is made for this run.
+const generatedWebhookSecret = process.env[ENV.webhookSecret] ? undefined : generateWebhookSecret();
+const env = {
+  ...auth.env,
+  ...(generatedWebhookSecret ? { [ENV.webhookSecret]: generatedWebhookSecret } : {}),
+};
+const stack = await startLocalStack({ port, env }).catch((error: unknown) => {
   if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
     console.error(
       `Port ${port} is in use. Stop the other server, or pick a port: PORT=3001 npm start (PORT=0: any free port).`,
@@ -46,6 +54,9 @@ console.log(
 );
 console.log(`MCP endpoint: ${stack.mcpUrl}`);
 if (auth.devKey) console.log(`API key (development): ${auth.devKey}`);
+if (generatedWebhookSecret) {
+  console.log(`Webhook secret (development; verify deliveries with it): ${generatedWebhookSecret}`);
+}
 if (process.env.AUTH_MODE === "jwt") {
   console.log(`Protected resource metadata: ${stack.origin}/.well-known/oauth-protected-resource`);
 }

@@ -1,11 +1,20 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { type AuthenticatorDeps, createAuthenticator } from "./auth/create-authenticator.js";
 import { loadDeadLetterConfig, loadMcpConfig, loadWorkerConfig } from "./config/config.js";
+import { loadDeliveryConfig, loadOutboxConfig } from "./config/webhook-config.js";
 import type { Log } from "./domain/logger.js";
+import type { JobQueue, JobStore, RetryScheduler } from "./domain/ports.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createHttpLambdaHandler, type HttpLambdaHandler } from "./mcp/lambda-http.js";
 import { createMcpApp, type McpAppOverrides } from "./mcp/mcp-app.js";
+import type { ResolveAll } from "./outbound/outbound.js";
+import {
+  createNotificationHandlerDeps,
+  createNotificationOutbox,
+  loadWebhookSecret,
+} from "./webhook-wiring.js";
 import { type AwsClients, createAwsClients, createDeadLetterDeps, createWorkerDeps } from "./wiring.js";
+import { createNotificationHandler } from "./worker/notification-handler.js";
 import {
   createSqsDeadLetterHandler,
   createSqsWorkerHandler,
@@ -22,6 +31,14 @@ export interface HandlerOptions {
   readonly clients?: AwsClients;
   /** @default a Powertools Logger named after the function */
   readonly log?: Log;
+  /** Fault injection in the worker and dead-letter functions (tests, the soak): wraps their ports. */
+  readonly ports?: PortOverrides;
+}
+
+export interface PortOverrides {
+  readonly wrapStore?: (store: JobStore) => JobStore;
+  /** The worker edge's queue: retry delays and delayed check messages. */
+  readonly wrapWorkerQueue?: (queue: RetryScheduler & JobQueue) => RetryScheduler & JobQueue;
 }
 
 export interface JobHandlerOptions extends HandlerOptions {
@@ -59,9 +76,19 @@ export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-worker" });
   const clients = options.clients ?? createAwsClients("worker", env);
-  return createSqsWorkerHandler(
-    createWorkerDeps(loadWorkerConfig(env), clients, log, { jobTypes: options.jobTypes }),
+  const config = loadWorkerConfig(env);
+  const outbox = createNotificationOutbox(
+    clients,
+    config.tableName,
+    loadOutboxConfig(env).notificationQueueUrl,
+    log,
   );
+  const deps = createWorkerDeps(config, clients, log, {
+    jobTypes: options.jobTypes,
+    ...(options.ports?.wrapStore !== undefined ? { wrapStore: options.ports.wrapStore } : {}),
+  });
+  const queue = options.ports?.wrapWorkerQueue?.(deps.queue) ?? deps.queue;
+  return createSqsWorkerHandler({ ...deps, queue }, { outbox });
 }
 
 /** The dead-letter queue's Lambda handler: marks the jobs of messages SQS gave up on as failed. */
@@ -69,5 +96,35 @@ export function createDeadLetterHandler(options: HandlerOptions = {}): SqsBatchH
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-dead-letter" });
   const clients = options.clients ?? createAwsClients("deadLetter", env);
-  return createSqsDeadLetterHandler(createDeadLetterDeps(loadDeadLetterConfig(env), clients, log));
+  const config = loadDeadLetterConfig(env);
+  const outbox = createNotificationOutbox(
+    clients,
+    config.tableName,
+    loadOutboxConfig(env).notificationQueueUrl,
+    log,
+  );
+  const deps = createDeadLetterDeps(config, clients, log);
+  const store = options.ports?.wrapStore?.(deps.store) ?? deps.store;
+  return createSqsDeadLetterHandler({ ...deps, store }, { outbox });
+}
+
+export interface WebhookHandlerOptions extends HandlerOptions {
+  /** Name resolution for deliveries (tests map names to private addresses). @default DNS */
+  readonly lookup?: ResolveAll;
+}
+
+/**
+ * The completion-webhook delivery function's handler (the notification queue). The secret is read
+ * here, once (WEBHOOK_SECRET, or the stack's secret): await it at module scope.
+ */
+export async function createWebhookHandler(options: WebhookHandlerOptions = {}): Promise<SqsBatchHandler> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-webhooks" });
+  const config = loadDeliveryConfig(env);
+  const secret = await loadWebhookSecret(config);
+  return createNotificationHandler(
+    createNotificationHandlerDeps(config, secret, options.clients ?? createAwsClients("webhooks", env), log, {
+      ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
+    }),
+  );
 }

@@ -13,6 +13,7 @@ import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
 import type { ResultAccess } from "./mcp/result-tools.js";
 import { JobService } from "./usecases/job-service.js";
+import { createCallbackTargets, createNotificationOutbox } from "./webhook-wiring.js";
 import type { WorkerHandlerDeps } from "./worker/sqs-handlers.js";
 
 export interface AwsClients {
@@ -107,6 +108,14 @@ export function createMcpDeps(
       maxActiveJobs: config.callerMaxActiveJobs,
       maxStartsPerMinute: config.callerMaxStartsPerMinute,
     },
+    callbacks: createCallbackTargets(config.callbacks),
+    outbox: createNotificationOutbox(
+      clients,
+      config.tableName,
+      config.callbacks.notificationQueueUrl,
+      log,
+      clock,
+    ),
   });
   const results: ResultAccess = {
     ...(config.resultBucketName !== undefined

@@ -57,7 +57,8 @@ describe("AsyncMcpJobs in a user's stack", () => {
     const { app, jobs } = userApp(LIBRARY_PROPS);
     expect(() => app.synth()).not.toThrow();
     const template = Template.fromStack(Stack.of(jobs));
-    template.resourceCountIs("AWS::Lambda::Function", 3);
+    // MCP, worker, dead-letter handler and the completion-webhook delivery function.
+    template.resourceCountIs("AWS::Lambda::Function", 4);
     template.resourceCountIs("AWS::DynamoDB::Table", 1);
     expect(jobs.mcpUrl).toContain(MCP_PATH);
     expect(jobs.table.table.tableName).toBeTruthy();
@@ -65,6 +66,7 @@ describe("AsyncMcpJobs in a user's stack", () => {
     expect(jobs.mcpFunction).toBe(jobs.endpoint.function);
     expect(jobs.workerFunction).toBe(jobs.worker.function);
     expect(jobs.deadLetterFunction).toBe(jobs.deadLetterHandler.function);
+    expect(jobs.notifications.queue.queueUrl).toBeTruthy();
   });
 
   it("refuses to serve no job types at all, naming the props to set", () => {

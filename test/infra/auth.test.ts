@@ -10,7 +10,8 @@ describe("api-key mode (the default)", () => {
   const secretId = logicalIdOf(stack.auth.apiKeysSecret?.node.defaultChild as CfnElement);
 
   it("creates a secret holding one generated key under 'default'", () => {
-    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    // Beside it, the webhook signing secret (test/infra/notifications.test.ts).
+    template.resourceCountIs("AWS::SecretsManager::Secret", 2);
     template.hasResourceProperties("AWS::SecretsManager::Secret", {
       GenerateSecretString: Match.objectLike({ SecretStringTemplate: "{}", GenerateStringKey: "default" }),
     });
@@ -19,7 +20,7 @@ describe("api-key mode (the default)", () => {
 
   it("lets only the MCP function read it, and tells the function where it is", () => {
     const readers = Object.values(template.findResources("AWS::IAM::Policy")).filter((policy) =>
-      JSON.stringify(policy.Properties.PolicyDocument).includes("secretsmanager:"),
+      JSON.stringify(policy.Properties.PolicyDocument).includes(secretId),
     );
     expect(readers).toHaveLength(1);
     expect(readers[0]?.Properties.Roles).toEqual([{ Ref: roleLogicalId(stack.endpoint.function.role) }]);
@@ -54,7 +55,8 @@ describe("jwt mode", () => {
         jwtAuthorizationServers: ["https://issuer.example.com/"],
       },
     });
-    template.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    // Only the webhook signing secret.
+    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: {
         Variables: Match.objectLike({
@@ -94,7 +96,8 @@ describe("none mode", () => {
   it("with the opt-in synthesizes, warns loudly and makes no secret", () => {
     const { stack, template } = synthStack({ auth: { mode: "none", allowUnauthenticated: true } });
     Annotations.fromStack(stack).hasWarning("*", Match.stringLikeRegexp("UNAUTHENTICATED"));
-    template.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    // Only the webhook signing secret.
+    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: { Variables: Match.objectLike({ [ENV.authMode]: "none" }) },
     });

@@ -31,7 +31,7 @@ describe("npx cdk synth", () => {
     expect(existsSync(join(REPO_ROOT, "node_modules/.bin/esbuild"))).toBe(true);
   });
 
-  it("synthesizes the app offline, bundling the three functions with the local esbuild", async () => {
+  it("synthesizes the app offline, bundling the four functions with the local esbuild", async () => {
     const started = performance.now();
     await run(join(REPO_ROOT, "node_modules/.bin/cdk"), ["synth", "--no-notices", "-q", "-o", outdir], {
       cwd: REPO_ROOT,
@@ -59,10 +59,11 @@ describe("npx cdk synth", () => {
         "JobQueueUrl",
         "ApiKeySecretArn",
         "GetApiKeyCommand",
+        "GetWebhookSecretCommand",
       ]),
     );
     const functions = Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Function");
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       const asset = fn.Metadata?.["aws:asset:path"];
       expect(asset).toBeDefined();

@@ -160,7 +160,7 @@ describe("functions", () => {
       expect(environmentOf(id).NODE_OPTIONS).toBe("--enable-source-maps");
       expect(props.LoggingConfig).toEqual({ LogGroup: { Ref: expect.any(String) } });
     }
-    synth.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 4);
+    synth.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 5);
   });
 
   it("the worker consumes the job queue with partial batch responses, batch size and maximum concurrency", () => {
@@ -248,14 +248,22 @@ describe("least privilege", () => {
     expect(JSON.stringify(dynamo?.Resource)).not.toContain("*");
   });
 
-  it("the worker sends (delayed checks) to its own queue only, and cannot Scan or DeleteItem", () => {
+  it("the worker sends (delayed checks) to its own queue and (notifications) to the notification queue only, and cannot Scan or DeleteItem", () => {
     const statements = statementsOf("worker");
     const actions = actionsOf(statements);
     expect(allows(actions, "sqs:SendMessage")).toBe(true);
+    const notifications = logicalIdOf(synth.stack.notifications.queue.node.defaultChild as CfnElement);
     const sends = statements.filter((s) => [s.Action].flat().includes("sqs:SendMessage"));
-    expect(sends.map((s) => s.Resource)).toEqual([{ "Fn::GetAtt": [ids.queue, "Arn"] }]);
+    expect(sends.map((s) => s.Resource)).toEqual([
+      { "Fn::GetAtt": [ids.queue, "Arn"] },
+      { "Fn::GetAtt": [notifications, "Arn"] },
+    ]);
     const sqs = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("sqs:")));
-    for (const statement of sqs) expect(statement.Resource).toEqual({ "Fn::GetAtt": [ids.queue, "Arn"] });
+    for (const statement of sqs) {
+      expect([ids.queue, notifications]).toContain(
+        (statement.Resource as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0],
+      );
+    }
     expect(allows(actions, "sqs:ChangeMessageVisibility")).toBe(true);
     expect(allows(actions, "sqs:DeleteMessage")).toBe(true);
     for (const forbidden of ["dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]) {
@@ -263,14 +271,19 @@ describe("least privilege", () => {
     }
   });
 
-  it("the dead-letter handler reads and updates jobs and consumes only the dead-letter queue", () => {
+  it("the dead-letter handler reads and updates jobs, consumes only the dead-letter queue and sends only notifications", () => {
     const statements = statementsOf("deadLetters");
     const actions = actionsOf(statements);
     expect(allows(actions, "dynamodb:UpdateItem")).toBe(true);
     expect(allows(actions, "dynamodb:DeleteItem")).toBe(false);
-    expect(allows(actions, "sqs:SendMessage")).toBe(false);
     const sqs = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("sqs:")));
-    expect(sqs.map((s) => s.Resource)).toEqual([{ "Fn::GetAtt": [ids.dlq, "Arn"] }]);
+    const notifications = logicalIdOf(synth.stack.notifications.queue.node.defaultChild as CfnElement);
+    expect(sqs.map((s) => s.Resource)).toEqual([
+      { "Fn::GetAtt": [ids.dlq, "Arn"] },
+      { "Fn::GetAtt": [notifications, "Arn"] },
+    ]);
+    const sends = sqs.filter((s) => allows([s.Action].flat(), "sqs:SendMessage"));
+    expect(sends.map((s) => s.Resource)).toEqual([{ "Fn::GetAtt": [notifications, "Arn"] }]);
   });
 });
 

@@ -261,7 +261,7 @@ describe("jobs CLI against the local stack", { timeout: 120_000 }, () => {
     const tools = await jobs(["--url", url, "tools"]);
     expect(tools.code, tools.stderr).toBe(0);
     expect(tools.stdout).toContain(
-      "start_slow_api\n  arguments: query (string, required), delaySeconds (integer), idempotencyKey (string), waitSeconds (integer)\n",
+      "start_slow_api\n  arguments: query (string, required), delaySeconds (integer), idempotencyKey (string), waitSeconds (integer), callbackUrl (string)\n",
     );
   });
 

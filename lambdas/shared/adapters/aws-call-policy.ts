@@ -1,7 +1,7 @@
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
 /** Who makes the calls: each caller has its own time budget. */
-export type AwsCaller = "mcp" | "worker" | "deadLetter" | "tooling" | "local";
+export type AwsCaller = "mcp" | "worker" | "deadLetter" | "webhooks" | "tooling" | "local";
 
 export interface AwsCallPolicy {
   /** Time to open a connection before the attempt fails. */
@@ -21,7 +21,7 @@ export interface AwsCallPolicy {
  * - worker: its deadline margin (WORKER_DEADLINE_MARGIN_MS, default 5 s) must cover the outcome
  *   write that follows the run, so the same ~5 s bound; a write that still fails is handled at
  *   the SQS edge (the message comes back soon, see sqs-handlers.ts).
- * - deadLetter: nobody waits, so it is patient.
+ * - deadLetter, webhooks: nobody waits, so they are patient.
  * - tooling: local setup, tests and benchmarks creating tables and queues on a busy machine.
  * - local: the functions of the local stack (`npm start`, tests, benchmarks) by default: the
  *   emulators share a small machine with everything else, and DynamoDB Local can take seconds to
@@ -32,6 +32,7 @@ export const AWS_CALL_POLICIES: Readonly<Record<AwsCaller, AwsCallPolicy>> = {
   mcp: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 },
   worker: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 },
   deadLetter: { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 5 },
+  webhooks: { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 5 },
   tooling: { connectionTimeoutMs: 2_000, requestTimeoutMs: 10_000, maxAttempts: 3 },
   local: { connectionTimeoutMs: 5_000, requestTimeoutMs: 10_000, maxAttempts: 3 },
 };

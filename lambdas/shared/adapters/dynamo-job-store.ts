@@ -87,6 +87,7 @@ export class DynamoJobStore implements JobStore {
       createdAt: timestamp,
       updatedAt: timestamp,
       expiresAt: job.expiresAt,
+      ...(job.notifications?.length ? { notifications: [...job.notifications] } : {}),
     };
     const item = { ...row, activeOwner: job.owner };
     if (job.idempotencyKey === undefined) {

@@ -11,6 +11,12 @@ import {
   MAX_RESULT_MAX_BYTES,
   RESULT_INLINE_BYTES,
 } from "./table-schema.js";
+import {
+  type CallbackConfig,
+  loadCallbackConfig,
+  loadOutboxConfig,
+  type OutboxConfig,
+} from "./webhook-config.js";
 
 /** Config is parsed once at cold start, so a bad value fails at once and names the variable. */
 export class ConfigError extends Error {
@@ -156,11 +162,19 @@ const mcpSpec = {
   resultPresignedUrls: [ENV.resultPresignedUrls, flag],
 } as const;
 
-export type McpConfig = EnvConfig<typeof mcpSpec> & { readonly auth: AuthConfig };
+export type McpConfig = EnvConfig<typeof mcpSpec> & {
+  readonly auth: AuthConfig;
+  /** Completion webhooks: which callbackUrls a start accepts, and where ended jobs' notifications go. */
+  readonly callbacks: CallbackConfig & OutboxConfig;
+};
 
 export function loadMcpConfig(env: Env = process.env): McpConfig {
   const config = readEnv(mcpSpec, env);
-  return { ...config, auth: loadAuthConfig(config.authMode, env) };
+  return {
+    ...config,
+    auth: loadAuthConfig(config.authMode, env),
+    callbacks: { ...loadCallbackConfig(env), ...loadOutboxConfig(env) },
+  };
 }
 
 const optionalText = z

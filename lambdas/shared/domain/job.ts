@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { NotificationTargetSchema, NotificationViewSchema, toNotificationView } from "./notifications.js";
 import { ResultRefSchema } from "./results.js";
 
 export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
@@ -81,6 +82,10 @@ export const JobRowSchema = z.object({
   estimatedCompletion: isoTimestamp.optional(),
   /** Set by the one delivery that calls the job type's `cancel(state)`, so it runs at most once. */
   cancelCalledAt: isoTimestamp.optional(),
+  /** Completion webhooks: one target per callback URL, written at start. */
+  notifications: z.array(NotificationTargetSchema).optional(),
+  /** Set once the ended job's notification messages are on the notification queue. */
+  notificationsQueuedAt: isoTimestamp.optional(),
 });
 export type JobRow = z.infer<typeof JobRowSchema>;
 
@@ -115,6 +120,9 @@ export const JobViewSchema = z.object({
   finishedAt: z.string().optional(),
   expiresAt: z.string().describe("ISO 8601 time after which the job id no longer works"),
   pollAfterSeconds: z.number().int().nonnegative().optional(),
+  notification: NotificationViewSchema.optional().describe(
+    "Completion webhook delivery, when a callback is set",
+  ),
 });
 export type JobView = z.infer<typeof JobViewSchema>;
 
@@ -140,7 +148,13 @@ export function toJobView(row: JobRow): JobView {
     ...(row.startedAt ? { startedAt: row.startedAt } : {}),
     ...(row.finishedAt ? { finishedAt: row.finishedAt } : {}),
     expiresAt: new Date(row.expiresAt * 1000).toISOString(),
+    ...withNotification(row),
   };
+}
+
+function withNotification(row: JobRow): Pick<JobView, "notification"> {
+  const notification = toNotificationView(row.notifications);
+  return notification ? { notification } : {};
 }
 
 /** The SQS message body: small, just enough to find the row. */

@@ -1,4 +1,5 @@
 import type { JobError, JobMessage, JobRow, JobStatus, Progress } from "./job.js";
+import type { NotificationTarget } from "./notifications.js";
 import type { ResultRef } from "./results.js";
 
 export interface Clock {
@@ -18,6 +19,8 @@ export interface NewJob {
   readonly maxAttempts: number;
   /** Epoch seconds. */
   readonly expiresAt: number;
+  /** Completion webhook targets, all `pending` with no attempts. */
+  readonly notifications?: readonly NotificationTarget[];
 }
 
 export interface CreateOutcome {

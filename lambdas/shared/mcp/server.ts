@@ -84,6 +84,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
           const {
             idempotencyKey: key,
             waitSeconds: wait,
+            callbackUrl,
             ...input
           } = args as StartControls & Record<string, unknown>;
           const started = await deps.service.start({
@@ -91,6 +92,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
             jobType,
             input,
             ...(key !== undefined ? { idempotencyKey: key } : {}),
+            ...(callbackUrl !== undefined ? { callbackUrl } : {}),
           });
           const job = wait > 0 ? await deps.service.waitFor(owner, started.id, waitOptions(wait)) : started;
           return view(job, jobType, deps.clock.now());

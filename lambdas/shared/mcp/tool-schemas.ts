@@ -27,8 +27,16 @@ export const idempotencyKey = z
     "Optional. Repeating a start with the same key and input returns the same job instead of a new one",
   );
 
+export const callbackUrl = z
+  .url({ message: "callbackUrl must be an absolute URL" })
+  .max(2_048)
+  .optional()
+  .describe(
+    "Optional. An https URL the server POSTs one signed event to when the job ends (Standard Webhooks); its origin must be one the operator allows",
+  );
+
 /** The arguments every start_* tool adds to its job type's own input. */
-export const StartControls = z.object({ idempotencyKey, waitSeconds });
+export const StartControls = z.object({ idempotencyKey, waitSeconds, callbackUrl });
 export type StartControls = z.infer<typeof StartControls>;
 
 export const GetJobInput = z.object({ jobId, waitSeconds });

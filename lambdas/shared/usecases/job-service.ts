@@ -9,9 +9,12 @@ import {
 } from "../domain/errors.js";
 import { isTerminal, type JobRow, type JobStatus } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
+import { CallbackRefusedError, type NotificationTarget } from "../domain/notifications.js";
 import type { Clock, JobPage, JobQueue, JobStore } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
+import type { CallbackTargets } from "./callback-targets.js";
 import { canonicalJson, sha256 } from "./canonical-json.js";
+import type { NotificationOutbox } from "./notification-outbox.js";
 
 /**
  * Re-reads while a caller waits: quick at first, for fast jobs, then twice a second, so a finished
@@ -34,6 +37,10 @@ export interface JobServiceDeps {
   readonly log: Log;
   readonly jobTtlSeconds: number;
   readonly limits: CallerLimits;
+  /** Completion webhooks: which callbackUrls are accepted (none without it). */
+  readonly callbacks?: CallbackTargets;
+  /** Completion webhooks: releases an ended job's notifications (cancel, failed enqueue). */
+  readonly outbox?: NotificationOutbox;
 }
 
 export interface StartRequest {
@@ -42,6 +49,8 @@ export interface StartRequest {
   /** Already validated against the job type's schema. */
   readonly input: unknown;
   readonly idempotencyKey?: string;
+  /** Where to POST the job's completion event; checked against the operator's allowlist. */
+  readonly callbackUrl?: string;
 }
 
 export interface WaitOptions {
@@ -58,7 +67,10 @@ export class JobService {
   async start(request: StartRequest): Promise<JobRow> {
     const { store, queue, clock, log } = this.deps;
     const inputJson = canonicalJson(request.input);
-    const inputHash = sha256(`${request.jobType.name}\n${inputJson}`);
+    const notifications = this.callbackTargets(request.callbackUrl);
+    // A callbackUrl is part of what an idempotency key promises; without one the hash is as before.
+    const callbackPart = request.callbackUrl === undefined ? "" : `\n${request.callbackUrl}`;
+    const inputHash = sha256(`${request.jobType.name}\n${inputJson}${callbackPart}`);
 
     if (request.idempotencyKey !== undefined) {
       const existing = await store.findByIdempotencyKey(request.owner, request.idempotencyKey);
@@ -70,9 +82,10 @@ export class JobService {
     await this.enforceLimits(request.owner);
 
     // The message goes first and the row second: a start can then fail only before anything runs
-    // (send failed: nothing exists) or leave a message whose row is late or never comes (the worker
-    // waits for it a while, then drops it). The reverse order could leave a queued row with no
-    // message when a write that timed out at the client is applied later.
+    // (send failed: nothing exists, no notification, no idempotency key held) or leave a message
+    // whose row is late or never comes (the worker waits for it a while, then drops it). The reverse
+    // order could leave a queued row with no message when a write that timed out at the client is
+    // applied later.
     const id = randomUUID();
     try {
       await queue.send({ jobId: id, type: request.jobType.name });
@@ -90,6 +103,7 @@ export class JobService {
         ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
         maxAttempts: request.jobType.maxAttempts,
         expiresAt: Math.floor(clock.now() / 1000) + this.deps.jobTtlSeconds,
+        ...(notifications.length > 0 ? { notifications } : {}),
       });
       // A concurrent start with the same key won (created: false): this message finds no row and lapses.
       return job;
@@ -124,11 +138,32 @@ export class JobService {
   }
 
   async cancel(owner: string, jobId: string): Promise<JobRow> {
-    return this.deps.store.cancel(jobId, owner);
+    const job = await this.deps.store.cancel(jobId, owner);
+    await this.releaseNotifications(job);
+    return job;
   }
 
   async list(owner: string, query: { status?: JobStatus; limit: number; cursor?: string }): Promise<JobPage> {
     return this.deps.store.listByOwner(owner, query);
+  }
+
+  private callbackTargets(callbackUrl: string | undefined): NotificationTarget[] {
+    if (this.deps.callbacks) return this.deps.callbacks.targetsFor(callbackUrl);
+    if (callbackUrl !== undefined)
+      throw new CallbackRefusedError("callbackUrl is not enabled on this server.");
+    return [];
+  }
+
+  /**
+   * Sends an ended job's notifications now instead of when its job message is next seen. A failure
+   * here loses nothing for a cancel: the job message is still queued and the worker releases them.
+   */
+  private async releaseNotifications(job: JobRow): Promise<void> {
+    try {
+      await this.deps.outbox?.release(job);
+    } catch (error) {
+      this.deps.log.warn("Could not queue the job's notifications yet", { jobId: job.id, error });
+    }
   }
 
   private async enforceLimits(owner: string): Promise<void> {

@@ -2,8 +2,14 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Log } from "../domain/logger.js";
 import type { JobQueue, JobStore, RetryScheduler } from "../domain/ports.js";
+import type { NotificationOutbox } from "../usecases/notification-outbox.js";
 import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
-import { MalformedMessageError, processDelivery, type WorkerDeps } from "./process-delivery.js";
+import {
+  MalformedMessageError,
+  parseJobMessage,
+  processDelivery,
+  type WorkerDeps,
+} from "./process-delivery.js";
 import { settleDeadLetter } from "./settle-dead-letter.js";
 
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -34,7 +40,18 @@ export interface WorkerHandlerDeps extends WorkerDeps {
 }
 
 /** The worker: each record is one delivery; failed records go back to SQS (partial batch response). */
-export function createSqsWorkerHandler(deps: WorkerHandlerDeps): SqsBatchHandler {
+/**
+ * Completion webhooks: before a job message is acknowledged, the notifications its ended job owes
+ * go onto the notification queue. Until then the job message stays, so it is their outbox.
+ */
+export interface JobEdgeOptions {
+  readonly outbox?: NotificationOutbox;
+}
+
+export function createSqsWorkerHandler(
+  deps: WorkerHandlerDeps,
+  options: JobEdgeOptions = {},
+): SqsBatchHandler {
   return async (event, context) => {
     // One processor per invocation: it keeps per-batch state, and local runs invoke concurrently.
     const processor = new BatchProcessor(EventType.SQS);
@@ -49,6 +66,9 @@ export function createSqsWorkerHandler(deps: WorkerHandlerDeps): SqsBatchHandler
             ...sentAt(record),
           });
           await act(deps.queue, record, decision);
+          // Reached only when the record is acknowledged (a retry throws): release what an ended job owes.
+          if (decision.kind !== "retryAfter")
+            await options.outbox?.settle(parseJobMessage(record.body).jobId);
         } catch (error) {
           // A scheduled retry has set its own visibility; a malformed message goes to the DLQ as is.
           const expected = error instanceof RetryScheduledError || error instanceof MalformedMessageError;
@@ -107,17 +127,32 @@ async function act(
 }
 
 /** The dead-letter queue's consumer: settles each job whose message SQS gave up on. */
-export function createSqsDeadLetterHandler(deps: {
-  readonly store: JobStore;
-  readonly log: Log;
-}): SqsBatchHandler {
+export function createSqsDeadLetterHandler(
+  deps: {
+    readonly store: JobStore;
+    readonly log: Log;
+  },
+  options: JobEdgeOptions = {},
+): SqsBatchHandler {
   return async (event, context) => {
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(
       event,
-      (record: SQSRecord) => settleDeadLetter(deps, record.body, receiveCount(record)),
+      async (record: SQSRecord) => {
+        await settleDeadLetter(deps, record.body, receiveCount(record));
+        const jobId = jobIdOf(record.body);
+        if (jobId !== undefined) await options.outbox?.settle(jobId);
+      },
       processor,
       { context, throwOnFullBatchFailure: false },
     );
   };
+}
+
+function jobIdOf(body: string): string | undefined {
+  try {
+    return parseJobMessage(body).jobId;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,130 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { JOB_TABLE } from "../config/table-schema.js";
+import type { JobRow } from "../domain/job.js";
+import {
+  type AttemptRecord,
+  type AttemptTarget,
+  MAX_CALLBACK_TARGETS,
+  type NotificationStore,
+} from "../domain/notifications.js";
+import { type Clock, type JobStore, systemClock } from "../domain/ports.js";
+
+export interface DynamoNotificationStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** Reads rows (parsed, expiry applied) the way every other reader does. */
+  readonly jobs: Pick<JobStore, "get">;
+  readonly clock?: Clock;
+}
+
+/**
+ * The notification state inside job rows. Its writes touch only `notifications` and
+ * `notificationsQueuedAt`, never the job's status, result or timestamps.
+ */
+export class DynamoNotificationStore implements NotificationStore {
+  private readonly documents: DynamoDBDocumentClient;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: DynamoNotificationStoreOptions) {
+    this.documents = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get(id: string): Promise<JobRow | undefined> {
+    return this.options.jobs.get(id);
+  }
+
+  async markNotificationsQueued(id: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      TableName: this.options.tableName,
+      Key: { [JOB_TABLE.partitionKey]: id },
+      UpdateExpression: "SET #queuedAt = :now",
+      ConditionExpression: "attribute_exists(#id) AND attribute_not_exists(#queuedAt)",
+      ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey, "#queuedAt": "notificationsQueuedAt" },
+      ExpressionAttributeValues: { ":now": new Date(this.clock.now()).toISOString() },
+    });
+  }
+
+  async claimAttempt(id: string, target: AttemptTarget, leaseMs: number): Promise<boolean> {
+    const now = this.clock.now();
+    const path = targetPath(target);
+    return this.conditionalUpdate({
+      TableName: this.options.tableName,
+      Key: { [JOB_TABLE.partitionKey]: id },
+      UpdateExpression: `SET ${path}.#lease = :leaseUntil`,
+      ConditionExpression: `${OWNS_ATTEMPT(path)} AND (attribute_not_exists(${path}.#lease) OR ${path}.#lease < :nowMs)`,
+      ExpressionAttributeNames: { ...TARGET_NAMES, "#lease": "attemptLeaseUntil" },
+      ExpressionAttributeValues: {
+        ...attemptValues(target),
+        ":leaseUntil": now + leaseMs,
+        ":nowMs": now,
+      },
+    });
+  }
+
+  async recordAttempt(id: string, target: AttemptTarget, record: AttemptRecord): Promise<boolean> {
+    const path = targetPath(target);
+    const sets = [`${path}.#status = :status`, `${path}.#attempts = :next`, `${path}.#lastAttemptAt = :now`];
+    const names: Record<string, string> = {
+      ...TARGET_NAMES,
+      "#lastAttemptAt": "lastAttemptAt",
+      "#lease": "attemptLeaseUntil",
+    };
+    const values: Record<string, unknown> = {
+      ...attemptValues(target),
+      ":status": record.status,
+      ":next": target.expectedAttempts + 1,
+      ":now": new Date(this.clock.now()).toISOString(),
+    };
+    if (record.lastError !== undefined) {
+      sets.push(`${path}.#lastError = :lastError`);
+      names["#lastError"] = "lastError";
+      values[":lastError"] = record.lastError;
+    }
+    return this.conditionalUpdate({
+      TableName: this.options.tableName,
+      Key: { [JOB_TABLE.partitionKey]: id },
+      UpdateExpression: `SET ${sets.join(", ")} REMOVE ${path}.#lease`,
+      ConditionExpression: OWNS_ATTEMPT(path),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  private async conditionalUpdate(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
+    try {
+      await this.documents.send(new UpdateCommand(input));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+const TARGET_NAMES = {
+  "#notifications": "notifications",
+  "#status": "status",
+  "#attempts": "attempts",
+  "#webhookId": "webhookId",
+} as const;
+
+/** The target is the one named, still pending, and at the attempt the writer expects. */
+const OWNS_ATTEMPT = (path: string): string =>
+  `${path}.#webhookId = :webhookId AND ${path}.#attempts = :expected AND ${path}.#status = :pending`;
+
+function attemptValues(target: AttemptTarget): Record<string, unknown> {
+  return { ":webhookId": target.webhookId, ":expected": target.expectedAttempts, ":pending": "pending" };
+}
+
+/** A list index cannot be an expression value; it is a small integer checked here. */
+function targetPath(target: AttemptTarget): string {
+  const { index } = target;
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_CALLBACK_TARGETS) {
+    throw new RangeError(`notification target index out of range: ${index}`);
+  }
+  return `#notifications[${index}]`;
+}

@@ -1,0 +1,66 @@
+import type { NotificationTarget } from "../domain/notifications.js";
+import type { Clock } from "../domain/ports.js";
+import {
+  OutboundError,
+  type OutboundPolicy,
+  OutboundRefusedError,
+  OutboundTimeoutError,
+  sendOutbound,
+} from "../outbound/outbound.js";
+import type { AttemptOutcome, WebhookSender } from "../usecases/deliver-notification.js";
+import { webhookHeaders } from "./standard-webhooks.js";
+
+export interface OutboundWebhookSenderOptions {
+  /** The HMAC key (the decoded `whsec_…` secret). */
+  readonly key: Buffer;
+  /** The shared outbound rules: address checks, no redirects, timeout, response cap. */
+  readonly policy: OutboundPolicy;
+  readonly clock: Clock;
+}
+
+const USER_AGENT = "mcp-async-jobs-webhooks/1";
+
+/**
+ * Signs each attempt afresh (a new `webhook-timestamp`, the same `webhook-id`) and sends it through
+ * the outbound module shared with the HTTP integrations, then reads the answer as Standard
+ * Webhooks senders do: 2xx delivered, 410 stop, a redirect is refused (never followed), anything
+ * else retried. Reasons are short and never hold the secret, the signature or the receiver's body.
+ */
+export class OutboundWebhookSender implements WebhookSender {
+  constructor(private readonly options: OutboundWebhookSenderOptions) {}
+
+  async send(target: Pick<NotificationTarget, "url" | "webhookId">, body: string): Promise<AttemptOutcome> {
+    const timestamp = Math.floor(this.options.clock.now() / 1000);
+    let status: number;
+    try {
+      const response = await sendOutbound(
+        {
+          url: target.url,
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            ...webhookHeaders(this.options.key, target.webhookId, timestamp, body),
+          },
+          body,
+        },
+        this.options.policy,
+      );
+      status = response.status;
+    } catch (error: unknown) {
+      if (error instanceof OutboundRefusedError) return { kind: "stop", reason: `refused: ${error.message}` };
+      if (error instanceof OutboundTimeoutError)
+        return { kind: "retry", reason: `timeout: ${error.message}` };
+      // Connection errors and an oversized answer: the receiver may do better next time.
+      if (error instanceof OutboundError) return { kind: "retry", reason: error.message };
+      throw error;
+    }
+    if (status >= 200 && status < 300) return { kind: "delivered", status };
+    if (status === 410)
+      return { kind: "stop", reason: "HTTP 410 Gone: the receiver asked for no more deliveries" };
+    if (status >= 300 && status < 400) {
+      return { kind: "stop", reason: `refused: HTTP ${status} redirect (redirects are not followed)` };
+    }
+    return { kind: "retry", reason: `HTTP ${status} from the receiver` };
+  }
+}

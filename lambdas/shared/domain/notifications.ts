@@ -1,0 +1,105 @@
+import { z } from "zod";
+import { DomainError } from "./errors.js";
+import type { JobRow } from "./job.js";
+
+/**
+ * Completion webhooks: the state of one callback target, kept in the job row beside the job.
+ * `pending` until a receiver answers 2xx (`delivered`) or the delivery gives up (`failed`).
+ */
+export const NOTIFICATION_STATUSES = ["pending", "delivered", "failed"] as const;
+export const NotificationStatusSchema = z.enum(NOTIFICATION_STATUSES);
+export type NotificationStatus = z.infer<typeof NotificationStatusSchema>;
+
+/** At most the caller's callbackUrl and the deployment's DEFAULT_CALLBACK_URL. */
+export const MAX_CALLBACK_TARGETS = 2;
+
+export const NotificationTargetSchema = z.object({
+  /** Standard Webhooks `webhook-id`: one per event, the same on every retry. */
+  webhookId: z.string().regex(/^msg_[A-Za-z0-9-]{1,64}$/),
+  url: z.string().min(1),
+  status: NotificationStatusSchema,
+  /** Delivery attempts made so far; every attempt's write is conditional on this count. */
+  attempts: z.number().int().nonnegative(),
+  /** Why the last attempt did not deliver: short and secret-free (a status code, a timeout, a refusal). */
+  lastError: z.string().max(300).optional(),
+  lastAttemptAt: z.iso.datetime({ offset: true }).optional(),
+  /** Epoch ms until which one delivery worker holds the next attempt, so duplicates send nothing. */
+  attemptLeaseUntil: z.number().int().nonnegative().optional(),
+});
+export type NotificationTarget = z.infer<typeof NotificationTargetSchema>;
+
+/** What get_job shows of the delivery. */
+export const NotificationViewSchema = z.object({
+  status: NotificationStatusSchema,
+  attempts: z.number().int().nonnegative(),
+  lastError: z.string().optional(),
+});
+export type NotificationView = z.infer<typeof NotificationViewSchema>;
+
+/**
+ * The view shows the caller's own callback when it gave one (it is listed first), else the
+ * deployment's default: the delivery a caller can act on.
+ */
+export function toNotificationView(
+  targets: readonly NotificationTarget[] | undefined,
+): NotificationView | undefined {
+  const target = targets?.[0];
+  if (target === undefined) return undefined;
+  return {
+    status: target.status,
+    attempts: target.attempts,
+    ...(target.lastError !== undefined ? { lastError: target.lastError } : {}),
+  };
+}
+
+/** One delivery attempt of one event: a message on the notification queue. */
+export const NotificationMessageSchema = z.object({
+  jobId: z.uuid(),
+  webhookId: NotificationTargetSchema.shape.webhookId,
+  /** The attempt this message makes (1 for the first); a message whose attempt was made already is stale. */
+  attempt: z.number().int().positive(),
+  /** Epoch ms before which the attempt must not run: waits longer than SQS's 900 s delay are chained. */
+  notBefore: z.number().int().nonnegative().optional(),
+});
+export type NotificationMessage = z.infer<typeof NotificationMessageSchema>;
+
+export const JOB_EVENT_TYPES = ["job.completed", "job.failed", "job.cancelled"] as const;
+export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
+
+/** The outcome of one attempt, as the delivery worker records it. */
+export interface AttemptRecord {
+  readonly status: NotificationStatus;
+  readonly lastError?: string;
+}
+
+/** The job table as the notification outbox and the delivery worker use it. */
+export interface NotificationStore {
+  /** Consistent read; a missing or expired row reads as undefined. */
+  get(id: string): Promise<JobRow | undefined>;
+  /** Records that the notification messages of an ended job are on the queue; false if already recorded. */
+  markNotificationsQueued(id: string): Promise<boolean>;
+  /** Takes attempt `expectedAttempts + 1` for `leaseMs`; false when another worker holds or made it. */
+  claimAttempt(id: string, target: AttemptTarget, leaseMs: number): Promise<boolean>;
+  /** Records attempt `expectedAttempts + 1` of one target; false when another attempt got there first. */
+  recordAttempt(id: string, target: AttemptTarget, record: AttemptRecord): Promise<boolean>;
+}
+
+/** Which target (its place in the row's list and its id) and which attempt a write is about. */
+export interface AttemptTarget {
+  readonly index: number;
+  readonly webhookId: string;
+  readonly expectedAttempts: number;
+}
+
+/** The notification queue. */
+export interface NotificationQueue {
+  send(message: NotificationMessage, delaySeconds: number): Promise<void>;
+}
+
+/** Delays the redelivery of a message that arrived before its `notBefore`. */
+export interface NotificationWait {
+  waitFor(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+/** A callbackUrl the server will not call: a tool error at start, nothing created. */
+export class CallbackRefusedError extends DomainError {}

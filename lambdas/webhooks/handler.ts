@@ -1,0 +1,3 @@
+import { createWebhookHandler } from "../shared/handlers.js";
+
+export const handler = await createWebhookHandler();

@@ -1,0 +1,65 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** The request target exactly as it arrived on the wire (path and query, still encoded). */
+  readonly target: string;
+  readonly headers: IncomingMessage["headers"];
+  readonly body: string;
+}
+
+export type FixtureHandler = (request: RecordedRequest, response: ServerResponse) => unknown;
+
+export interface HttpFixture {
+  /** `http://127.0.0.1:<port>` */
+  readonly origin: string;
+  readonly port: number;
+  readonly requests: RecordedRequest[];
+  /** Replaces the handler for the requests that follow. */
+  handle(handler: FixtureHandler): void;
+  close(): Promise<void>;
+}
+
+/** A loopback HTTP server that records every request, for tests of outbound calls. */
+export async function startHttpFixture(handler: FixtureHandler = defaultHandler): Promise<HttpFixture> {
+  let current = handler;
+  const requests: RecordedRequest[] = [];
+  const server = createServer((incoming, response) => {
+    const chunks: Buffer[] = [];
+    incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+    incoming.on("end", () => {
+      const recorded: RecordedRequest = {
+        method: incoming.method ?? "",
+        target: incoming.url ?? "",
+        headers: incoming.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
+      requests.push(recorded);
+      Promise.resolve(current(recorded, response)).catch(() => response.destroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    handle(next) {
+      current = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function defaultHandler(_request: RecordedRequest, response: ServerResponse): void {
+  response.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+}
+
+export function json(response: ServerResponse, status: number, body: unknown, headers = {}): void {
+  response.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
+}

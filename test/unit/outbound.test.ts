@@ -1,0 +1,207 @@
+import type { LookupAddress } from "node:dns";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  checkOutboundUrl,
+  OutboundConnectionError,
+  type OutboundPolicy,
+  OutboundRefusedError,
+  OutboundResponseTooLargeError,
+  OutboundTimeoutError,
+  type ResolveAll,
+  refusedAddressReason,
+  sendOutbound,
+} from "../../lambdas/shared/outbound/outbound.js";
+import { type HttpFixture, startHttpFixture } from "../support/http-fixture.js";
+
+const strict: OutboundPolicy = { allowLoopback: false, maxResponseBytes: 1024, timeoutMs: 5_000 };
+const local: OutboundPolicy = { ...strict, allowLoopback: true };
+
+/** A resolver that maps each name to fixed addresses and counts its calls. */
+function resolver(table: Record<string, string[]>): ResolveAll & { calls: string[] } {
+  const calls: string[] = [];
+  const resolve = async (hostname: string): Promise<LookupAddress[]> => {
+    calls.push(hostname);
+    const addresses = table[hostname];
+    if (!addresses) throw Object.assign(new Error(`ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
+    return addresses.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
+  };
+  return Object.assign(resolve, { calls });
+}
+
+describe("checkOutboundUrl", () => {
+  it("accepts https and refuses http, other schemes and credentials when loopback is not allowed", () => {
+    expect(checkOutboundUrl("https://api.example.com/v1?x=1", strict).host).toBe("api.example.com");
+    expect(() => checkOutboundUrl("http://api.example.com/", strict)).toThrow(/only https is allowed/);
+    expect(() => checkOutboundUrl("http://127.0.0.1:8080/", strict)).toThrow(OutboundRefusedError);
+    expect(() => checkOutboundUrl("ftp://api.example.com/", strict)).toThrow(/scheme ftp: is not allowed/);
+    expect(() => checkOutboundUrl("file:///etc/passwd", strict)).toThrow(OutboundRefusedError);
+    expect(() => checkOutboundUrl("https://user:pw@api.example.com/", strict)).toThrow(/credentials/);
+    expect(() => checkOutboundUrl("not a url", strict)).toThrow(/not a valid absolute URL/);
+  });
+
+  it("allows http to loopback names only when the policy allows loopback", () => {
+    for (const url of ["http://127.0.0.1:9/", "http://localhost:9/x", "http://[::1]:9/"]) {
+      expect(checkOutboundUrl(url, local).protocol).toBe("http:");
+    }
+    expect(() => checkOutboundUrl("http://api.example.com/", local)).toThrow(
+      /127\.0\.0\.1, localhost and \[::1\] only/,
+    );
+    expect(() => checkOutboundUrl("http://10.0.0.1/", local)).toThrow(OutboundRefusedError);
+  });
+});
+
+describe("refusedAddressReason", () => {
+  it.each([
+    ["10.0.0.1", "private"],
+    ["172.16.5.4", "private"],
+    ["192.168.1.1", "private"],
+    ["169.254.169.254", "linkLocal"],
+    ["100.64.0.1", "carrierGradeNat"],
+    ["127.0.0.1", "loopback"],
+    ["0.0.0.0", "unspecified"],
+    ["224.0.0.1", "multicast"],
+    ["240.0.0.1", "reserved"],
+    ["255.255.255.255", "broadcast"],
+    ["::1", "loopback"],
+    ["fc00::1", "uniqueLocal"],
+    ["fd12:3456::1", "uniqueLocal"],
+    ["fe80::1", "linkLocal"],
+    ["ff02::1", "multicast"],
+    ["::ffff:10.0.0.1", "private"],
+    ["::ffff:169.254.169.254", "linkLocal"],
+  ])("refuses %s (%s)", (address, range) => {
+    expect(refusedAddressReason(address, strict)).toBe(`is in a ${range} range`);
+  });
+
+  it("passes global unicast, and loopback only when allowed", () => {
+    expect(refusedAddressReason("93.184.215.14", strict)).toBeUndefined();
+    expect(refusedAddressReason("2606:2800:21f:cb07:6820:80da:af6b:8b2c", strict)).toBeUndefined();
+    expect(refusedAddressReason("127.0.0.1", local)).toBeUndefined();
+    expect(refusedAddressReason("::1", local)).toBeUndefined();
+    expect(refusedAddressReason("10.0.0.1", local)).toBe("is in a private range");
+    expect(refusedAddressReason("169.254.169.254", local)).toBe("is in a linkLocal range");
+  });
+});
+
+describe("sendOutbound", () => {
+  let fixture: HttpFixture;
+  beforeAll(async () => {
+    fixture = await startHttpFixture();
+  });
+  afterAll(() => fixture.close());
+
+  it.each([
+    ["10.0.0.1", "private"],
+    ["169.254.169.254", "linkLocal"],
+    ["127.0.0.1", "loopback"],
+  ])("refuses a host that resolves to %s before connecting", async (address, range) => {
+    const lookup = resolver({ "api.test": [address] });
+    const before = fixture.requests.length;
+    const error = await sendOutbound({ url: "https://api.test/v1" }, { ...strict, lookup }).catch((e) => e);
+    expect(error).toBeInstanceOf(OutboundRefusedError);
+    expect(error.message).toBe(
+      `Outbound host api.test resolves to ${address}, which is in a ${range} range; only public addresses may be called.`,
+    );
+    expect(lookup.calls).toEqual(["api.test"]);
+    expect(fixture.requests.length).toBe(before);
+  });
+
+  it("refuses a name when any of its addresses is refused", async () => {
+    const lookup = resolver({ "api.test": ["93.184.215.14", "10.0.0.1"] });
+    await expect(sendOutbound({ url: "https://api.test/" }, { ...strict, lookup })).rejects.toThrow(
+      /10\.0\.0\.1/,
+    );
+  });
+
+  it("refuses IP literals in refused ranges without resolving", async () => {
+    const lookup = resolver({});
+    for (const url of [
+      "https://10.0.0.1/",
+      "https://169.254.169.254/latest/meta-data/",
+      "https://[::1]/",
+      "https://[::ffff:a9fe:a9fe]/",
+    ]) {
+      await expect(sendOutbound({ url }, { ...strict, lookup })).rejects.toBeInstanceOf(OutboundRefusedError);
+    }
+    expect(lookup.calls).toEqual([]);
+  });
+
+  it("resolves once and connects to the checked address", async () => {
+    const lookup = resolver({ localhost: ["127.0.0.1"] });
+    fixture.handle((_request, response) => response.writeHead(200, { "x-reply": "yes" }).end("hello"));
+    const response = await sendOutbound(
+      {
+        url: `http://localhost:${fixture.port}/path?q=1`,
+        method: "POST",
+        body: "ping",
+        headers: { "x-a": "b" },
+      },
+      { ...local, lookup },
+    );
+    expect(response.status).toBe(200);
+    expect(response.body.toString()).toBe("hello");
+    expect(response.headers["x-reply"]).toBe("yes");
+    expect(lookup.calls).toEqual(["localhost"]);
+    const seen = fixture.requests.at(-1);
+    expect(seen).toMatchObject({ method: "POST", target: "/path?q=1", body: "ping" });
+    expect(seen?.headers["x-a"]).toBe("b");
+  });
+
+  it("returns a redirect as it is, without following it", async () => {
+    fixture.handle((_request, response) => response.writeHead(302, { location: "/elsewhere" }).end());
+    const before = fixture.requests.length;
+    const response = await sendOutbound({ url: `${fixture.origin}/start` }, local);
+    expect(response.status).toBe(302);
+    expect(response.headers.location).toBe("/elsewhere");
+    expect(fixture.requests.length).toBe(before + 1);
+  });
+
+  it("cuts off a body over the cap, declared or streamed", async () => {
+    fixture.handle((_request, response) =>
+      response.writeHead(200, { "content-length": "5000" }).end("x".repeat(5000)),
+    );
+    await expect(sendOutbound({ url: fixture.origin }, local)).rejects.toBeInstanceOf(
+      OutboundResponseTooLargeError,
+    );
+    fixture.handle((_request, response) => {
+      response.writeHead(200);
+      for (let i = 0; i < 10; i++) response.write("y".repeat(200));
+      response.end();
+    });
+    await expect(sendOutbound({ url: fixture.origin }, local)).rejects.toThrow("larger than 1024 bytes");
+  });
+
+  it("times out a server that never answers", async () => {
+    fixture.handle(() => undefined);
+    await expect(sendOutbound({ url: fixture.origin }, { ...local, timeoutMs: 300 })).rejects.toBeInstanceOf(
+      OutboundTimeoutError,
+    );
+  });
+
+  it("stops when the caller's signal aborts, with the signal's reason", async () => {
+    fixture.handle(() => undefined);
+    const controller = new AbortController();
+    const reason = new Error("cancelled by caller");
+    setTimeout(() => controller.abort(reason), 100);
+    await expect(sendOutbound({ url: fixture.origin, signal: controller.signal }, local)).rejects.toBe(
+      reason,
+    );
+  });
+
+  it("reports a refused connection and an unknown host as connection errors", async () => {
+    const closed = await startHttpFixture();
+    await closed.close();
+    await expect(sendOutbound({ url: closed.origin }, local)).rejects.toBeInstanceOf(OutboundConnectionError);
+    await expect(
+      sendOutbound({ url: "https://nowhere.test/" }, { ...strict, lookup: resolver({}) }),
+    ).rejects.toThrow("The host nowhere.test could not be resolved.");
+  });
+
+  it("refuses a header value holding CR/LF before sending", async () => {
+    const before = fixture.requests.length;
+    await expect(
+      sendOutbound({ url: fixture.origin, headers: { "x-a": "b\r\nx-injected: 1" } }, local),
+    ).rejects.toBeInstanceOf(OutboundRefusedError);
+    expect(fixture.requests.length).toBe(before);
+  });
+});
