@@ -12,9 +12,11 @@ import {
   RESULT_INLINE_BYTES,
 } from "./table-schema.js";
 import {
+  CALLBACK_VARIABLES,
   type CallbackConfig,
   loadCallbackConfig,
   loadOutboxConfig,
+  OUTBOX_VARIABLES,
   type OutboxConfig,
 } from "./webhook-config.js";
 
@@ -216,9 +218,9 @@ function variablesOf(spec: EnvSpec): string[] {
 
 /** The variables each function's config reads; the stack sets no others (test/infra checks it). */
 export const ENV_READ_BY_FUNCTION: Readonly<Record<"mcp" | "worker" | "deadLetter", readonly string[]>> = {
-  mcp: [...variablesOf(mcpSpec), ...variablesOf(authSpec)],
-  worker: variablesOf(workerSpec),
-  deadLetter: variablesOf(deadLetterSpec),
+  mcp: [...variablesOf(mcpSpec), ...variablesOf(authSpec), ...CALLBACK_VARIABLES, ...OUTBOX_VARIABLES],
+  worker: [...variablesOf(workerSpec), ...OUTBOX_VARIABLES],
+  deadLetter: [...variablesOf(deadLetterSpec), ...OUTBOX_VARIABLES],
 };
 
 /** The settings of the mode AUTH_MODE names; each mode checks only its own variables. */
