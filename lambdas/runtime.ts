@@ -6,10 +6,12 @@ export type { JobError, Progress } from "./shared/domain/job.js";
 export {
   createDeadLetterHandler,
   createMcpHandler,
+  createWebhookHandler,
   createWorkerHandler,
   type HandlerOptions,
   type JobHandlerOptions,
   type McpHandlerOptions,
+  type WebhookHandlerOptions,
 } from "./shared/handlers.js";
 export {
   type CheckOutcome,
