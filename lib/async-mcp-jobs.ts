@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
@@ -9,6 +8,7 @@ import {
   DEFAULT_WORKER_TIMEOUT_SECONDS,
 } from "../lambdas/shared/config/table-schema.js";
 import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
+import { sha256 } from "../lambdas/shared/domain/sha256.js";
 import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
 import { JobAlarms } from "./alarms.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
@@ -235,7 +235,7 @@ function jobTypeEntries(props: AsyncMcpJobsProps): Entries | undefined {
   // NodejsFunction bundles only entries under its project root: this repository, or the project this
   // package is installed in. A directory named after the content: the same job types give the same
   // path, so the same bundle and asset hash.
-  const digest = createHash("sha256").update(JSON.stringify(files)).digest("hex").slice(0, 16);
+  const digest = sha256(JSON.stringify(files)).slice(0, 16);
   const dir = join(PROJECT_ROOT, "node_modules", ".cache", "async-mcp-jobs", digest);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "mcp.ts"), files.mcp);

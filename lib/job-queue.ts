@@ -91,11 +91,10 @@ export class JobQueue extends Construct {
     });
   }
 
-  /** Lets `fn` send jobs (the MCP function), and tells it the queue URL and the attempt budget. */
+  /** Lets `fn` send jobs (the MCP function), and tells it the queue URL. */
   public bindProducer(fn: LambdaFunction): void {
     this.queue.grantSendMessages(fn);
     fn.addEnvironment(ENV.queueUrl, this.queue.queueUrl);
-    fn.addEnvironment(ENV.maxReceiveCount, String(this.maxReceiveCount));
   }
 
   /**

@@ -6,7 +6,6 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import { MCP_FUNCTION_TIMEOUT_SECONDS, MCP_PATH } from "../lambdas/shared/config/functions.js";
-import { DEFAULT_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
 import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import type { JobIntegrations } from "./job-integrations.js";
 import type { JobQueue } from "./job-queue.js";
@@ -64,8 +63,6 @@ export interface McpEndpointProps {
   readonly integrations?: JobIntegrations;
   /** @default 512 */
   readonly memorySize?: number;
-  /** @default DEFAULT_RESULT_MAX_BYTES */
-  readonly resultMaxBytes?: number;
   /** For the function's logs and the access logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
@@ -112,7 +109,6 @@ export class McpEndpoint extends Construct {
         [ENV.jobTtlSeconds]: String(jobTtlSeconds),
         [ENV.callerMaxActiveJobs]: String(callerMaxActiveJobs),
         [ENV.callerMaxStartsPerMinute]: String(callerMaxStartsPerMinute),
-        [ENV.resultMaxBytes]: String(props.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES),
         ...(props.allowedOrigins?.length ? { [ENV.allowedOrigins]: props.allowedOrigins.join(",") } : {}),
       },
       bundledFiles: props.integrations?.bundledFiles,

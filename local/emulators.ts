@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { startFauxqs } from "fauxqs";
+import { awsClientOptions } from "../lambdas/shared/adapters/aws-call-policy.js";
 import type { LocalEndpoints } from "./aws-clients.js";
 
 export interface EmulatorOptions {
@@ -198,6 +199,7 @@ async function waitUntilServing(
   outputTail: () => string,
 ): Promise<void> {
   const client = new DynamoDBClient({
+    ...awsClientOptions("tooling"),
     endpoint,
     region: REGION,
     credentials: { accessKeyId: "local", secretAccessKey: "local" },

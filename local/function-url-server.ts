@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { LOOPBACK_HOSTS } from "../lambdas/shared/domain/loopback.js";
+import { jsonRpcErrorBody } from "../lambdas/shared/mcp/json-rpc.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
 import { fakeLambdaContext } from "./lambda-context.js";
 
@@ -20,8 +22,6 @@ export interface FunctionUrlServer {
   readonly origin: string;
   close(): Promise<void>;
 }
-
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /**
  * Plays a Lambda Function URL on loopback: each HTTP request becomes a payload 2.0 event for the
@@ -56,11 +56,11 @@ async function serve(
   }
   const body = await readBody(request, options.maxBodyBytes);
   if (body === "too_large") {
-    return send(response, 413, {
-      jsonrpc: "2.0",
-      error: { code: -32000, message: `Payload too large: the limit is ${options.maxBodyBytes} bytes.` },
-      id: null,
-    });
+    return send(
+      response,
+      413,
+      jsonRpcErrorBody(-32000, `Payload too large: the limit is ${options.maxBodyBytes} bytes.`),
+    );
   }
   const context = fakeLambdaContext({
     functionName: "mcp",

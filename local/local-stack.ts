@@ -1,4 +1,5 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { AwsCaller } from "../lambdas/shared/adapters/aws-call-policy.js";
 import { loadLocalConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
@@ -13,6 +14,7 @@ import {
   NOTIFICATION_MAX_CONCURRENCY,
 } from "../lambdas/shared/config/notification-queue.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
+import type { JobQueue, JobStore, RetryScheduler } from "../lambdas/shared/domain/ports.js";
 import {
   createDeadLetterHandler,
   createMcpHandler,
@@ -28,8 +30,8 @@ import type { ResolveAll } from "../lambdas/shared/outbound/outbound.js";
 import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
 import { startEmulators } from "./emulators.js";
 import { startFunctionUrlServer } from "./function-url-server.js";
-import { createJobResources, type JobResources } from "./resources.js";
-import { type SqsBatchHandler, startSqsPoller } from "./sqs-poller.js";
+import { createJobResources, type JobResourceOptions, type JobResources } from "./resources.js";
+import { type DeliveryFaults, type SqsBatchHandler, startSqsPoller } from "./sqs-poller.js";
 
 export interface LocalStackOptions {
   /** Port of the MCP endpoint on 127.0.0.1; 0 picks a free one. Default: 3000. */
@@ -48,6 +50,26 @@ export interface LocalStackOptions {
   readonly jobTypes?: readonly JobType[];
   /** Fault injection for tests (the MCP handler only). */
   readonly overrides?: McpAppOverrides;
+  /** Fault injection in the worker and dead-letter functions: wraps their ports. */
+  readonly workerOverrides?: {
+    readonly wrapStore?: (store: JobStore) => JobStore;
+    /** The worker edge's queue: retry delays and delayed check messages. */
+    readonly wrapRetries?: (queue: RetryScheduler & JobQueue) => RetryScheduler & JobQueue;
+  };
+  /** Fault injection in the SDK clients of each function (middleware), before any call is made. */
+  readonly configureClients?: (clients: LocalAwsClients, fn: "mcp" | "worker") => void;
+  /** Faults of the worker's event source (duplicate deliveries, abandoned invocations). */
+  readonly deliveryFaults?: DeliveryFaults;
+  /**
+   * Timeouts and retries of the functions' AWS clients. "local" (the default) is patient, since
+   * the emulators answer slowly on a loaded machine; "deployed" gives each function the budget it
+   * has on AWS (aws-call-policy.ts), for the tests that prove that budget.
+   */
+  readonly callPolicy?: "local" | "deployed";
+  /** The worker's timeout as the poller plays it. Default: WORKER_TIMEOUT_SECONDS, as deployed. */
+  readonly workerTimeoutMs?: number;
+  /** Queue settings. Default: as deployed. */
+  readonly queue?: Pick<JobResourceOptions, "visibilityTimeoutSeconds" | "maxReceiveCount">;
   /** Told of every worker invocation when it ends: its records and how long it ran (tests, benchmarks). */
   readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
   /** Name resolution for webhook deliveries (tests map names to private addresses). Default: DNS. */
@@ -91,7 +113,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const clients = localAwsClients(endpoints);
-    const resources = await createJobResources(clients, { prefix: options.prefix ?? "local" });
+    const callerOf = (deployed: AwsCaller): AwsCaller =>
+      options.callPolicy === "deployed" ? deployed : "local";
+    const mcpClients = localAwsClients(endpoints, callerOf("mcp"));
+    const workerClients = localAwsClients(endpoints, callerOf("worker"));
+    options.configureClients?.(mcpClients, "mcp");
+    options.configureClients?.(workerClients, "worker");
+    const resources = await createJobResources(clients, {
+      ...options.queue,
+      prefix: options.prefix ?? "local",
+    });
 
     let mcpHandler: HttpLambdaHandler | undefined;
     const server = await startFunctionUrlServer({
@@ -115,28 +146,40 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     mcpHandler = await createMcpHandler({
       jobTypes,
       env,
-      clients,
+      clients: mcpClients,
       log,
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
 
-    const { workerTimeoutSeconds } = local;
+    const workerTimeoutMs = options.workerTimeoutMs ?? local.workerTimeoutSeconds * 1000;
     const workerEnv = {
       // A short local worker timeout leaves each run a fifth of it as margin unless told otherwise,
       // since the deployed default (5 s) would leave nothing to run with.
-      [ENV.deadlineMarginMs]: String(Math.min(5_000, Math.floor((workerTimeoutSeconds * 1000) / 5))),
+      [ENV.deadlineMarginMs]: String(Math.min(5_000, Math.floor(workerTimeoutMs / 5))),
       ...env,
     };
-    const workerHandler = createWorkerHandler({ jobTypes, env: workerEnv, clients, log });
+    const overrides = options.workerOverrides;
+    const ports = {
+      ...(overrides?.wrapStore !== undefined ? { wrapStore: overrides.wrapStore } : {}),
+      ...(overrides?.wrapRetries !== undefined ? { wrapWorkerQueue: overrides.wrapRetries } : {}),
+    };
+    const workerHandler = createWorkerHandler({
+      jobTypes,
+      env: workerEnv,
+      clients: workerClients,
+      log,
+      ports,
+    });
     const observe = options.onWorkerInvocation;
     const worker = startSqsPoller({
-      sqs: clients.sqs,
+      sqs: workerClients.sqs,
       queueUrl: resources.queueUrl,
       queueArn: resources.queueArn,
       handler: observe === undefined ? workerHandler : observed(workerHandler, observe),
       concurrency: options.workerConcurrency ?? WORKER_MAX_CONCURRENCY,
       batchSize: options.workerBatchSize ?? WORKER_BATCH_SIZE,
-      functionTimeoutMs: workerTimeoutSeconds * 1000,
+      functionTimeoutMs: workerTimeoutMs,
+      ...(options.deliveryFaults ? { faults: options.deliveryFaults } : {}),
       region: endpoints.region,
       onError: (error) => log.error("Worker poller error", { error }),
     });
@@ -145,7 +188,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs: clients.sqs,
       queueUrl: resources.deadLetterQueueUrl,
       queueArn: resources.deadLetterQueueArn,
-      handler: createDeadLetterHandler({ env, clients, log }),
+      handler: createDeadLetterHandler({
+        env,
+        clients: localAwsClients(endpoints, callerOf("deadLetter")),
+        log,
+        ports,
+      }),
       functionName: "dead-letter",
       region: endpoints.region,
       onError: (error) => log.error("Dead-letter poller error", { error }),
@@ -156,7 +204,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (env[ENV.webhookSecret] !== undefined) {
       const webhooks = await createWebhookHandler({
         env,
-        clients,
+        clients: localAwsClients(endpoints, callerOf("webhooks")),
         log,
         ...(options.webhookLookup !== undefined ? { lookup: options.webhookLookup } : {}),
       });

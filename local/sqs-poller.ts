@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeleteMessageBatchCommand,
@@ -31,6 +32,34 @@ export interface SqsPollerOptions {
   readonly functionName?: string;
   /** Receive, invoke and delete failures. Default: console.error. */
   readonly onError?: (error: unknown) => void;
+  /** Delivery faults for soak runs. Default: none. */
+  readonly faults?: DeliveryFaults;
+}
+
+/** Faults of the Lambda event source, injected per invocation (the soak's seam). */
+export interface DeliveryFaults {
+  /** True: the same batch is also handed to a second invocation at once (at-least-once delivery). */
+  duplicate?(records: readonly SQSRecord[]): boolean;
+  /**
+   * A number: the invocation dies after that many milliseconds, as when Lambda is killed mid-job.
+   * Its messages are neither deleted nor failed, so SQS delivers them again after the visibility
+   * timeout; from then on `invocationAbandoned()` is true inside it, for ports that play dead.
+   */
+  abandonAfterMs?(records: readonly SQSRecord[]): number | undefined;
+  /** Told when an invocation was abandoned before it ended by itself. */
+  abandoned?(records: readonly SQSRecord[]): void;
+}
+
+const invocation = new AsyncLocalStorage<{ abandoned: boolean; readonly records: readonly SQSRecord[] }>();
+
+/** Inside a poller invocation the fault injection abandoned: its calls must no longer land. */
+export function invocationAbandoned(): boolean {
+  return invocation.getStore()?.abandoned === true;
+}
+
+/** The records of the poller invocation this code runs in, if any. */
+export function currentRecords(): readonly SQSRecord[] {
+  return invocation.getStore()?.records ?? [];
 }
 
 export interface SqsPoller {
@@ -85,6 +114,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     region: options.region ?? "us-east-1",
     functionName: options.functionName ?? "worker",
     onError: options.onError ?? ((error) => console.error("SQS poller:", error)),
+    faults: options.faults ?? {},
   };
   const stopping = new AbortController();
   const idle = new IdleLoops(stopping.signal);
@@ -151,10 +181,39 @@ async function receive(settings: LoopSettings): Promise<Message[]> {
 
 async function invoke(settings: LoopSettings, messages: Message[]): Promise<void> {
   const event: SQSEvent = { Records: messages.map((message) => toRecord(message, settings)) };
-  const response = await withTimeout(
-    settings.handler(event, lambdaContext(settings)),
-    settings.functionTimeoutMs,
-  );
+  const { faults } = settings;
+  if (faults.duplicate?.(event.Records)) {
+    await Promise.all([invokeOnce(settings, event), invokeOnce(settings, event)]);
+    return;
+  }
+  await invokeOnce(settings, event);
+}
+
+async function invokeOnce(settings: LoopSettings, event: SQSEvent): Promise<void> {
+  const state = { abandoned: false, records: event.Records };
+  const abandonAfterMs = settings.faults.abandonAfterMs?.(event.Records);
+  const run = invocation.run(state, () => settings.handler(event, lambdaContext(settings)));
+  if (abandonAfterMs !== undefined) {
+    let timer: NodeJS.Timeout | undefined;
+    const died = await Promise.race([
+      run.then(
+        () => false,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), abandonAfterMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (died) {
+      state.abandoned = true;
+      settings.faults.abandoned?.(event.Records);
+      // A dead invocation reports nothing: SQS redelivers after the visibility timeout.
+      run.catch(() => {});
+      return;
+    }
+  }
+  const response = await withTimeout(run, settings.functionTimeoutMs);
   const failed = new Set(
     (response ?? { batchItemFailures: [] }).batchItemFailures.map((f) => f.itemIdentifier),
   );

@@ -1,10 +1,12 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { awsClientOptions } from "./adapters/aws-call-policy.js";
 import { type AuthenticatorDeps, createAuthenticator } from "./auth/create-authenticator.js";
 import { secretsManagerReader } from "./auth/secret-api-keys.js";
 import { loadDeadLetterConfig, loadMcpConfig, loadWorkerConfig } from "./config/config.js";
 import { loadDeliveryConfig, loadOutboxConfig } from "./config/webhook-config.js";
 import type { Log } from "./domain/logger.js";
+import type { JobQueue, JobStore, RetryScheduler } from "./domain/ports.js";
 import { integrationJobTypesFromEnv } from "./integrations/job-types.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createHttpLambdaHandler, type HttpLambdaHandler } from "./mcp/lambda-http.js";
@@ -33,6 +35,14 @@ export interface HandlerOptions {
   readonly clients?: AwsClients;
   /** @default a Powertools Logger named after the function */
   readonly log?: Log;
+  /** Fault injection in the worker and dead-letter functions (tests, the soak): wraps their ports. */
+  readonly ports?: PortOverrides;
+}
+
+export interface PortOverrides {
+  readonly wrapStore?: (store: JobStore) => JobStore;
+  /** The worker edge's queue: retry delays and delayed check messages. */
+  readonly wrapWorkerQueue?: (queue: RetryScheduler & JobQueue) => RetryScheduler & JobQueue;
 }
 
 export interface JobHandlerOptions extends HandlerOptions {
@@ -58,7 +68,7 @@ export async function createMcpHandler(options: McpHandlerOptions): Promise<Http
   const config = loadMcpConfig(env);
   const authenticator = await createAuthenticator(config, { ...options.authenticator, log });
   return createHttpLambdaHandler(
-    createMcpApp(config, options.clients ?? createAwsClients(env), authenticator, log, {
+    createMcpApp(config, options.clients ?? createAwsClients("mcp", env), authenticator, log, {
       ...options.overrides,
       // INTEGRATIONS_FILE adds a tool per declared API; listing and input checks need no secret.
       jobTypes: [...options.jobTypes, ...integrationJobTypesFromEnv(env, options.jobTypes)],
@@ -70,7 +80,7 @@ export async function createMcpHandler(options: McpHandlerOptions): Promise<Http
 export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler {
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-worker" });
-  const clients = options.clients ?? createAwsClients(env);
+  const clients = options.clients ?? createAwsClients("worker", env);
   const config = loadWorkerConfig(env);
   const outbox = createNotificationOutbox(
     clients,
@@ -79,19 +89,21 @@ export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler
     log,
   );
   // The integrations' secret is read on first use, once per container.
-  const readSecret = secretsManagerReader(new SecretsManagerClient({}));
+  const readSecret = secretsManagerReader(new SecretsManagerClient(awsClientOptions("worker")));
   const integrations = integrationJobTypesFromEnv(env, options.jobTypes, readSecret);
-  return createSqsWorkerHandler(
-    createWorkerDeps(config, clients, log, { jobTypes: [...options.jobTypes, ...integrations] }),
-    { outbox },
-  );
+  const deps = createWorkerDeps(config, clients, log, {
+    jobTypes: [...options.jobTypes, ...integrations],
+    ...(options.ports?.wrapStore !== undefined ? { wrapStore: options.ports.wrapStore } : {}),
+  });
+  const queue = options.ports?.wrapWorkerQueue?.(deps.queue) ?? deps.queue;
+  return createSqsWorkerHandler({ ...deps, queue }, { outbox });
 }
 
 /** The dead-letter queue's Lambda handler: marks the jobs of messages SQS gave up on as failed. */
 export function createDeadLetterHandler(options: HandlerOptions = {}): SqsBatchHandler {
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-dead-letter" });
-  const clients = options.clients ?? createAwsClients(env);
+  const clients = options.clients ?? createAwsClients("deadLetter", env);
   const config = loadDeadLetterConfig(env);
   const outbox = createNotificationOutbox(
     clients,
@@ -99,7 +111,9 @@ export function createDeadLetterHandler(options: HandlerOptions = {}): SqsBatchH
     loadOutboxConfig(env).notificationQueueUrl,
     log,
   );
-  return createSqsDeadLetterHandler(createDeadLetterDeps(config, clients, log), { outbox });
+  const wrapStore = options.ports?.wrapStore;
+  const deps = createDeadLetterDeps(config, clients, log, wrapStore !== undefined ? { wrapStore } : {});
+  return createSqsDeadLetterHandler(deps, { outbox });
 }
 
 export interface WebhookHandlerOptions extends HandlerOptions {
@@ -117,7 +131,7 @@ export async function createWebhookHandler(options: WebhookHandlerOptions = {}):
   const config = loadDeliveryConfig(env);
   const secret = await loadWebhookSecret(config);
   return createNotificationHandler(
-    createNotificationHandlerDeps(config, secret, options.clients ?? createAwsClients(env), log, {
+    createNotificationHandlerDeps(config, secret, options.clients ?? createAwsClients("webhooks", env), log, {
       ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
     }),
   );

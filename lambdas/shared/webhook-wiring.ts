@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { awsClientOptions } from "./adapters/aws-call-policy.js";
 import { DynamoJobStore } from "./adapters/dynamo-job-store.js";
 import { DynamoNotificationStore } from "./adapters/dynamo-notification-store.js";
 import { SqsNotificationQueue } from "./adapters/sqs-notification-queue.js";
@@ -55,7 +56,9 @@ export function createNotificationOutbox(
 /** The webhook secret: WEBHOOK_SECRET locally, the stack's Secrets Manager secret deployed. */
 export async function loadWebhookSecret(config: DeliveryConfig): Promise<string> {
   if (config.webhookSecret !== undefined) return config.webhookSecret;
-  return secretsManagerReader(new SecretsManagerClient({}))(config.webhookSecretArn ?? "");
+  return secretsManagerReader(new SecretsManagerClient(awsClientOptions("webhooks")))(
+    config.webhookSecretArn ?? "",
+  );
 }
 
 /** Everything the delivery function's handler needs. */

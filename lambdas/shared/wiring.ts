@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { type AwsCaller, awsClientOptions } from "./adapters/aws-call-policy.js";
 import { DynamoJobStore } from "./adapters/dynamo-job-store.js";
 import { S3ResultStore } from "./adapters/s3-result-store.js";
 import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
@@ -21,14 +22,26 @@ export interface AwsClients {
   readonly s3: S3Client;
 }
 
-/** Clients built once per container; endpoints come from the standard AWS_ENDPOINT_URL_* variables. */
-export function createAwsClients(env: Record<string, string | undefined> = process.env): AwsClients {
+/**
+ * Clients built once per container, with the timeouts and retries of `caller` (see
+ * aws-call-policy.ts); endpoints come from the standard AWS_ENDPOINT_URL_* variables.
+ */
+export function createAwsClients(
+  caller: AwsCaller,
+  env: Record<string, string | undefined> = process.env,
+): AwsClients {
   return {
-    dynamo: new DynamoDBClient({}),
+    dynamo: new DynamoDBClient(awsClientOptions(caller)),
     // With an endpoint override (an emulator), queue URLs may name a host that only the emulator knows.
-    sqs: new SQSClient(env[ENV.awsEndpointSqs] ? { useQueueUrlAsEndpoint: false } : {}),
+    sqs: new SQSClient({
+      ...awsClientOptions(caller),
+      ...(env[ENV.awsEndpointSqs] ? { useQueueUrlAsEndpoint: false } : {}),
+    }),
     // An emulator's S3 is reached path-style: bucket names are no host names on 127.0.0.1.
-    s3: new S3Client(env[ENV.awsEndpointS3] ? { forcePathStyle: true } : {}),
+    s3: new S3Client({
+      ...awsClientOptions(caller),
+      ...(env[ENV.awsEndpointS3] ? { forcePathStyle: true } : {}),
+    }),
   };
 }
 
@@ -143,6 +156,8 @@ export function createDeadLetterDeps(
   config: DeadLetterConfig,
   clients: AwsClients,
   log: Log,
+  options: { readonly wrapStore?: (store: JobStore) => JobStore } = {},
 ): DeadLetterDeps {
-  return { store: new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName }), log };
+  const store = new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName });
+  return { store: options.wrapStore?.(store) ?? store, log };
 }

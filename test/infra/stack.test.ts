@@ -119,7 +119,8 @@ describe("job queue", () => {
       maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
     });
     expect(environmentOf(ids.worker)[ENV.maxReceiveCount]).toBe(String(DEFAULT_MAX_RECEIVE_COUNT));
-    expect(environmentOf(ids.mcp)[ENV.maxReceiveCount]).toBe(String(DEFAULT_MAX_RECEIVE_COUNT));
+    // The MCP function only sends: it neither reads nor gets the count.
+    expect(environmentOf(ids.mcp)[ENV.maxReceiveCount]).toBeUndefined();
   });
 
   it("keeps dead letters 14 days", () => {
@@ -192,8 +193,8 @@ describe("functions", () => {
       [ENV.apiKeysSecretArn]: { Ref: expect.any(String) },
       [ENV.callerMaxActiveJobs]: "20",
       [ENV.callerMaxStartsPerMinute]: "60",
-      [ENV.resultMaxBytes]: String(DEFAULT_RESULT_MAX_BYTES),
     });
+    expect(environmentOf(ids.mcp)[ENV.resultMaxBytes]).toBeUndefined();
     expect(environmentOf(ids.worker)).toMatchObject({
       [ENV.tableName]: { Ref: ids.table },
       [ENV.queueUrl]: { Ref: ids.queue },

@@ -19,7 +19,7 @@ import {
   createSqsDeadLetterHandler as createDeadLetterHandler,
   createSqsWorkerHandler as createWorkerHandler,
 } from "../../lambdas/shared/worker/sqs-handlers.js";
-import { type LocalAws, useLocalAws } from "../support/local-aws.js";
+import { countItems, type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   enqueue,
   lambdaContext,
@@ -130,7 +130,8 @@ describe("every path that ends a job releases its notifications", () => {
     expect(sent.map((m) => m.jobId)).toEqual([job.id]);
   });
 
-  it("a start whose job message cannot be sent fails the job and notifies at once", async () => {
+  it("a start whose job message cannot be sent creates no job, so it owes and sends no notification", async () => {
+    const items = await countItems(aws.dynamo, aws.resources.tableName);
     const { outbox: real, sent } = outbox();
     const store = storeFor(aws);
     const service = new JobService({
@@ -156,10 +157,9 @@ describe("every path that ends a job releases its notifications", () => {
       callbackUrl: "https://hooks.example.com/x",
     });
     await expect(started).rejects.toBeInstanceOf(EnqueueFailedError);
-    expect(sent).toHaveLength(1);
-    const row = await storeFor(aws).get(sent[0]?.jobId ?? "");
-    expect(row?.error?.code).toBe("enqueue_failed");
-    expect(row?.notifications?.[0]?.status).toBe("pending");
+    // The message goes before the row: with the send refused nothing was written, nothing is owed.
+    expect(sent).toEqual([]);
+    expect(await countItems(aws.dynamo, aws.resources.tableName)).toBe(items);
   });
 
   it("an open job owes nothing, and a job without callbacks sends nothing", async () => {

@@ -13,7 +13,7 @@ import { hungApi } from "../../lambdas/shared/jobs/hung-api.js";
 import { defineJobType, type JobType } from "../../lambdas/shared/jobs/job-type.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import type { WorkerSettings } from "../../lambdas/shared/worker/process-delivery.js";
+import { ROW_WAIT_WINDOW_MS, type WorkerSettings } from "../../lambdas/shared/worker/process-delivery.js";
 import {
   createSqsDeadLetterHandler,
   createSqsWorkerHandler,
@@ -367,11 +367,12 @@ describe("cancel while running", () => {
 });
 
 describe("deliveries that run nothing", () => {
-  it("acknowledges a message for an unknown job, and creates no row", async () => {
+  it("acknowledges a message for an unknown job once it is older than the row wait, and creates no row", async () => {
     const slow = counted(slowApi);
     const { deliver } = worker([slow]);
     const items = await countItems(aws.dynamo, aws.resources.tableName);
-    const record = syntheticRecord(JSON.stringify({ jobId: randomUUID(), type: "slow_api" }));
+    const sentAtMs = Date.now() - ROW_WAIT_WINDOW_MS - 1_000;
+    const record = syntheticRecord(JSON.stringify({ jobId: randomUUID(), type: "slow_api" }), 4, sentAtMs);
     expect(await deliver([record])).toEqual({ batchItemFailures: [] });
     expect(slow.runs).toEqual([]);
     expect(await countItems(aws.dynamo, aws.resources.tableName)).toBe(items);

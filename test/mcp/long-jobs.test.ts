@@ -122,6 +122,8 @@ describe("batch_api: a job that outlives the worker's timeout", () => {
       },
       { timeout: 20_000, interval: 200 },
     );
+    // The invocation that wrote the mark is counted when it ends, a moment after the write.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     const invocationsAtCancel = invocationsOf(started.jobId).length;
     // Two check intervals later nothing more has run for this job and the row is as it was.
     await new Promise((resolve) => setTimeout(resolve, 2_000 * CHECK_SECONDS + 500));

@@ -12,20 +12,24 @@ const FAULT_NAME = "injectPutObjectFailure";
 
 beforeAll(async () => {
   // Default settings: no presigned links, the inline bound of 16 000 bytes.
-  stack = await startTestStack();
-  // The worker writes results through this client. The fault sits before the SDK's own retries,
-  // so each refused write reaches the worker as one failed attempt.
-  stack.clients.s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === "PutObjectCommand" && fault.remaining > 0) {
-        fault.remaining--;
-        fault.refused++;
-        throw Object.assign(new Error("injected: S3 is unavailable"), { name: "ServiceUnavailable" });
-      }
-      return next(args);
+  // The worker writes results through its own clients. The fault sits before the SDK's own
+  // retries, so each refused write reaches the worker as one failed attempt.
+  stack = await startTestStack({
+    configureClients: (clients, fn) => {
+      if (fn !== "worker") return;
+      clients.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === "PutObjectCommand" && fault.remaining > 0) {
+            fault.remaining--;
+            fault.refused++;
+            throw Object.assign(new Error("injected: S3 is unavailable"), { name: "ServiceUnavailable" });
+          }
+          return next(args);
+        },
+        { step: "initialize", name: FAULT_NAME },
+      );
     },
-    { step: "initialize", name: FAULT_NAME },
-  );
+  });
   client = await connectClient(stack.mcpUrl);
 });
 

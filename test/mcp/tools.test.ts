@@ -2,7 +2,6 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobQueue } from "../../lambdas/shared/domain/ports.js";
 import type { LocalStack } from "../../local/local-stack.js";
-import { countMessages } from "../support/local-aws.js";
 import { callForJob, callTool, connectClient, startTestStack } from "../support/mcp-stack.js";
 import { expectNothingCreated, rowsAndMessages } from "../support/nothing-created.js";
 
@@ -240,7 +239,7 @@ describe("idempotencyKey", () => {
 });
 
 describe("a failed enqueue", () => {
-  it("marks the row failed (retryable) and answers an error", async () => {
+  it("answers a retryable error and leaves no row and no message", async () => {
     const broken = await startTestStack({
       overrides: {
         wrapQueue: (): JobQueue => ({
@@ -250,23 +249,38 @@ describe("a failed enqueue", () => {
     });
     const brokenClient = await connectClient(broken.mcpUrl);
     try {
-      const answer = await callTool(brokenClient, "start_slow_api", {
-        query: "q",
-        idempotencyKey: "retry-me",
-      });
+      const answer = await expectNothingCreated(broken, () =>
+        callTool(brokenClient, "start_slow_api", { query: "q", idempotencyKey: "retry-me" }),
+      );
       expect(answer.isError).toBe(true);
-      expect(answer.text).toMatch(/could not be queued/);
-      const jobId = /Job ([0-9a-f-]{36})/.exec(answer.text)?.[1] ?? "";
-      const job = await callForJob(brokenClient, "get_job", { jobId });
-      expect(job.status).toBe("failed");
-      expect(job.error).toMatchObject({ code: "enqueue_failed", retryable: true });
-      expect(await countMessages(broken.clients.sqs, broken.resources.queueUrl)).toBe(0);
-      // The key was released, so a retry with it makes a new attempt rather than replaying the failure.
-      const retry = await callTool(brokenClient, "start_slow_api", {
-        query: "q",
-        idempotencyKey: "retry-me",
-      });
-      expect(retry.text).not.toContain(jobId);
+      expect(answer.text).toMatch(/could not be queued.*nothing was started\. Try again/);
+      const listed = await callTool(brokenClient, "list_jobs", {});
+      expect(listed.structured).toEqual({ jobs: [] });
+    } finally {
+      await brokenClient.close();
+      await broken.stop();
+    }
+  });
+});
+
+describe("a start whose row cannot be written", () => {
+  it("answers a retryable error that names the idempotencyKey, and leaves no job", async () => {
+    const broken = await startTestStack({
+      overrides: {
+        wrapStore: (store) =>
+          Object.assign(Object.create(store) as typeof store, {
+            create: () => Promise.reject(Object.assign(new Error("timed out"), { name: "TimeoutError" })),
+          }),
+      },
+    });
+    const brokenClient = await connectClient(broken.mcpUrl);
+    try {
+      const rowsBefore = (await rowsAndMessages(broken)).rows;
+      const answer = await callTool(brokenClient, "start_slow_api", { query: "q", idempotencyKey: "k" });
+      expect(answer.isError).toBe(true);
+      expect(answer.text).toMatch(/could not be recorded.*Try again.*idempotencyKey/);
+      expect((await rowsAndMessages(broken)).rows).toBe(rowsBefore);
+      expect((await callTool(brokenClient, "list_jobs", {})).structured).toEqual({ jobs: [] });
     } finally {
       await brokenClient.close();
       await broken.stop();

@@ -126,14 +126,14 @@ export function lambdaContext(remainingMs = 30_000): Context {
 }
 
 /** A record for a message that never went through SQS: for cases where no receipt is used. */
-export function syntheticRecord(body: string, receiveCount = 1): SQSRecord {
+export function syntheticRecord(body: string, receiveCount = 1, sentAtMs = Date.now()): SQSRecord {
   return {
     messageId: randomUUID(),
     receiptHandle: `synthetic-${randomUUID()}`,
     body,
     attributes: {
       ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: String(Date.now()),
+      SentTimestamp: String(sentAtMs),
       SenderId: "test",
       ApproximateFirstReceiveTimestamp: String(Date.now()),
     },

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -31,6 +30,7 @@ import {
   systemClock,
 } from "../domain/ports.js";
 import type { ResultRef } from "../domain/results.js";
+import { sha256 } from "../domain/sha256.js";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.js";
 
 type Item = Record<string, NativeAttributeValue>;
@@ -618,11 +618,9 @@ function fencedByCheck(
 }
 
 function ownerDigest(owner: string): string {
-  return createHash("sha256").update(owner).digest("base64url");
+  return sha256(owner, "base64url");
 }
 
 function idempotencyRecordId(owner: string, key: string): string {
-  return `idempotency#${createHash("sha256")
-    .update(JSON.stringify([owner, key]))
-    .digest("base64url")}`;
+  return `idempotency#${sha256(JSON.stringify([owner, key]), "base64url")}`;
 }

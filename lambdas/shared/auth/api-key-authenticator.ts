@@ -1,6 +1,7 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { ConfigError } from "../config/config.js";
 import type { Log } from "../domain/logger.js";
+import { sha256Bytes as sha256 } from "../domain/sha256.js";
 import type { Authenticator } from "./authenticator.js";
 import { B64TOKEN, bearerChallenger, readBearerToken } from "./bearer.js";
 
@@ -137,8 +138,4 @@ export function apiKeyAuthenticator(
       return { ok: true, caller: { principal } };
     },
   };
-}
-
-function sha256(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
 }

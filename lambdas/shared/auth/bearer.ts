@@ -3,6 +3,8 @@
  * Authorization header, and the 401/403 answers with their `WWW-Authenticate` challenge.
  */
 
+import { jsonRpcError } from "../mcp/json-rpc.js";
+
 /** The realm every challenge names. */
 export const REALM = "mcp";
 
@@ -82,8 +84,5 @@ function param(name: string, value: string): string {
 
 /** JSON-RPC shaped, like every other refusal of the front door, so MCP clients can show the message. */
 function refusalResponse(status: 401 | 403, message: string, challenge: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message }, id: null }), {
-    status,
-    headers: { "content-type": "application/json", "www-authenticate": challenge },
-  });
+  return jsonRpcError(status, -32001, message, { "www-authenticate": challenge });
 }

@@ -1,4 +1,5 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { awsClientOptions } from "../adapters/aws-call-policy.js";
 import type { McpConfig } from "../config/config.js";
 import { ENV } from "../config/env-names.js";
 import { type Log, silentLog } from "../domain/logger.js";
@@ -29,7 +30,7 @@ export async function createAuthenticator(
       if (auth.apiKeys !== undefined) {
         return apiKeyAuthenticator(parseApiKeyList(auth.apiKeys, ENV.apiKeys), { source: ENV.apiKeys, log });
       }
-      const read = deps.readSecret ?? secretsManagerReader(new SecretsManagerClient({}));
+      const read = deps.readSecret ?? secretsManagerReader(new SecretsManagerClient(awsClientOptions("mcp")));
       const entries = await loadApiKeysFromSecret(auth.apiKeysSecretArn, read);
       return apiKeyAuthenticator(entries, { source: "The API key secret", log });
     }

@@ -1,6 +1,8 @@
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { JwtAuthConfig } from "../config/config.js";
 import type { Log } from "../domain/logger.js";
+import { isHttpsOrLoopbackUrl } from "../domain/loopback.js";
+import { jsonRpcError } from "../mcp/json-rpc.js";
 import type { Authenticator, AuthOutcome } from "./authenticator.js";
 import { bearerChallenger, readBearerToken } from "./bearer.js";
 import {
@@ -32,8 +34,6 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 const MAX_SUBJECT_LENGTH = 512;
 
 const FETCH_TIMEOUT_MS = 5_000;
-
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 export interface JwtAuthenticatorOptions {
   readonly settings: Omit<JwtAuthConfig, "mode">;
@@ -215,17 +215,11 @@ function classify(error: unknown): Verdict {
 }
 
 function keysUnavailable(): Response {
-  return new Response(
-    JSON.stringify({
-      jsonrpc: "2.0",
-      error: {
-        code: -32000,
-        message:
-          "Service unavailable: the authorization server's signing keys could not be fetched. Try again shortly.",
-      },
-      id: null,
-    }),
-    { status: 503, headers: { "content-type": "application/json", "retry-after": "5" } },
+  return jsonRpcError(
+    503,
+    -32000,
+    "Service unavailable: the authorization server's signing keys could not be fetched. Try again shortly.",
+    { "retry-after": "5" },
   );
 }
 
@@ -265,15 +259,6 @@ function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return url.protocol === "https:" || url.protocol === "http:";
-  } catch {
-    return false;
-  }
-}
-
-function isHttpsOrLoopbackUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
   } catch {
     return false;
   }

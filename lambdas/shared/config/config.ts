@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JOB_TTL_SECONDS } from "../domain/job.js";
+import { isHttpsOrLoopbackUrl } from "../domain/loopback.js";
 import { ENV } from "./env-names.js";
 import { AUTH_MODES, type AuthMode } from "./functions.js";
 import {
@@ -11,9 +12,11 @@ import {
   RESULT_INLINE_BYTES,
 } from "./table-schema.js";
 import {
+  CALLBACK_VARIABLES,
   type CallbackConfig,
   loadCallbackConfig,
   loadOutboxConfig,
+  OUTBOX_VARIABLES,
   type OutboxConfig,
 } from "./webhook-config.js";
 
@@ -104,10 +107,11 @@ export function loadLocalConfig(env: Env = process.env): LocalConfig {
   return readEnv(localSpec, env);
 }
 
-export type DeadLetterConfig = EnvConfig<{ tableName: typeof tableName }>;
+const deadLetterSpec = { tableName } as const;
+export type DeadLetterConfig = EnvConfig<typeof deadLetterSpec>;
 
 export function loadDeadLetterConfig(env: Env = process.env): DeadLetterConfig {
-  return readEnv({ tableName }, env);
+  return readEnv(deadLetterSpec, env);
 }
 
 export const jobTtlSecondsSchema = integer(JOB_TTL_SECONDS.min, JOB_TTL_SECONDS.max, JOB_TTL_SECONDS.default);
@@ -183,43 +187,45 @@ export const optionalText = z
 /** RFC 6749 scope-token: printable ASCII without space, quote or backslash. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
 /** https, or http on loopback only (a local issuer in tests and `npm start`). */
 function issuerUrl(name: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`${name} must be an https URL; got "${value}".`);
-  }
-  const loopback = url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
-  if (url.protocol !== "https:" && !loopback) {
+  if (!URL.canParse(value)) throw new ConfigError(`${name} must be an https URL; got "${value}".`);
+  if (!isHttpsOrLoopbackUrl(value)) {
     throw new ConfigError(`${name} must be an https URL (http only on loopback); got "${value}".`);
   }
   return value;
 }
 
+const authSpec = {
+  apiKeys: [ENV.apiKeys, optionalText],
+  apiKeysSecretArn: [ENV.apiKeysSecretArn, optionalText],
+  issuer: [ENV.jwtIssuer, optionalText],
+  audience: [ENV.jwtAudience, optionalText],
+  jwksUrl: [ENV.jwtJwksUrl, optionalText],
+  requiredScopes: [
+    ENV.jwtRequiredScopes,
+    z
+      .string()
+      .default("")
+      .transform((value) => value.split(/[\s,]+/).filter((scope) => scope.length > 0)),
+  ],
+  authorizationServers: [ENV.jwtAuthorizationServers, commaList],
+} as const;
+
+function variablesOf(spec: EnvSpec): string[] {
+  return Object.values(spec).map(([name]) => name);
+}
+
+/** The variables each function's config reads; the stack sets no others (test/infra checks it). */
+export const ENV_READ_BY_FUNCTION: Readonly<Record<"mcp" | "worker" | "deadLetter", readonly string[]>> = {
+  mcp: [...variablesOf(mcpSpec), ...variablesOf(authSpec), ...CALLBACK_VARIABLES, ...OUTBOX_VARIABLES],
+  worker: [...variablesOf(workerSpec), ...OUTBOX_VARIABLES],
+  deadLetter: [...variablesOf(deadLetterSpec), ...OUTBOX_VARIABLES],
+};
+
 /** The settings of the mode AUTH_MODE names; each mode checks only its own variables. */
 export function loadAuthConfig(mode: AuthMode, env: Env): AuthConfig {
-  const parsed = readEnv(
-    {
-      apiKeys: [ENV.apiKeys, optionalText],
-      apiKeysSecretArn: [ENV.apiKeysSecretArn, optionalText],
-      issuer: [ENV.jwtIssuer, optionalText],
-      audience: [ENV.jwtAudience, optionalText],
-      jwksUrl: [ENV.jwtJwksUrl, optionalText],
-      requiredScopes: [
-        ENV.jwtRequiredScopes,
-        z
-          .string()
-          .default("")
-          .transform((value) => value.split(/[\s,]+/).filter((scope) => scope.length > 0)),
-      ],
-      authorizationServers: [ENV.jwtAuthorizationServers, commaList],
-    },
-    env,
-  );
+  const parsed = readEnv(authSpec, env);
   switch (mode) {
     case "none":
       return { mode };

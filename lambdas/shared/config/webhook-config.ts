@@ -60,6 +60,10 @@ const outboxSpec = { notificationQueueUrl: [ENV.notificationQueueUrl, url.option
 /** Where the functions that end jobs put the notifications due (unset: no notifications are sent). */
 export type OutboxConfig = EnvConfig<typeof outboxSpec>;
 
+/** The variables the MCP function's callback settings read, and those of the functions that end jobs. */
+export const CALLBACK_VARIABLES: readonly string[] = Object.values(callbackSpec).map(([name]) => name);
+export const OUTBOX_VARIABLES: readonly string[] = Object.values(outboxSpec).map(([name]) => name);
+
 export function loadOutboxConfig(env: Env = process.env): OutboxConfig {
   return readEnv(outboxSpec, env);
 }

@@ -34,13 +34,21 @@ export class IdempotencyConflictError extends DomainError {
   }
 }
 
+/** The start's message could not be sent; no job was created. Retryable. */
 export class EnqueueFailedError extends DomainError {
-  constructor(
-    readonly jobId: string,
-    options?: ErrorOptions,
-  ) {
+  constructor(options?: ErrorOptions) {
     super(
-      `Job ${jobId} could not be queued (the job queue is unavailable); it was marked failed. Try again.`,
+      "The job could not be queued (the job queue is unavailable); nothing was started. Try again.",
+      options,
+    );
+  }
+}
+
+/** The start's row could not be written in time. Retryable; an idempotencyKey makes the retry safe. */
+export class JobNotRecordedError extends DomainError {
+  constructor(options?: ErrorOptions) {
+    super(
+      "The job could not be recorded (the job store did not answer in time). Try again shortly; pass the same idempotencyKey so that the job can never start twice.",
       options,
     );
   }

@@ -3,6 +3,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import { QUERY_STRING_TOKEN } from "../auth/bearer.js";
 import { MCP_PATH } from "../config/functions.js";
 import type { Log } from "../domain/logger.js";
+import { json, jsonRpcError } from "./json-rpc.js";
 import { createMcpServer, type McpServerDeps } from "./server.js";
 
 export const HEALTH_PATH = "/health";
@@ -108,15 +109,4 @@ function withHeaders(response: Response, headers: Record<string, string> | undef
     statusText: response.statusText,
     headers: merged,
   });
-}
-
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
-}
-
-export function jsonRpcError(status: number, code: number, message: string): Response {
-  return json(status, { jsonrpc: "2.0", error: { code, message }, id: null });
 }

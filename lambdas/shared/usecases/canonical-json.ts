@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-
 /** JSON with object keys sorted, so equal inputs always serialise (and hash) alike. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, nested: unknown) =>
@@ -9,6 +7,4 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-export function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
+export { sha256 } from "../domain/sha256.js";

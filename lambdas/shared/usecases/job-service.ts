@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import {
+  DomainError,
   EnqueueFailedError,
   IdempotencyConflictError,
   JobNotFoundError,
+  JobNotRecordedError,
   LimitExceededError,
 } from "../domain/errors.js";
 import { isTerminal, type JobRow, type JobStatus } from "../domain/job.js";
@@ -80,35 +82,40 @@ export class JobService {
     }
     await this.enforceLimits(request.owner);
 
-    const { job, created } = await store.create({
-      id: randomUUID(),
-      type: request.jobType.name,
-      owner: request.owner,
-      inputJson,
-      inputHash,
-      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
-      maxAttempts: request.jobType.maxAttempts,
-      expiresAt: Math.floor(clock.now() / 1000) + this.deps.jobTtlSeconds,
-      ...(notifications.length > 0 ? { notifications } : {}),
-    });
-    if (!created) return job;
-
+    // The message goes first and the row second: a start can then fail only before anything runs
+    // (send failed: nothing exists, no notification, no idempotency key held) or leave a message
+    // whose row is late or never comes (the worker waits for it a while, then drops it). The reverse
+    // order could leave a queued row with no message when a write that timed out at the client is
+    // applied later.
+    const id = randomUUID();
     try {
-      await queue.send({ jobId: job.id, type: job.type });
+      await queue.send({ jobId: id, type: request.jobType.name });
     } catch (error) {
-      log.error("Could not enqueue a new job; marking it failed", { jobId: job.id, error });
-      const failed = await store.failOpen(job.id, {
-        code: "enqueue_failed",
-        message: "The job could not be queued. Start it again.",
-        retryable: true,
-      });
-      await this.releaseNotifications(failed);
-      if (request.idempotencyKey !== undefined) {
-        await store.releaseIdempotencyKey(request.owner, request.idempotencyKey);
-      }
-      throw new EnqueueFailedError(job.id, { cause: error });
+      log.error("Could not enqueue a new job; nothing was created", { jobId: id, error });
+      throw new EnqueueFailedError({ cause: error });
     }
-    return job;
+    try {
+      const { job } = await store.create({
+        id,
+        type: request.jobType.name,
+        owner: request.owner,
+        inputJson,
+        inputHash,
+        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+        maxAttempts: request.jobType.maxAttempts,
+        expiresAt: Math.floor(clock.now() / 1000) + this.deps.jobTtlSeconds,
+        ...(notifications.length > 0 ? { notifications } : {}),
+      });
+      // A concurrent start with the same key won (created: false): this message finds no row and lapses.
+      return job;
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      log.error("Could not record a new job; its message finds no row unless the write lands late", {
+        jobId: id,
+        error,
+      });
+      throw new JobNotRecordedError({ cause: error });
+    }
   }
 
   async get(owner: string, jobId: string): Promise<JobRow> {

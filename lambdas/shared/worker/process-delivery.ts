@@ -33,6 +33,21 @@ export interface Delivery {
   readonly receiveCount: number;
   /** Lambda's remaining time for this invocation. */
   remainingTimeMs(): number;
+  /** SQS's SentTimestamp (epoch ms): how long ago the start sent this message. */
+  readonly sentAtMs?: number;
+}
+
+/**
+ * The start sends the message before it writes the row (so no row is ever left without a
+ * message), so a message may arrive before its row, or name a row whose write timed out at the
+ * client and was applied later. Such a message is looked at again for this long after it was sent,
+ * then dropped: its start answered an error and no job exists.
+ */
+export const ROW_WAIT_WINDOW_MS = 90_000;
+
+/** Looks again quickly first (the row is usually a few milliseconds behind), then less often. */
+export function rowWaitDelaySeconds(receiveCount: number): number {
+  return [1, 5, 20][receiveCount - 1] ?? 60;
 }
 
 export class MalformedMessageError extends Error {
@@ -143,6 +158,11 @@ async function settleUnclaimed(
   context: LogFields,
 ): Promise<WorkerDecision> {
   const nowMs = deps.clock.now();
+  if (!job && delivery.sentAtMs !== undefined && nowMs - delivery.sentAtMs < ROW_WAIT_WINDOW_MS) {
+    const delaySeconds = rowWaitDelaySeconds(delivery.receiveCount);
+    deps.log.info("The job's row is not there yet; looking again", { ...context, delaySeconds });
+    return retryAfter(delaySeconds);
+  }
   if (!job || job.expiresAt * 1000 <= nowMs || isTerminal(job.status)) {
     deps.log.info("Nothing to run: the job is unknown, expired or already ended", {
       ...context,

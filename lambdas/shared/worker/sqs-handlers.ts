@@ -4,7 +4,12 @@ import type { Log } from "../domain/logger.js";
 import type { JobQueue, OpenJobFailer, RetryScheduler } from "../domain/ports.js";
 import type { NotificationOutbox } from "../usecases/notification-outbox.js";
 import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
-import { parseJobMessage, processDelivery, type WorkerDeps } from "./process-delivery.js";
+import {
+  MalformedMessageError,
+  parseJobMessage,
+  processDelivery,
+  type WorkerDeps,
+} from "./process-delivery.js";
 import { settleDeadLetter } from "./settle-dead-letter.js";
 
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -16,6 +21,13 @@ export class RetryScheduledError extends Error {
     this.name = "RetryScheduledError";
   }
 }
+
+/**
+ * When a delivery fails unexpectedly (the store timed out, throttling outlasted the retries), its
+ * outcome is not recorded. Left alone the message would stay invisible for the queue's visibility
+ * timeout (six worker timeouts), and the job would read `running` that long: bring it back soon.
+ */
+export const UNRECORDED_RETRY_SECONDS = 20;
 
 function receiveCount(record: SQSRecord): number {
   return Number.parseInt(record.attributes.ApproximateReceiveCount, 10) || 1;
@@ -46,19 +58,50 @@ export function createSqsWorkerHandler(
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
-        const decision = await processDelivery(deps, {
-          body: record.body,
-          receiveCount: receiveCount(record),
-          remainingTimeMs: () => context.getRemainingTimeInMillis(),
-        });
-        await act(deps.queue, record, decision);
-        // Reached only when the record is acknowledged (a retry throws): release what an ended job owes.
-        if (decision.kind !== "retryAfter") await options.outbox?.settle(parseJobMessage(record.body).jobId);
+        try {
+          const decision = await processDelivery(deps, {
+            body: record.body,
+            receiveCount: receiveCount(record),
+            remainingTimeMs: () => context.getRemainingTimeInMillis(),
+            ...sentAt(record),
+          });
+          await act(deps.queue, record, decision);
+          // Reached only when the record is acknowledged (a retry throws): release what an ended job owes.
+          if (decision.kind !== "retryAfter")
+            await options.outbox?.settle(parseJobMessage(record.body).jobId);
+        } catch (error) {
+          // A scheduled retry has set its own visibility; a malformed message goes to the DLQ as is.
+          const expected = error instanceof RetryScheduledError || error instanceof MalformedMessageError;
+          if (!expected) await comeBackSoon(deps, record, error);
+          throw error;
+        }
       },
       processor,
       { context, throwOnFullBatchFailure: false },
     );
   };
+}
+
+function sentAt(record: SQSRecord): { sentAtMs?: number } {
+  const sentAtMs = Number.parseInt(record.attributes.SentTimestamp, 10);
+  return Number.isFinite(sentAtMs) ? { sentAtMs } : {};
+}
+
+/** Best effort: if this fails too, SQS still redelivers after the visibility timeout. */
+async function comeBackSoon(deps: WorkerHandlerDeps, record: SQSRecord, error: unknown): Promise<void> {
+  deps.log.error("Delivery failed before its outcome was recorded; it comes back soon", {
+    messageId: record.messageId,
+    delaySeconds: UNRECORDED_RETRY_SECONDS,
+    error,
+  });
+  try {
+    await deps.queue.retryAfter(record.receiptHandle, UNRECORDED_RETRY_SECONDS);
+  } catch (failure) {
+    deps.log.warn("Could not shorten the message's visibility", {
+      messageId: record.messageId,
+      error: failure,
+    });
+  }
 }
 
 /** Turns the core's decision into SQS calls; a throw reports the record in batchItemFailures. */
@@ -75,7 +118,7 @@ async function act(
       throw new RetryScheduledError(record.messageId);
     case "checkAfter":
       // Longer waits chain: the message carries its due time, and the core passes it on until then.
-      // If this send fails, the record fails and its redelivery sends the check again.
+      // If this send fails, the record fails and comes back soon (comeBackSoon) to send it again.
       await queue.send(decision.message, {
         delaySeconds: Math.min(decision.seconds, MAX_SQS_DELAY_SECONDS),
       });
