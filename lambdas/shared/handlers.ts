@@ -82,12 +82,7 @@ export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-worker" });
   const clients = options.clients ?? createAwsClients("worker", env);
   const config = loadWorkerConfig(env);
-  const outbox = createNotificationOutbox(
-    clients,
-    config.tableName,
-    loadOutboxConfig(env).notificationQueueUrl,
-    log,
-  );
+  const outbox = outboxFor(env, clients, config.tableName, log);
   // The integrations' secret is read on first use, once per container.
   const readSecret = secretsManagerReader(new SecretsManagerClient(awsClientOptions("worker")));
   const integrations = integrationJobTypesFromEnv(env, options.jobTypes, readSecret);
@@ -105,12 +100,7 @@ export function createDeadLetterHandler(options: HandlerOptions = {}): SqsBatchH
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-dead-letter" });
   const clients = options.clients ?? createAwsClients("deadLetter", env);
   const config = loadDeadLetterConfig(env);
-  const outbox = createNotificationOutbox(
-    clients,
-    config.tableName,
-    loadOutboxConfig(env).notificationQueueUrl,
-    log,
-  );
+  const outbox = outboxFor(env, clients, config.tableName, log);
   const wrapStore = options.ports?.wrapStore;
   const deps = createDeadLetterDeps(config, clients, log, wrapStore !== undefined ? { wrapStore } : {});
   return createSqsDeadLetterHandler(deps, { outbox });
@@ -135,4 +125,14 @@ export async function createWebhookHandler(options: WebhookHandlerOptions = {}):
       ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
     }),
   );
+}
+
+/** The outbox a job-ending handler queues completion webhooks through; undefined without webhooks. */
+function outboxFor(
+  env: Env,
+  clients: AwsClients,
+  tableName: string,
+  log: Log,
+): ReturnType<typeof createNotificationOutbox> {
+  return createNotificationOutbox(clients, tableName, loadOutboxConfig(env).notificationQueueUrl, log);
 }
