@@ -159,11 +159,14 @@ describe("the packed library in a fresh CDK app outside the repository", () => {
         "package/dist/bin/jobs.js",
       ]),
     );
-    // Only the build and the package's own metadata: no sources, tests or benchmarks (of local/, the
-    // MCP client the CLI uses).
+    // Only the build, the integrations file's JSON Schema and the package's own metadata: no sources,
+    // tests or benchmarks (of local/, the MCP client the CLI uses).
     expect(
       files.filter(
-        (file) => !/^package\/(dist\/(lib|lambdas|bin|cli|local)\/|package\.json$|README\.md$)/.test(file),
+        (file) =>
+          !/^package\/(dist\/(lib|lambdas|bin|cli|local)\/|integrations\/integrations\.schema\.json$|package\.json$|README\.md$)/.test(
+            file,
+          ),
       ),
     ).toEqual([]);
 
