@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { callTool, connectClient, type ToolAnswer } from "../cli/mcp-client.js";
 import { silentLog } from "../lambdas/shared/domain/logger.js";
 import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
 import { startEmulators } from "../local/emulators.js";
 import { startLocalStack } from "../local/local-stack.js";
-import { callTool, connectClient, type ToolAnswer } from "../local/mcp-client.js";
 import {
   addDynamoFaults,
   countingStore,

@@ -3,7 +3,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import { QUERY_STRING_TOKEN } from "../auth/bearer.js";
 import { MCP_PATH } from "../config/functions.js";
 import type { Log } from "../domain/logger.js";
-import { json, jsonRpcError } from "./json-rpc.js";
+import { json, jsonRpcError } from "../http/json-rpc.js";
 import { createMcpServer, type McpServerDeps } from "./server.js";
 
 export const HEALTH_PATH = "/health";
