@@ -158,7 +158,9 @@ describe("a tools/call that declares the Tasks extension answers a task", () => 
     expect(view.resultStored).toBe("s3");
     expect(view.resultHint).toMatch(/read_job_result/);
     expect(view.resultUrl).toMatch(/^http/);
-    expect(result.content).toContainEqual(expect.objectContaining({ type: "resource_link", uri: view.resultUrl }));
+    expect(result.content).toContainEqual(
+      expect.objectContaining({ type: "resource_link", uri: view.resultUrl }),
+    );
   });
 
   it("the same idempotencyKey gives the same task", async () => {

@@ -57,7 +57,14 @@ export function createModernDoor(
         era,
       });
     },
-    { legacy: "reject", responseMode: "json", maxRequestBodySize: maxBodyBytes },
+    {
+      legacy: "reject",
+      responseMode: "json",
+      maxRequestBodySize: maxBodyBytes,
+      // A buffered Lambda response cannot carry a stream that never ends: every
+      // subscriptions/listen is refused at once (the tools never change, and the server says so).
+      maxSubscriptions: 0,
+    },
   );
   return {
     accepts: async (request) =>
@@ -111,7 +118,7 @@ function createModernServer(
   scope: RequestScope & { readonly era: "legacy" | "modern" },
 ): McpServer {
   const server = new McpServer(SERVER_INFO, {
-    capabilities: { tools: {}, extensions: { [TASKS_EXTENSION]: {} } },
+    capabilities: { tools: { listChanged: false }, extensions: { [TASKS_EXTENSION]: {} } },
     instructions: INSTRUCTIONS,
   });
   const owner = scope.caller.principal;
