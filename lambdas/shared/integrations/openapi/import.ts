@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { z } from "zod";
-import { INTEGRATION_NAME, type Integration, type OpenApiImport } from "../file-schema.js";
 import { StartControls } from "../../mcp/tool-schemas.js";
+import { INTEGRATION_NAME, type Integration, type OpenApiImport } from "../file-schema.js";
 import { inputSchemaToZod, UnsupportedSchemaError } from "../input-schema.js";
 import { OpenApiDocumentError, readOpenApiDocument } from "./document.js";
 import {
