@@ -10,6 +10,7 @@ import {
   type FinalStateVia,
   type OpenApiOperation,
   type OperationAuth,
+  POLLING_HEADERS,
 } from "./operation.js";
 
 /** One imported operation cannot become a tool; the message names the operation and the construct. */
@@ -41,7 +42,6 @@ const OPENAPI_ANNOTATIONS = new Set([
   "xml",
   "writeOnly",
 ]);
-const POLLING_HEADERS = ["operation-location", "azure-async-operation", "location"];
 
 /**
  * Expands one `{ openapi, … }` entry of the integrations file into one integration per chosen

@@ -13,15 +13,13 @@ import type { Integration } from "../file-schema.js";
 import { parseBody, responseError, retryAfterSeconds, transportError } from "../http-outcome.js";
 import type { IntegrationRuntime, SecretValues } from "../integration-job-type.js";
 import { redactSecrets, TemplateError, valueAtPath } from "../templates.js";
-import type { OpenApiOperation } from "./operation.js";
+import { type OpenApiOperation, POLLING_HEADERS } from "./operation.js";
 
 /** Slack the worker adds to one request's timeout, so the request's own timeout is what fires. */
 const RUN_MARGIN_MS = 5_000;
 /** `Retry-After` is honoured within these bounds (one delayed check message at most). */
 const MIN_CHECK_SECONDS = 1;
 const MAX_CHECK_SECONDS = 900;
-/** The polling headers, in the precedence `@azure/core-lro` uses. */
-export const POLLING_HEADERS = ["operation-location", "azure-async-operation", "location"] as const;
 
 /** What a long-running operation keeps in its row between checks: URLs without any secret. */
 type LroState =

@@ -55,3 +55,6 @@ export interface OpenApiOperation {
   /** Past this many seconds after the submit the job fails with deadline_exceeded. */
   readonly maxDurationSeconds: number;
 }
+
+/** The polling headers (lower case), in the precedence `@azure/core-lro` uses. */
+export const POLLING_HEADERS = ["operation-location", "azure-asyncoperation", "location"] as const;
