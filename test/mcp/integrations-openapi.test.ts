@@ -1,11 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runJobsCli } from "../../cli/program.js";
 import type { Log, LogFields } from "../../lambdas/shared/domain/logger.js";
+import { JOB_TYPES } from "../../lambdas/shared/jobs/registry.js";
 import type { LocalStack } from "../../local/local-stack.js";
 import { type HttpFixture, json, type RecordedRequest, startHttpFixture } from "../support/http-fixture.js";
 import { callForJob, callTool, connectClient, startTestStack } from "../support/mcp-stack.js";
@@ -34,6 +37,7 @@ function line(message: string, fields: LogFields): string {
 
 let api: HttpFixture;
 let dir: string;
+let file: string;
 let stack: LocalStack;
 let client: Client;
 const answers: string[] = [];
@@ -141,7 +145,9 @@ function route(request: RecordedRequest, response: Parameters<typeof json>[0]): 
   }
   if (request.method === "POST" && path === "/v1/exports") {
     const id = `exp-${++sequence}`;
-    failing.set(id, (JSON.parse(request.body || "{}") as { fail?: boolean }).fail === true);
+    const asked = JSON.parse(request.body || "{}") as { fail?: boolean; hang?: boolean };
+    failing.set(id, asked.fail === true);
+    if (asked.hang) hanging.add(id);
     json(
       response,
       200,
@@ -154,13 +160,18 @@ function route(request: RecordedRequest, response: Parameters<typeof json>[0]): 
   if (match !== undefined) {
     const id = match;
     const name = `longops/${id}`;
-    if (nth(path) < 2) {
+    if (nth(path) < 2 || hanging.has(id)) {
       json(response, 200, { name, done: false, metadata: { progressPercent: 40 } }, { "retry-after": "1" });
     } else if (failing.get(id)) {
       json(response, 200, { name, done: true, error: { code: 9, message: "The export source is locked" } });
     } else {
       json(response, 200, { name, done: true, response: { exported: 12, file: `${id}.csv` } });
     }
+    return;
+  }
+  match = on("POST", /^\/v1\/longops\/([^/:]+):cancel$/);
+  if (match !== undefined) {
+    json(response, 200, {});
     return;
   }
   match = on("PUT", /^\/v1\/widgets\/([^/]+)$/);
@@ -187,11 +198,12 @@ function route(request: RecordedRequest, response: Parameters<typeof json>[0]): 
 const reports = new Map<string, unknown>();
 const widgets = new Map<string, unknown>();
 const failing = new Map<string, boolean>();
+const hanging = new Set<string>();
 
 beforeAll(async () => {
   api = await startHttpFixture(route);
   dir = mkdtempSync(join(tmpdir(), "integrations-openapi-"));
-  const file = join(dir, "integrations.json");
+  file = join(dir, "integrations.json");
   const common = { openapi: DOCUMENT, baseUrl: `${api.origin}/v1`, secrets: { ApiKeyAuth: "TEST_API_KEY" } };
   writeFileSync(
     file,
@@ -259,6 +271,63 @@ async function until(ready: () => boolean, seconds = 60): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** Runs `jobs <args>` in this process; answers its exit code and what it printed. */
+async function jobsCli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const collect = (): { stream: PassThrough; text: () => string } => {
+    const stream = new PassThrough();
+    let text = "";
+    stream.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    return { stream, text: () => text };
+  };
+  const stdout = collect();
+  const stderr = collect();
+  const code = await runJobsCli(["node", "jobs", ...args], {
+    stdout: stdout.stream,
+    stderr: stderr.stream as unknown as NodeJS.WriteStream,
+    env: {},
+  });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe("jobs integrations list", () => {
+  it("prints exactly the start_ tools the server lists for the same file", async () => {
+    const run = await jobsCli(["integrations", "list", "--file", file, "--json"]);
+    const builtIn = JOB_TYPES.map((type) => `start_${type.name}`);
+    expect(run.code, run.stderr).toBe(0);
+    const previews = JSON.parse(run.stdout) as Array<{ tool: string; mode: string; polls?: string }>;
+    const { tools } = await client.listTools();
+    expect(previews.map((preview) => preview.tool).sort()).toEqual(
+      tools
+        .map((tool) => tool.name)
+        .filter((name) => name.startsWith("start_") && !builtIn.includes(name))
+        .sort(),
+    );
+    expect(previews.find((preview) => preview.tool === "start_create_report")).toMatchObject({
+      mode: "long-running",
+      polls: "the Operation-Location URL; final result via location",
+    });
+    expect(previews.find((preview) => preview.tool === "start_get_greeting")).toMatchObject({ mode: "sync" });
+    const text = await jobsCli(["integrations", "list", "--file", file]);
+    expect(text.stdout).toContain("start_run_export  [long-running]  from operation runExport");
+  });
+
+  it("a file it cannot load: one line on stderr, exit 3, nothing on stdout", async () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(
+      bad,
+      JSON.stringify({ integrations: [{ openapi: DOCUMENT, operations: ["noSuchOperation"] }] }),
+    );
+    const run = await jobsCli(["integrations", "list", "--file", bad]);
+    expect(run).toMatchObject({ code: 3, stdout: "" });
+    expect(run.stderr).toMatch(
+      /^jobs: Integrations file .*bad\.json: OpenAPI import .*: operation "noSuchOperation" is not in/,
+    );
+    expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+});
 
 describe.concurrent("OpenAPI operations through the MCP endpoint", () => {
   it("lists one start_ tool per imported operation, with the document's inputs", async () => {
@@ -347,6 +416,22 @@ describe.concurrent("OpenAPI operations through the MCP endpoint", () => {
     expect(row?.status?.S).toBe("cancelled");
     expect(row?.cancelCalledAt?.S).toBeDefined();
     expect(requests("DELETE", /^\/v1\/operations\/cancel-/)).toHaveLength(1);
+  });
+
+  it("cancel_job on an AIP-151 operation calls POST <base>/<name>:cancel once", async () => {
+    const { jobId } = await callForJob(client, "start_run_export", { body: { hang: true } });
+    await until(() => hanging.size > 0);
+    const name = [...hanging][0] as string;
+    await until(() => requests("GET", new RegExp(`^/v1/longops/${name}$`)).length >= 1);
+    expect((await callTool(client, "cancel_job", { jobId })).structured).toMatchObject({
+      status: "cancelled",
+    });
+    await until(() => requests("POST", new RegExp(`^/v1/longops/${name}:cancel$`)).length >= 1);
+    const rows = await stack.clients.dynamo.send(new ScanCommand({ TableName: stack.resources.tableName }));
+    const row = rows.Items?.find((item) => JSON.stringify(item).includes(jobId));
+    expect(row?.status?.S).toBe("cancelled");
+    expect(row?.cancelCalledAt?.S).toBeDefined();
+    expect(requests("POST", new RegExp(`^/v1/longops/${name}:cancel$`))).toHaveLength(1);
   });
 
   it("a polling URL on another origin is refused, unless the entry's allowedOrigins lists it", async () => {

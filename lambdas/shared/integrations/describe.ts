@@ -47,23 +47,24 @@ function previewIntegration({ integration, input, operation }: CompiledIntegrati
   };
   if (operation) {
     const lro = operation.longRunning;
-    const runtime =
-      "a 202 with Operation-Location, Azure-AsyncOperation or Location (in that order) is polled";
+    const headers = "Operation-Location, Azure-AsyncOperation or Location header (in that order)";
     const polls = !lro
-      ? `only if the API answers so: ${runtime}`
+      ? `none, unless the API answers 202 with an ${headers}`
       : lro.aip151
         ? `GET ${operation.baseUrl}/<operation name> (AIP-151) until done; the result is its response`
-        : `${lro.header ? `the ${headerName(lro.header)} URL` : "the Operation-Location, Azure-AsyncOperation or Location URL"}` +
-          ` until its status ends${lro.finalStateVia ? `; final result via ${lro.finalStateVia}` : ""}`;
-    const deletes = operation.cancels.filter((cancel) => cancel.method === "DELETE");
+        : `${lro.header ? `the ${headerName(lro.header)} URL` : `the URL in the 202's ${headers}`}` +
+          `${lro.finalStateVia ? `; final result via ${lro.finalStateVia}` : ""}`;
+    const deletes = operation.cancels.filter((cancel) => cancel.method === "DELETE").map((d) => d.path);
     const aipCancels = operation.cancels.filter((cancel) => cancel.method === "POST");
-    const cancels = lro?.aip151
-      ? aipCancels.length > 0
-        ? `POST ${operation.baseUrl}/<operation name>:cancel`
-        : undefined
-      : deletes.length > 0
-        ? `DELETE on the status resource when it is one of ${deletes.map((d) => d.path).join(", ")}`
-        : undefined;
+    const cancels = !lro
+      ? undefined
+      : lro.aip151
+        ? aipCancels.length > 0
+          ? `POST ${operation.baseUrl}/<operation name>:cancel`
+          : undefined
+        : deletes.length > 0
+          ? `DELETE on the status resource, when the document declares it (${deletes.slice(0, 3).join(", ")}${deletes.length > 3 ? ", …" : ""})`
+          : undefined;
     return {
       ...base,
       mode: lro ? "long-running" : "sync",
