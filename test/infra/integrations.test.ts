@@ -93,7 +93,15 @@ describe("integrationsFile", () => {
 
   it("names the bundled file for both functions; a file without secrets makes no secret", () => {
     const { stack, template } = synthStack({ integrationsFile: EXAMPLES });
-    expect(stack.jobs.integrations?.names).toEqual(["summarize_text", "render_report", "create_invoice"]);
+    expect(stack.jobs.integrations?.names).toEqual([
+      "summarize_text",
+      "render_report",
+      "create_invoice",
+      "get_quote",
+      "translate_text",
+      "export_data",
+      "archive_mailbox",
+    ]);
     expect(stack.jobs.integrations?.secret).toBeUndefined();
     for (const fn of [stack.endpoint.function, stack.worker.function]) {
       const env = envOf(template, logicalIdOf(fn.node.defaultChild as never));
