@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 
 /** The OpenAPI document cannot be used; the message says why (the loader adds the file and entry). */
@@ -73,19 +72,41 @@ function refs(value: unknown, found: string[] = []): string[] {
   return found;
 }
 
+/**
+ * The child's program: reads `{ path, document }` as JSON on stdin, dereferences the document with
+ * Swagger Parser (remote references never fetched; a circular schema keeps its `$ref`) and writes it
+ * as JSON on stdout, or one line on stderr and exit 1. Plain JavaScript, so the child needs no loader.
+ */
+const DEREFERENCE_PROGRAM = `
+const [parserUrl] = process.argv.slice(1);
+const { default: SwaggerParser } = await import(parserUrl);
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+try {
+  const { path, document } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  const dereferenced = await SwaggerParser.dereference(path, document, {
+    resolve: { http: false, external: true },
+    dereference: { circular: "ignore" },
+  });
+  process.stdout.write(JSON.stringify(dereferenced));
+} catch (error) {
+  process.stderr.write(String(error && error.message ? error.message : error).split(/\\s+/).join(" "));
+  process.exitCode = 1;
+}
+`;
+
 /** Runs Swagger Parser's dereference in a child process and waits for it (the loader is synchronous). */
 function dereference(path: string, document: object): Record<string, unknown> {
-  const child = new URL(
-    `./dereference-child${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
-    import.meta.url,
+  const run = spawnSync(
+    process.execPath,
+    ["--input-type=module", "-e", DEREFERENCE_PROGRAM, import.meta.resolve("@apidevtools/swagger-parser")],
+    {
+      input: JSON.stringify({ path, document }),
+      encoding: "utf8",
+      timeout: DEREFERENCE_TIMEOUT_MS,
+      maxBuffer: DEREFERENCE_MAX_BYTES,
+    },
   );
-  const loader = import.meta.url.endsWith(".ts") ? ["--import", import.meta.resolve("tsx")] : [];
-  const run = spawnSync(process.execPath, [...loader, fileURLToPath(child)], {
-    input: JSON.stringify({ path, document }),
-    encoding: "utf8",
-    timeout: DEREFERENCE_TIMEOUT_MS,
-    maxBuffer: DEREFERENCE_MAX_BYTES,
-  });
   if (run.error || run.status !== 0) {
     const reason = run.stderr?.trim() || run.error?.message || `exit ${run.status}`;
     throw new OpenApiDocumentError(`cannot be dereferenced (${reason})`);

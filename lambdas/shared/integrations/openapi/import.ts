@@ -198,7 +198,8 @@ function importOperation(
         `its request body is ${Object.keys(content).join(", ") || "without content"}; only a JSON body is supported`,
       );
     const schema = asObject(content[type as string]).schema;
-    properties.body = cleanSchema(schema ?? { type: "object", additionalProperties: true });
+    if (schema === undefined) at("its JSON request body has no schema, so it cannot be checked");
+    properties.body = cleanSchema(schema);
     if (body.required === true) required.push("body");
     hasBody = true;
   }
@@ -210,7 +211,7 @@ function importOperation(
   } catch (error) {
     if (error instanceof UnsupportedSchemaError) {
       return at(
-        `${error.message.replace(/^input\.properties\./, "input ").replace(/^input:/, "input:")} (JSON Schema construct not enforced)`,
+        `${error.message.replace(/^input\.properties\./, "input ")} (JSON Schema construct not enforced)`,
       );
     }
     throw error;

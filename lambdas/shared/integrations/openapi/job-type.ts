@@ -161,7 +161,12 @@ export function openApiJobType(
   const declaredCancel = (method: "DELETE" | "POST", url: string): string | undefined => {
     const target = new URL(url);
     if (target.origin !== base.origin || !target.pathname.startsWith(base.pathname)) return undefined;
-    const relative = `/${decodeURI(target.pathname.slice(base.pathname.length))}`;
+    let relative: string;
+    try {
+      relative = `/${decodeURI(target.pathname.slice(base.pathname.length))}`;
+    } catch {
+      return undefined;
+    }
     const matches = operation.cancels.some(
       (cancel) =>
         cancel.method === method &&
