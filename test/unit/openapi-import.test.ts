@@ -197,6 +197,11 @@ describe("an OpenAPI import entry", () => {
       "its request body is application/x-www-form-urlencoded; only a JSON body is supported",
     ],
     [
+      "a JSON body without a schema",
+      { requestBody: { content: { "application/json": {} } } },
+      "its JSON request body has no schema, so it cannot be checked",
+    ],
+    [
       "an array query parameter",
       { parameters: [{ name: "ids", in: "query", schema: { type: "array", items: { type: "string" } } }] },
       'parameter "ids" has type "array"',
