@@ -1,6 +1,8 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Command, CommanderError, Option } from "commander";
 import { JOB_STATUSES } from "../lambdas/shared/domain/job.js";
+import { formatPreviews, previewIntegrations } from "../lambdas/shared/integrations/describe.js";
+import { IntegrationsFileError, readIntegrationsFile } from "../lambdas/shared/integrations/load.js";
 import { DEFAULT_URL, describeFailure, openClient } from "./connection.js";
 import { barDisplay, type JobDisplay, lineDisplay } from "./display.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
@@ -194,6 +196,30 @@ function buildProgram(io: CliIo, exitWith: (code: ExitCode) => void): Command {
         }
         print(job);
       });
+    });
+
+  const integrations = program
+    .command("integrations")
+    .description("preview what an integrations file yields, before starting or deploying it");
+  integrations
+    .command("list")
+    .description(
+      "print the tools an integrations file yields: name, inputs, sync or long-running, where it polls",
+    )
+    .option("--file <path>", "the integrations file (default: $INTEGRATIONS_FILE)")
+    .option("--json", "print the preview as JSON")
+    .action((options: { file?: string; json?: boolean }): void => {
+      const file = options.file ?? (io.env.INTEGRATIONS_FILE || undefined);
+      if (!file) throw new CliError("no integrations file: pass --file <path> or set INTEGRATIONS_FILE");
+      let previews: ReturnType<typeof previewIntegrations>;
+      try {
+        previews = previewIntegrations(readIntegrationsFile(file));
+      } catch (error) {
+        if (error instanceof IntegrationsFileError) throw new CliError(error.message);
+        throw error;
+      }
+      if (options.json) print(previews);
+      else io.stdout.write(formatPreviews(previews));
     });
 
   return program;

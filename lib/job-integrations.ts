@@ -1,10 +1,12 @@
+import { tmpdir } from "node:os";
 import { resolve } from "node:path";
-import { type RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { type RemovalPolicy, Stack, Stage, Validations } from "aws-cdk-lib";
 import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import { readIntegrationsFile, secretNames } from "../lambdas/shared/integrations/load.js";
+import { type StagedFiles, stageIntegrationsFile } from "../lambdas/shared/integrations/openapi/stage.js";
 
 /** Where the integrations file sits inside each function's bundle. */
 export const BUNDLED_INTEGRATIONS_FILE = "integrations.json";
@@ -36,12 +38,21 @@ export class JobIntegrations extends Construct {
   public readonly names: readonly string[];
   /** Present only when the file names secrets. */
   public readonly secret?: Secret;
+  /** A file with OpenAPI imports is bundled as a copy beside its dereferenced documents. */
+  private readonly staged?: StagedFiles;
 
   constructor(scope: Construct, id: string, props: JobIntegrationsProps) {
     super(scope, id);
     this.file = resolve(props.file);
     const integrations = readIntegrationsFile(this.file, props.reservedNames ?? []);
     this.names = integrations.map(({ integration }) => integration.name);
+    if (integrations.some(({ operation }) => operation !== undefined)) {
+      this.staged = stageIntegrationsFile(
+        this.file,
+        Stage.of(this)?.outdir ?? tmpdir(),
+        BUNDLED_INTEGRATIONS_FILE,
+      );
+    }
     const names = secretNames(integrations);
     if (names.length > 0) {
       this.secret = new Secret(this, "Secrets", {
@@ -63,9 +74,9 @@ export class JobIntegrations extends Construct {
     }
   }
 
-  /** Copies of the file into a function's bundle: `bundledFiles` of ServiceFunction. */
+  /** Copies of the file (and of the OpenAPI documents it imports) into a function's bundle: `bundledFiles` of ServiceFunction. */
   public get bundledFiles(): Readonly<Record<string, string>> {
-    return { [BUNDLED_INTEGRATIONS_FILE]: this.file };
+    return this.staged ?? { [BUNDLED_INTEGRATIONS_FILE]: this.file };
   }
 
   /** The MCP function lists the tools and checks input: it gets the file, never the secret. */

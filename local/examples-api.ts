@@ -31,10 +31,14 @@ interface Report {
  * - `POST /v1/summaries` answers after a couple of seconds (sync);
  * - `POST /v1/reports` answers 202 + Location; `GET /v1/reports/{id}` reports `percent` and finishes
  *   after `durationSeconds` (default 20); `DELETE /v1/reports/{id}` cancels it;
- * - `POST /v1/invoices` always fails with 422.
+ * - `POST /v1/invoices` always fails with 422;
+ * - under `/v2`, the operations of `integrations/examples.openapi.yaml`: a quick quote, a translation
+ *   (202 + Operation-Location + Retry-After, cancelled by DELETE on its status resource), an export
+ *   (AIP-151, cancelled by `:cancel`) and an archive whose operation always ends Failed.
  */
 export async function startExamplesApi(options: ExamplesApiOptions = {}): Promise<ExamplesApi> {
   const reports = new Map<string, Report>();
+  const v2 = longRunningRoutes();
   const summaryDelayMs = (options.summaryDelaySeconds ?? 2) * 1000;
   const server = createServer((request, response) => {
     readJson(request).then(
@@ -96,6 +100,10 @@ export async function startExamplesApi(options: ExamplesApiOptions = {}): Promis
       }
       return;
     }
+    if (path.startsWith("/v2/")) {
+      v2(request.method ?? "GET", path, body, response);
+      return;
+    }
     if (request.method === "POST" && path === "/v1/invoices") {
       setTimeout(
         () =>
@@ -122,6 +130,134 @@ export async function startExamplesApi(options: ExamplesApiOptions = {}): Promis
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+interface Operation {
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly input: Record<string, unknown>;
+  cancelled: boolean;
+}
+
+/** The `/v2` routes: the long-running conventions of the OpenAPI example. */
+function longRunningRoutes(): (
+  method: string,
+  path: string,
+  body: Record<string, unknown>,
+  response: ServerResponse,
+) => void {
+  const operations = new Map<string, Operation>();
+  const begin = (prefix: string, body: Record<string, unknown>, defaultSeconds: number): string => {
+    const id = `${prefix}-${randomUUID()}`;
+    const seconds = Number(body.durationSeconds ?? defaultSeconds);
+    operations.set(id, {
+      startedAt: Date.now(),
+      durationMs: (Number.isFinite(seconds) ? Math.max(0, seconds) : defaultSeconds) * 1000,
+      input: body,
+      cancelled: false,
+    });
+    return id;
+  };
+  const progress = (operation: Operation): number =>
+    Math.min(99, Math.floor(((Date.now() - operation.startedAt) / Math.max(1, operation.durationMs)) * 100));
+  const finished = (operation: Operation): boolean =>
+    Date.now() - operation.startedAt >= operation.durationMs;
+
+  return (method, path, body, response) => {
+    const symbol = /^\/v2\/quotes\/([A-Z]{1,5})$/.exec(path)?.[1];
+    if (method === "GET" && symbol) {
+      const price = [...symbol].reduce((sum, char) => sum + char.charCodeAt(0), 0) / 3;
+      send(response, 200, { symbol, price: Math.round(price * 100) / 100, currency: "USD" });
+      return;
+    }
+    if (method === "POST" && (path === "/v2/translations" || path === "/v2/archives")) {
+      const translation = path === "/v2/translations";
+      const id = begin(translation ? "tr" : "ar", body, translation ? 10 : 3);
+      send(
+        response,
+        202,
+        { status: "NotStarted" },
+        { "operation-location": `/v2/operations/${id}`, "retry-after": translation ? "2" : "1" },
+      );
+      return;
+    }
+    const statusId = /^\/v2\/operations\/((?:tr|ar)-[0-9a-f-]{36})$/.exec(path)?.[1];
+    const status = statusId ? operations.get(statusId) : undefined;
+    if (statusId && status && method === "DELETE") {
+      status.cancelled = true;
+      response.writeHead(204).end();
+      return;
+    }
+    if (statusId && status && method === "GET") {
+      if (status.cancelled) send(response, 200, { id: statusId, status: "Canceled" });
+      else if (!finished(status)) {
+        send(
+          response,
+          200,
+          { id: statusId, status: "Running", percentComplete: progress(status) },
+          {
+            "retry-after": "2",
+          },
+        );
+      } else if (statusId.startsWith("ar-")) {
+        send(response, 200, {
+          id: statusId,
+          status: "Failed",
+          error: { code: "MailboxLocked", message: "The mailbox is locked by a retention policy." },
+        });
+      } else {
+        const text = String(status.input.text ?? "");
+        send(response, 200, {
+          id: statusId,
+          status: "Succeeded",
+          result: {
+            to: status.input.to,
+            translation: `[${String(status.input.to)}] ${text}`,
+            characters: text.length,
+          },
+        });
+      }
+      return;
+    }
+    if (method === "POST" && path === "/v2/exports") {
+      const id = begin("ex", body, 10);
+      send(response, 200, {
+        name: `exports/operations/${id}`,
+        done: false,
+        metadata: { progressPercent: 0 },
+      });
+      return;
+    }
+    const exportMatch = /^\/v2\/exports\/operations\/(ex-[0-9a-f-]{36})(:cancel)?$/.exec(path);
+    const exportOperation = exportMatch ? operations.get(exportMatch[1] as string) : undefined;
+    if (exportMatch && exportOperation) {
+      const name = `exports/operations/${exportMatch[1]}`;
+      if (method === "POST" && exportMatch[2]) {
+        exportOperation.cancelled = true;
+        send(response, 200, {});
+      } else if (method === "GET" && !exportMatch[2]) {
+        if (exportOperation.cancelled) {
+          send(response, 200, { name, done: true, error: { code: 1, message: "Cancelled by the caller." } });
+        } else if (finished(exportOperation)) {
+          const table = String(exportOperation.input.table ?? "");
+          send(response, 200, {
+            name,
+            done: true,
+            metadata: { progressPercent: 100 },
+            response: { table, rows: 1000, file: `${table}.csv` },
+          });
+        } else {
+          send(response, 200, {
+            name,
+            done: false,
+            metadata: { progressPercent: progress(exportOperation) },
+          });
+        }
+      } else send(response, 405, { error: "method not allowed" });
+      return;
+    }
+    send(response, 404, { error: "not found" });
   };
 }
 

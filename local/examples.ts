@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import { EXAMPLES_API_DEFAULT_ORIGIN, type ExamplesApi, startExamplesApi } from "./examples-api.js";
@@ -11,6 +11,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** The example integrations `npm start` loads when INTEGRATIONS_FILE is not set. */
 export const EXAMPLES_FILE = join(REPO_ROOT, "integrations", "examples.json");
+/** The OpenAPI document the examples import (beside the file, which names it `./examples.openapi.yaml`). */
+export const EXAMPLES_OPENAPI_FILE = join(REPO_ROOT, "integrations", "examples.openapi.yaml");
 /** Where `npm start` serves the examples' fake API (default 3100; another port rewrites the file's origin). */
 export const EXAMPLES_API_PORT_VARIABLE = "EXAMPLES_API_PORT";
 
@@ -38,11 +40,15 @@ export async function prepareLocalIntegrations(env: Env): Promise<LocalIntegrati
   if (examplesApi.origin !== EXAMPLES_API_DEFAULT_ORIGIN) {
     copyDir = mkdtempSync(join(tmpdir(), "mcp-integrations-"));
     file = join(copyDir, "examples.json");
-    const text = readFileSync(EXAMPLES_FILE, "utf8").replaceAll(
-      EXAMPLES_API_DEFAULT_ORIGIN,
-      examplesApi.origin,
-    );
-    writeFileSync(file, text);
+    for (const [source, target] of [
+      [EXAMPLES_FILE, file],
+      [EXAMPLES_OPENAPI_FILE, join(copyDir, basename(EXAMPLES_OPENAPI_FILE))],
+    ] as const) {
+      writeFileSync(
+        target,
+        readFileSync(source, "utf8").replaceAll(EXAMPLES_API_DEFAULT_ORIGIN, examplesApi.origin),
+      );
+    }
   }
   return {
     env: {

@@ -60,7 +60,7 @@ console.log(
 console.log(`MCP endpoint: ${stack.mcpUrl}`);
 if (integrations.examplesApi) {
   console.log(
-    `Example integrations (start_summarize_text, start_render_report, start_create_invoice) call the fake API at ${integrations.examplesApi.origin}.`,
+    `Example integrations (start_summarize_text, start_render_report, start_create_invoice; from OpenAPI: start_get_quote, start_translate_text, start_export_data, start_archive_mailbox) call the fake API at ${integrations.examplesApi.origin}.`,
   );
 } else {
   console.log(`Integrations: ${integrations.env.INTEGRATIONS_FILE}`);

@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { App } from "aws-cdk-lib";
 import { afterAll, describe, expect, it } from "vitest";
-import { IntegrationsFileError } from "../../lambdas/shared/integrations/load.js";
+import { IntegrationsFileError, readIntegrationsFile } from "../../lambdas/shared/integrations/load.js";
 import { addComplianceChecks } from "../../lib/compliance.js";
 import { REPO_ROOT } from "../../lib/lambda-function.js";
 import { McpAsyncJobsStack } from "../../lib/mcp-async-jobs-stack.js";
@@ -37,6 +37,23 @@ writeFileSync(
           url: "https://reports.example.com/v1/{{input.id}}",
           headers: { authorization: "Bearer {{secrets.REPORTS_KEY}}", "x-other": "{{secrets.OTHER}}" },
         },
+      },
+    ],
+  }),
+);
+const WITH_OPENAPI = join(dir, "with-openapi.json");
+copyFileSync(
+  join(REPO_ROOT, "test", "fixtures", "openapi", "lro.openapi.yaml"),
+  join(dir, "lro.openapi.yaml"),
+);
+writeFileSync(
+  WITH_OPENAPI,
+  JSON.stringify({
+    integrations: [
+      {
+        openapi: "./lro.openapi.yaml",
+        operations: ["getGreeting", "createReport", "runExport"],
+        secrets: { ApiKeyAuth: "LRO_KEY" },
       },
     ],
   }),
@@ -76,7 +93,15 @@ describe("integrationsFile", () => {
 
   it("names the bundled file for both functions; a file without secrets makes no secret", () => {
     const { stack, template } = synthStack({ integrationsFile: EXAMPLES });
-    expect(stack.jobs.integrations?.names).toEqual(["summarize_text", "render_report", "create_invoice"]);
+    expect(stack.jobs.integrations?.names).toEqual([
+      "summarize_text",
+      "render_report",
+      "create_invoice",
+      "get_quote",
+      "translate_text",
+      "export_data",
+      "archive_mailbox",
+    ]);
     expect(stack.jobs.integrations?.secret).toBeUndefined();
     for (const fn of [stack.endpoint.function, stack.worker.function]) {
       const env = envOf(template, logicalIdOf(fn.node.defaultChild as never));
@@ -111,6 +136,34 @@ describe("integrationsFile", () => {
       );
     expect(readers).toEqual([roleLogicalId(stack.worker.function.role)]);
     template.hasOutput("IntegrationsSecretArn", { Value: { Ref: secretId } });
+  });
+
+  it("an OpenAPI import: its tools and secret at synth; the functions get a copy beside the dereferenced document", () => {
+    const { stack, template } = synthStack({ integrationsFile: WITH_OPENAPI });
+    const integrations = stack.jobs.integrations;
+    expect(integrations?.names).toEqual(["get_greeting", "create_report", "run_export"]);
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: { SecretStringTemplate: JSON.stringify({ LRO_KEY: "" }) },
+    });
+    const files = integrations?.bundledFiles ?? {};
+    expect(Object.keys(files).sort()).toEqual(["integrations.json", "openapi-1.json"]);
+    const document = readFileSync(files["openapi-1.json"] as string, "utf8");
+    expect(document).not.toContain('"$ref"');
+    expect(JSON.parse(readFileSync(files["integrations.json"] as string, "utf8"))).toMatchObject({
+      integrations: [
+        { openapi: "./openapi-1.json", operations: ["getGreeting", "createReport", "runExport"] },
+      ],
+    });
+    // What a function reads from its bundle yields the same tools.
+    const bundled = readIntegrationsFile(files["integrations.json"] as string);
+    expect(bundled.map(({ integration }) => integration.name)).toEqual(integrations?.names);
+    expect(
+      bundled.find(({ integration }) => integration.name === "create_report")?.operation?.longRunning,
+    ).toEqual({
+      finalStateVia: "location",
+      aip151: false,
+      header: "operation-location",
+    });
   });
 
   it("a malformed file stops synth with one message naming the integration and the field", () => {

@@ -228,4 +228,39 @@ describe("the render_report example through npm start's wiring", () => {
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((percent) => percent > 0 && percent < 100)).toBe(true);
   });
+
+  it("the OpenAPI example: a quick operation, Operation-Location, AIP-151, and one that fails", async () => {
+    const ended = async (tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
+      const { jobId } = await callForJob(examplesClient, tool, args);
+      for (let i = 0; i < 12; i++) {
+        const job = (await callTool(examplesClient, "get_job", { jobId, waitSeconds: 10 })).structured;
+        if (["completed", "failed", "cancelled"].includes(String(job?.status)))
+          return job as Record<string, unknown>;
+      }
+      throw new Error(`${tool} did not end`);
+    };
+    const [quote, translation, exported, archive] = await Promise.all([
+      ended("start_get_quote", { symbol: "ACME" }),
+      ended("start_translate_text", { body: { text: "good morning", to: "fr", durationSeconds: 3 } }),
+      ended("start_export_data", { body: { table: "orders", durationSeconds: 3 } }),
+      ended("start_archive_mailbox", { body: { mailbox: "ops" } }),
+    ]);
+    expect(quote).toMatchObject({ status: "completed", result: { symbol: "ACME", currency: "USD" } });
+    expect(translation).toMatchObject({
+      status: "completed",
+      result: { to: "fr", translation: "[fr] good morning", characters: 12 },
+    });
+    expect(exported).toMatchObject({
+      status: "completed",
+      result: { table: "orders", rows: 1000, file: "orders.csv" },
+    });
+    expect(archive).toMatchObject({
+      status: "failed",
+      error: {
+        code: "MailboxLocked",
+        message: "The mailbox is locked by a retention policy.",
+        retryable: false,
+      },
+    });
+  });
 });

@@ -6,7 +6,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobMessage } from "../../lambdas/shared/domain/job.js";
 import type { Log, LogFields } from "../../lambdas/shared/domain/logger.js";
-import { EXAMPLES_FILE } from "../../local/examples.js";
+import { EXAMPLES_FILE, EXAMPLES_OPENAPI_FILE } from "../../local/examples.js";
 import { EXAMPLES_API_DEFAULT_ORIGIN, type ExamplesApi, startExamplesApi } from "../../local/examples-api.js";
 import type { LocalStack } from "../../local/local-stack.js";
 import { type HttpFixture, json, startHttpFixture } from "../support/http-fixture.js";
@@ -59,6 +59,11 @@ beforeAll(async () => {
   examples.integrations.push(echoIntegration("echo_ok", "/ok"), echoIntegration("echo_fail", "/fail"));
   const file = join(dir, "integrations.json");
   writeFileSync(file, JSON.stringify(examples));
+  // The examples import an OpenAPI document that sits beside the file.
+  writeFileSync(
+    join(dir, "examples.openapi.yaml"),
+    readFileSync(EXAMPLES_OPENAPI_FILE, "utf8").replaceAll(EXAMPLES_API_DEFAULT_ORIGIN, examplesApi.origin),
+  );
   stack = await startTestStack({
     log: recordingLog,
     env: { INTEGRATIONS_FILE: file, INTEGRATIONS_ALLOW_LOOPBACK: "true", SECRET_ECHO_KEY: SECRET },

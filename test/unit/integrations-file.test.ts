@@ -83,7 +83,15 @@ describe("the integrations file", () => {
     const names = parseIntegrationsFile(readFileSync(EXAMPLES_FILE, "utf8"), EXAMPLES_FILE).map(
       (c) => c.integration.name,
     );
-    expect(names).toEqual(["summarize_text", "render_report", "create_invoice"]);
+    expect(names).toEqual([
+      "summarize_text",
+      "render_report",
+      "create_invoice",
+      "get_quote",
+      "translate_text",
+      "export_data",
+      "archive_mailbox",
+    ]);
   });
 
   it("names the integration and the field of a malformed entry, in one message", () => {

@@ -115,9 +115,101 @@ export const IntegrationSchema = z.strictObject({
 });
 export type Integration = z.infer<typeof IntegrationSchema>;
 
+/** Per-operation changes to an imported OpenAPI operation, with the field names of a declared entry. */
+export const OpenApiOverrideSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(INTEGRATION_NAME, "must match ^[a-z][a-z0-9_]{0,47}$")
+    .optional()
+    .describe("The tool becomes start_<name> (default: the operationId in snake_case)"),
+  title: z.string().min(1).max(200).optional().describe("Human title (default: the operation's summary)"),
+  description: z
+    .string()
+    .min(1)
+    .max(2_000)
+    .optional()
+    .describe("What the API does, for the model (default: the operation's summary and description)"),
+  timeoutSeconds: z.int().min(1).max(900).optional().describe("Per-request timeout in seconds (default 30)"),
+  poll: z
+    .strictObject({
+      everySeconds: z
+        .int()
+        .min(1)
+        .max(900)
+        .optional()
+        .describe("Seconds between checks when the API sends no Retry-After (default 5)"),
+      maxDurationSeconds: z
+        .int()
+        .min(10)
+        .max(7 * 24 * 3600)
+        .optional()
+        .describe(
+          "Past this many seconds after the submit the job fails with deadline_exceeded (default 3600)",
+        ),
+    })
+    .optional(),
+  result: z
+    .strictObject({ path: jsonPath })
+    .optional()
+    .describe("Where the result sits in the final body (default: the whole body)"),
+  maxAttempts: z.int().min(1).max(10).optional().describe("Failed attempts before the job fails (default 3)"),
+  maxResponseBytes: z
+    .int()
+    .min(1_024)
+    .max(10 * 1024 * 1024)
+    .optional()
+    .describe("Response bodies past this size are cut off with a permanent error (default 1 MiB)"),
+});
+export type OpenApiOverride = z.infer<typeof OpenApiOverrideSchema>;
+
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/?#@\s]+$/i, "must be an origin such as https://ops.example.com (no path)");
+
+/** Imports operations of an OpenAPI 3.0/3.1 document: each chosen operation becomes a `start_*` tool. */
+export const OpenApiImportSchema = z
+  .strictObject({
+    openapi: z
+      .string()
+      .min(1)
+      .describe(
+        "The OpenAPI 3.0 or 3.1 document (JSON or YAML), relative to this file; remote $refs are refused",
+      ),
+    operations: z.array(z.string().min(1)).min(1).optional().describe("operationIds to expose"),
+    tags: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("Expose every operation carrying one of these tags"),
+    baseUrl: z
+      .string()
+      .regex(
+        /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i,
+        "must be an absolute http(s) URL without query or fragment",
+      )
+      .optional()
+      .describe("Base URL of the API (default: the document's first server)"),
+    secrets: z
+      .record(z.string().min(1), z.string().regex(/^[A-Za-z0-9_]+$/, "must be a secret name (A-Z, 0-9, _)"))
+      .optional()
+      .describe("Security scheme name → secret name ({{secrets.NAME}}; locally SECRET_<NAME>)"),
+    allowedOrigins: z
+      .array(origin)
+      .optional()
+      .describe("Other origins the API may hand back for polling or results (default: only the base URL's)"),
+    overrides: z
+      .record(z.string().min(1), OpenApiOverrideSchema)
+      .optional()
+      .describe("operationId → changes to that operation's tool"),
+  })
+  .refine((entry) => entry.operations !== undefined || entry.tags !== undefined, {
+    message: "choose what to expose with operations and/or tags",
+  });
+export type OpenApiImport = z.infer<typeof OpenApiImportSchema>;
+
 export const IntegrationsFileSchema = z.strictObject({
   $schema: z.string().optional(),
-  integrations: z.array(IntegrationSchema),
+  integrations: z.array(z.union([IntegrationSchema, OpenApiImportSchema])),
 });
 export type IntegrationsFile = z.infer<typeof IntegrationsFileSchema>;
 

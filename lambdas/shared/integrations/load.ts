@@ -1,9 +1,13 @@
 import { readFileSync } from "node:fs";
-import type { z } from "zod";
+import { dirname, resolve } from "node:path";
+import { z } from "zod";
 import type { JobType } from "../jobs/job-type.js";
-import { type Integration, IntegrationsFileSchema } from "./file-schema.js";
+import { type Integration, IntegrationSchema, OpenApiImportSchema } from "./file-schema.js";
 import { inputSchemaToZod, UnsupportedSchemaError } from "./input-schema.js";
 import { type IntegrationRuntime, integrationJobType } from "./integration-job-type.js";
+import { importOpenApiEntry, OpenApiImportError } from "./openapi/import.js";
+import { openApiJobType } from "./openapi/job-type.js";
+import type { OpenApiOperation } from "./openapi/operation.js";
 import { onlyPlaceholder, placeholders, templateOrigin } from "./templates.js";
 
 /** The integrations file cannot be used; the message names the file, the integration and the field. */
@@ -18,7 +22,14 @@ export class IntegrationsFileError extends Error {
 export interface CompiledIntegration {
   readonly integration: Integration;
   readonly input: z.ZodObject;
+  /** Present when the integration is an operation imported from an OpenAPI document. */
+  readonly operation?: OpenApiOperation;
 }
+
+const FileShapeSchema = z.strictObject({
+  $schema: z.string().optional(),
+  integrations: z.array(z.unknown()),
+});
 
 /** Reads and checks an integrations file; any problem throws one IntegrationsFileError. */
 export function readIntegrationsFile(
@@ -50,29 +61,65 @@ export function parseIntegrationsFile(
   } catch (error) {
     return fail(`not valid JSON (${(error as Error).message}).`);
   }
-  const parsed = IntegrationsFileSchema.safeParse(json);
-  if (!parsed.success) {
-    const entries = (json as { integrations?: unknown })?.integrations;
-    const problems = parsed.error.issues.map((issue) => {
-      const [top, index, ...rest] = issue.path;
-      if (top === "integrations" && typeof index === "number") {
-        const name =
-          (Array.isArray(entries) ? (entries[index] as { name?: unknown })?.name : undefined) ??
-          `#${index + 1}`;
-        return `integration "${String(name)}", field ${rest.join(".") || "(the entry)"}: ${issue.message}`;
-      }
-      return `field ${issue.path.join(".") || "(top level)"}: ${issue.message}`;
-    });
-    return fail(`${problems.join("; ")}.`);
+  const top = FileShapeSchema.safeParse(json);
+  if (!top.success) {
+    return fail(
+      `${top.error.issues.map((issue) => `field ${issue.path.join(".") || "(top level)"}: ${issue.message}`).join("; ")}.`,
+    );
   }
+  const problems: string[] = [];
+  const entries: Array<
+    | { kind: "declared"; integration: Integration }
+    | { kind: "openapi"; entry: z.infer<typeof OpenApiImportSchema> }
+  > = [];
+  for (const [index, entry] of top.data.integrations.entries()) {
+    const isImport = typeof entry === "object" && entry !== null && Object.hasOwn(entry, "openapi");
+    const parsed = isImport ? OpenApiImportSchema.safeParse(entry) : IntegrationSchema.safeParse(entry);
+    if (!parsed.success) {
+      const label = isImport
+        ? `OpenAPI import ${JSON.stringify((entry as { openapi?: unknown }).openapi)} (#${index + 1})`
+        : `integration "${String((entry as { name?: unknown } | null)?.name ?? `#${index + 1}`)}"`;
+      for (const issue of parsed.error.issues) {
+        problems.push(`${label}, field ${issue.path.join(".") || "(the entry)"}: ${issue.message}`);
+      }
+      continue;
+    }
+    entries.push(
+      isImport
+        ? { kind: "openapi", entry: parsed.data as z.infer<typeof OpenApiImportSchema> }
+        : { kind: "declared", integration: parsed.data as Integration },
+    );
+  }
+  if (problems.length > 0) return fail(`${problems.join("; ")}.`);
 
   const seen = new Set<string>();
-  return parsed.data.integrations.map((integration) => {
+  const claim = (name: string, at: (field: string, detail: string) => never): void => {
+    if (seen.has(name)) at("name", "is used by another integration; names must be unique.");
+    if (reservedNames.includes(name)) at("name", "is a built-in job type; choose another name.");
+    seen.add(name);
+  };
+  return entries.flatMap((item): CompiledIntegration[] => {
+    if (item.kind === "openapi") {
+      let imported: ReturnType<typeof importOpenApiEntry>;
+      try {
+        imported = importOpenApiEntry(item.entry, dirname(resolve(source)));
+      } catch (error) {
+        if (!(error instanceof OpenApiImportError)) throw error;
+        return fail(`OpenAPI import ${item.entry.openapi}: ${error.message}`);
+      }
+      for (const { integration, operation } of imported) {
+        claim(integration.name, (field, detail) =>
+          fail(
+            `OpenAPI import ${item.entry.openapi}: operation "${operation.operationId}", tool start_${integration.name}: ${field} ${detail} Set overrides.${operation.operationId}.name.`,
+          ),
+        );
+      }
+      return imported;
+    }
+    const { integration } = item;
     const at = (field: string, detail: string): never =>
       fail(`integration "${integration.name}", field ${field}: ${detail}`);
-    if (seen.has(integration.name)) at("name", "is used by another integration; names must be unique.");
-    if (reservedNames.includes(integration.name)) at("name", "is a built-in job type; choose another name.");
-    seen.add(integration.name);
+    claim(integration.name, at);
     let input: z.ZodObject;
     try {
       input = inputSchemaToZod(integration.input);
@@ -81,7 +128,7 @@ export function parseIntegrationsFile(
       return at(error.field, `${error.message.slice(error.field.length + 2)}.`);
     }
     checkTemplates(integration, Object.keys(input.shape), at);
-    return { integration, input };
+    return [{ integration, input }];
   });
 }
 
@@ -168,6 +215,7 @@ export function secretNames(integrations: readonly CompiledIntegration[]): strin
       if (reference.startsWith("secrets.")) names.add(reference.slice("secrets.".length));
     }
   }
+  for (const { operation } of integrations) for (const auth of operation?.auth ?? []) names.add(auth.secret);
   return [...names].sort();
 }
 
@@ -175,5 +223,9 @@ export function integrationJobTypes(
   integrations: readonly CompiledIntegration[],
   runtime: IntegrationRuntime,
 ): JobType[] {
-  return integrations.map(({ integration, input }) => integrationJobType(integration, input, runtime));
+  return integrations.map(({ integration, input, operation }) =>
+    operation
+      ? openApiJobType(integration, input, operation, runtime)
+      : integrationJobType(integration, input, runtime),
+  );
 }
