@@ -431,19 +431,6 @@ export class DynamoJobStore implements JobStore {
     return startKey === undefined ? { jobs } : { jobs, nextCursor: encodeListCursor(startKey) };
   }
 
-  async releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [JOB_TABLE.partitionKey]: idempotencyRecordId(owner, idempotencyKey) },
-        UpdateExpression: "SET #expiresAt = :nowSeconds",
-        ConditionExpression: "attribute_exists(#id)",
-        ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey, "#expiresAt": JOB_TABLE.ttlAttribute },
-        ExpressionAttributeValues: { ":nowSeconds": epochSeconds(this.clock.now()) },
-      }),
-    );
-  }
-
   async countActive(owner: string, atMost: number): Promise<number> {
     const index = JOB_TABLE.activeIndex;
     const nowSeconds = epochSeconds(this.clock.now());

@@ -278,11 +278,6 @@ export class MemoryJobStore implements JobStore {
     return { jobs, nextCursor: encodeListCursor(position) };
   }
 
-  async releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void> {
-    const record = this.tables.idempotency.get(idempotencyKeyOf(owner, idempotencyKey));
-    if (record) record.expiresAt = epochSeconds(this.clock.now());
-  }
-
   async countActive(owner: string, atMost: number): Promise<number> {
     let count = 0;
     for (const row of this.tables.jobs.values()) {

@@ -100,8 +100,6 @@ export interface JobToolStore extends JobLookup, OpenJobFailer {
   cancel(id: string, owner: string): Promise<JobRow>;
   /** Newest first; `nextCursor` is opaque and only valid for the same owner. */
   listByOwner(owner: string, query: ListQuery): Promise<JobPage>;
-  /** Lets a new start reuse the key (after its job could not be queued). */
-  releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void>;
 }
 
 /** What the worker needs: every write is fenced by the status and the attempt of the run that owns the job. */
