@@ -80,6 +80,12 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
    */
   readonly resultMaxBytes?: number;
   /**
+   * Bytes of JSON a result may take inline in its job row, 0 to RESULT_INLINE_BYTES.max (16 000);
+   * larger results go to the results bucket (0: every result does).
+   * @default RESULT_INLINE_BYTES.default (16 000)
+   */
+  readonly resultInlineBytes?: number;
+  /**
    * Completion webhooks: origins (https://host[:port]) a start's `callbackUrl` may point at.
    * @default - none: a start with a callbackUrl is refused
    */
@@ -161,6 +167,7 @@ export class AsyncMcpJobs extends Construct {
       queue: this.queue,
       results: this.results,
       resultMaxBytes: props.resultMaxBytes,
+      resultInlineBytes: props.resultInlineBytes,
       batchSize: props.workerBatchSize,
       maxConcurrency: props.workerMaxConcurrency,
       logRemovalPolicy: removalPolicy,
