@@ -63,6 +63,10 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     notAfter: scope.answerBy,
   });
 
+  /** get_job's view of a job, which tasks/result answers too: a stored result's hint and link included. */
+  const getJobView = (job: JobRow): Promise<JobView> =>
+    withResultAccess(results, job, view(job, typeOf(deps.registry, job), deps.clock.now()), deps.clock);
+
   for (const jobType of deps.registry.all) {
     server.registerTool(
       `start_${jobType.name}`,
@@ -115,12 +119,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
           wait > 0
             ? await deps.service.waitFor(owner, jobId, waitOptions(wait))
             : await deps.service.get(owner, jobId);
-        return withResultAccess(
-          results,
-          job,
-          view(job, typeOf(deps.registry, job), deps.clock.now()),
-          deps.clock,
-        );
+        return getJobView(job);
       }),
   );
 
@@ -183,7 +182,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     answerBy: scope.answerBy,
     startTools: new Set(deps.registry.all.map((jobType) => `start_${jobType.name}`)),
     viewOf: (job) => view(job, typeOf(deps.registry, job), deps.clock.now()),
-    answerFor: (job) => answer(async () => view(job, typeOf(deps.registry, job), deps.clock.now())),
+    answerFor: (job) => answer(() => getJobView(job)),
   });
   registerResultTools(server, { service: deps.service, access: results, clock: deps.clock }, owner, answer);
 
