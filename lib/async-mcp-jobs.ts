@@ -9,13 +9,14 @@ import {
 } from "../lambdas/shared/config/table-schema.js";
 import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import { sha256 } from "../lambdas/shared/domain/sha256.js";
-import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
+import { checkJobTypeNames, JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
 import { JobAlarms } from "./alarms.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
 import { JobIntegrations } from "./job-integrations.js";
 import { JobNotifications } from "./job-notifications.js";
 import { JobQueue } from "./job-queue.js";
 import { JobTable } from "./job-table.js";
+import { jobTypeNamesOf } from "./job-types-module.js";
 import { lambdaSource, PROJECT_ROOT, type ServiceFunction } from "./lambda-function.js";
 import { McpAuth, type McpAuthProps } from "./mcp-auth.js";
 import { McpEndpoint, type McpEndpointProps } from "./mcp-endpoint.js";
@@ -128,14 +129,14 @@ export class AsyncMcpJobs extends Construct {
   constructor(scope: Construct, id: string, props: AsyncMcpJobsProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const entries = jobTypeEntries(props);
+    const { entries, names } = servedJobTypes(props);
 
     this.auth = new McpAuth(this, "Auth", { ...props.auth, removalPolicy });
     this.table = new JobTable(this, "Jobs", { removalPolicy });
     if (props.integrationsFile !== undefined) {
       this.integrations = new JobIntegrations(this, "Integrations", {
         file: props.integrationsFile,
-        reservedNames: props.includeDemoJobTypes ? JOB_TYPES.map((type) => type.name) : [],
+        reservedNames: names,
         removalPolicy,
       });
     }
@@ -206,13 +207,49 @@ interface Entries {
   readonly worker: string;
 }
 
+interface ServedJobTypes {
+  /** @default the shipped handlers (the demo job types alone) */
+  readonly entries?: Entries;
+  /** Each job type name served, with where it comes from: an integration may not take one. */
+  readonly names: ReadonlyMap<string, string>;
+}
+
+/**
+ * The job types the functions serve, checked at synth: no two of them (a type of jobTypesModule, a
+ * demo type) may share a name. A clash throws one DuplicateJobTypeError naming both.
+ */
+function servedJobTypes(props: AsyncMcpJobsProps): ServedJobTypes {
+  const demo = props.includeDemoJobTypes
+    ? JOB_TYPES.map((type) => ({
+        name: type.name,
+        origin: `the demo job type "${type.name}" (includeDemoJobTypes)`,
+      }))
+    : [];
+  const generated = jobTypeEntries(props);
+  const own =
+    generated === undefined
+      ? []
+      : jobTypeNamesOf(generated.module, generated.dir).map((name) => ({
+          name,
+          origin: `job type "${name}" of jobTypesModule ${generated.module}`,
+        }));
+  const all = [...demo, ...own];
+  checkJobTypeNames(all, (type) => type.origin);
+  return {
+    ...(generated !== undefined ? { entries: generated.entries } : {}),
+    names: new Map(all.map((type) => [type.name, type.origin])),
+  };
+}
+
 /**
  * The MCP and worker entries for the chosen job types. The demo types alone use the shipped
  * `lambdas/<fn>/handler`; otherwise a small entry importing the user's module is written to
  * `node_modules/.cache/async-mcp-jobs/` of the project that bundles (PROJECT_ROOT), so esbuild bundles
  * that module like any other source, offline.
  */
-function jobTypeEntries(props: AsyncMcpJobsProps): Entries | undefined {
+function jobTypeEntries(
+  props: AsyncMcpJobsProps,
+): { readonly entries: Entries; readonly module: string; readonly dir: string } | undefined {
   const includeDemo = props.includeDemoJobTypes ?? false;
   const userModule = props.jobTypesModule === undefined ? undefined : resolve(props.jobTypesModule);
   if (userModule === undefined) {
@@ -247,7 +284,7 @@ function jobTypeEntries(props: AsyncMcpJobsProps): Entries | undefined {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "mcp.ts"), files.mcp);
   writeFileSync(join(dir, "worker.ts"), files.worker);
-  return { mcp: join(dir, "mcp.ts"), worker: join(dir, "worker.ts") };
+  return { entries: { mcp: join(dir, "mcp.ts"), worker: join(dir, "worker.ts") }, module: userModule, dir };
 }
 
 function source(path: string): string {
