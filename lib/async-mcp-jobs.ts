@@ -194,6 +194,9 @@ export class AsyncMcpJobs extends Construct {
     this.notifications.bindStarter(this.endpoint.function);
     this.notifications.bindProducer(this.worker.function);
     this.notifications.bindProducer(this.deadLetterHandler.function);
+    // The dead-letter function settles the notification dead-letter queue too: a delivery SQS gave
+    // up on ends failed instead of pending.
+    this.notifications.bindDeadLetterConsumer(this.deadLetterHandler.function);
 
     this.mcpUrl = this.endpoint.url;
     this.mcpFunction = this.endpoint.function;

@@ -21,7 +21,8 @@ export interface DeadLetterHandlerProps {
 
 /**
  * Consumes the dead-letter queue and marks each job that is still open as failed, so a message that
- * ran out of receives never leaves a job stuck in `queued` or `running`.
+ * ran out of receives never leaves a job stuck in `queued` or `running`. `AsyncMcpJobs` also makes it
+ * the consumer of the notification dead-letter queue (`JobNotifications.bindDeadLetterConsumer`).
  */
 export class DeadLetterHandler extends Construct {
   public readonly function: ServiceFunction;

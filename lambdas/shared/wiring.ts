@@ -3,11 +3,13 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type AwsCaller, awsClientOptions } from "./adapters/aws-call-policy.js";
 import { DynamoJobStore } from "./adapters/dynamo-job-store.js";
+import { DynamoNotificationStore } from "./adapters/dynamo-notification-store.js";
 import { S3ResultStore } from "./adapters/s3-result-store.js";
 import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
 import type { DeadLetterConfig, McpConfig, WorkerConfig } from "./config/config.js";
 import { ENV } from "./config/env-names.js";
 import type { Log } from "./domain/logger.js";
+import type { NotificationStore } from "./domain/notifications.js";
 import { type Clock, type JobQueue, type JobStore, type OpenJobFailer, systemClock } from "./domain/ports.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
@@ -150,6 +152,8 @@ export function createWorkerDeps(
 export interface DeadLetterDeps {
   readonly store: OpenJobFailer;
   readonly log: Log;
+  /** Settles the deliveries of the notification dead-letter queue. */
+  readonly notifications: NotificationStore;
 }
 
 export function createDeadLetterDeps(
@@ -159,5 +163,10 @@ export function createDeadLetterDeps(
   options: { readonly wrapStore?: (store: JobStore) => JobStore } = {},
 ): DeadLetterDeps {
   const store = new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName });
-  return { store: options.wrapStore?.(store) ?? store, log };
+  const notifications = new DynamoNotificationStore({
+    client: clients.dynamo,
+    tableName: config.tableName,
+    jobs: store,
+  });
+  return { store: options.wrapStore?.(store) ?? store, log, notifications };
 }

@@ -274,17 +274,24 @@ describe("least privilege", () => {
     }
   });
 
-  it("the dead-letter handler reads and updates jobs, consumes only the dead-letter queue and sends only notifications", () => {
+  it("the dead-letter handler reads and updates jobs, consumes only the two dead-letter queues and sends only notifications", () => {
     const statements = statementsOf("deadLetters");
     const actions = actionsOf(statements);
     expect(allows(actions, "dynamodb:UpdateItem")).toBe(true);
     expect(allows(actions, "dynamodb:DeleteItem")).toBe(false);
     const sqs = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("sqs:")));
     const notifications = logicalIdOf(synth.stack.notifications.queue.node.defaultChild as CfnElement);
-    expect(sqs.map((s) => s.Resource)).toEqual([
-      { "Fn::GetAtt": [ids.dlq, "Arn"] },
-      { "Fn::GetAtt": [notifications, "Arn"] },
-    ]);
+    const notificationDlq = logicalIdOf(
+      synth.stack.notifications.deadLetterQueue.node.defaultChild as CfnElement,
+    );
+    expect(sqs.map((s) => s.Resource)).toEqual(
+      expect.arrayContaining([
+        { "Fn::GetAtt": [ids.dlq, "Arn"] },
+        { "Fn::GetAtt": [notifications, "Arn"] },
+        { "Fn::GetAtt": [notificationDlq, "Arn"] },
+      ]),
+    );
+    expect(sqs).toHaveLength(3);
     const sends = sqs.filter((s) => allows([s.Action].flat(), "sqs:SendMessage"));
     expect(sends.map((s) => s.Resource)).toEqual([{ "Fn::GetAtt": [notifications, "Arn"] }]);
   });

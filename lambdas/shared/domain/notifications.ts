@@ -82,6 +82,11 @@ export interface NotificationStore {
   claimAttempt(id: string, target: AttemptTarget, leaseMs: number): Promise<boolean>;
   /** Records attempt `expectedAttempts + 1` of one target; false when another attempt got there first. */
   recordAttempt(id: string, target: AttemptTarget, record: AttemptRecord): Promise<boolean>;
+  /**
+   * Ends a target that is still `pending` at `expectedAttempts` as `failed` with `lastError`, its
+   * attempts unchanged (no attempt was made); false when it moved on or ended meanwhile.
+   */
+  giveUp(id: string, target: AttemptTarget, lastError: string): Promise<boolean>;
 }
 
 /** Which target (its place in the row's list and its id) and which attempt a write is about. */

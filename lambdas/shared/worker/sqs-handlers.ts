@@ -1,8 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Log } from "../domain/logger.js";
+import {
+  type NotificationMessage,
+  NotificationMessageSchema,
+  type NotificationStore,
+} from "../domain/notifications.js";
 import type { JobQueue, OpenJobFailer, RetryScheduler } from "../domain/ports.js";
 import type { NotificationOutbox } from "../usecases/notification-outbox.js";
+import { settleDeadNotification } from "../usecases/settle-dead-notification.js";
 import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
 import {
   MalformedMessageError,
@@ -126,11 +132,16 @@ async function act(
   }
 }
 
-/** The dead-letter queue's consumer: settles each job whose message SQS gave up on. */
+/**
+ * The dead-letter queues' consumer: settles each job whose job message SQS gave up on and, when it
+ * is given the notification store, each completion webhook whose delivery message SQS gave up on.
+ */
 export function createSqsDeadLetterHandler(
   deps: {
     readonly store: OpenJobFailer;
     readonly log: Log;
+    /** Settles the notification dead-letter queue's messages; without it they are job messages only. */
+    readonly notifications?: NotificationStore;
   },
   options: JobEdgeOptions = {},
 ): SqsBatchHandler {
@@ -139,6 +150,12 @@ export function createSqsDeadLetterHandler(
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
+        const notification = deps.notifications && notificationMessageOf(record.body);
+        if (deps.notifications !== undefined && notification !== undefined) {
+          const settleDeps = { store: deps.notifications, log: deps.log };
+          await settleDeadNotification(settleDeps, notification, receiveCount(record));
+          return;
+        }
         await settleDeadLetter(deps, record.body, receiveCount(record));
         const jobId = jobIdOf(record.body);
         if (jobId !== undefined) await options.outbox?.settle(jobId);
@@ -147,6 +164,18 @@ export function createSqsDeadLetterHandler(
       { context, throwOnFullBatchFailure: false },
     );
   };
+}
+
+/** A delivery message of the notification queue (it names a webhook), or undefined for a job message. */
+function notificationMessageOf(body: string): NotificationMessage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const parsed = NotificationMessageSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }
 
 function jobIdOf(body: string): string | undefined {
