@@ -178,6 +178,7 @@ export class AsyncMcpJobs extends Construct {
     this.deadLetterHandler = new DeadLetterHandler(this, "DeadLetters", {
       table: this.table,
       queue: this.queue,
+      entry: entries?.deadLetter,
       logRemovalPolicy: removalPolicy,
     });
     this.alarms = new JobAlarms(this, "Alarms", { queue: this.queue, actions: props.alarmActions });
@@ -208,6 +209,7 @@ export class AsyncMcpJobs extends Construct {
 interface Entries {
   readonly mcp: string;
   readonly worker: string;
+  readonly deadLetter: string;
 }
 
 interface ServedJobTypes {
@@ -278,7 +280,11 @@ function jobTypeEntries(
       `export const handler = ${awaited ? "await " : ""}${factory}({ jobTypes: ${jobTypes} });`,
       "",
     ].join("\n");
-  const files = { mcp: entry("createMcpHandler", true), worker: entry("createWorkerHandler", false) };
+  const files = {
+    mcp: entry("createMcpHandler", true),
+    worker: entry("createWorkerHandler", false),
+    deadLetter: entry("createDeadLetterHandler", false),
+  };
   // NodejsFunction bundles only entries under its project root: this repository, or the project this
   // package is installed in. A directory named after the content: the same job types give the same
   // path, so the same bundle and asset hash.
@@ -287,7 +293,16 @@ function jobTypeEntries(
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "mcp.ts"), files.mcp);
   writeFileSync(join(dir, "worker.ts"), files.worker);
-  return { entries: { mcp: join(dir, "mcp.ts"), worker: join(dir, "worker.ts") }, module: userModule, dir };
+  writeFileSync(join(dir, "dead-letter.ts"), files.deadLetter);
+  return {
+    entries: {
+      mcp: join(dir, "mcp.ts"),
+      worker: join(dir, "worker.ts"),
+      deadLetter: join(dir, "dead-letter.ts"),
+    },
+    module: userModule,
+    dir,
+  };
 }
 
 function source(path: string): string {

@@ -17,6 +17,11 @@ export interface DeadLetterHandlerProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * The function's entry, a file exporting `handler` (with the job types whose `cancel` it calls).
+   * @default `lambdas/dead-letter/handler.ts` (the demo job types)
+   */
+  readonly entry?: string;
 }
 
 /**
@@ -31,6 +36,7 @@ export class DeadLetterHandler extends Construct {
     super(scope, id);
     this.function = new ServiceFunction(this, "Function", {
       source: "dead-letter",
+      entry: props.entry,
       description: "Marks jobs whose messages were dead-lettered as failed",
       timeout: props.queue.deadLetterConsumerTimeout,
       memorySize: 256,

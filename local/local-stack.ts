@@ -186,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => worker.stop());
     // One dead-letter function consumes both dead-letter queues, as deployed.
     const deadLetterHandler = createDeadLetterHandler({
+      jobTypes,
       env,
       clients: localAwsClients(endpoints, callerOf("deadLetter")),
       log,

@@ -10,7 +10,13 @@ import type { DeadLetterConfig, McpConfig, WorkerConfig } from "./config/config.
 import { ENV } from "./config/env-names.js";
 import type { Log } from "./domain/logger.js";
 import type { NotificationStore } from "./domain/notifications.js";
-import { type Clock, type JobQueue, type JobStore, type OpenJobFailer, systemClock } from "./domain/ports.js";
+import {
+  type Clock,
+  type DeadLetterJobStore,
+  type JobQueue,
+  type JobStore,
+  systemClock,
+} from "./domain/ports.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
 import type { ResultAccess } from "./mcp/result-tools.js";
@@ -150,7 +156,9 @@ export function createWorkerDeps(
 }
 
 export interface DeadLetterDeps {
-  readonly store: OpenJobFailer;
+  readonly store: DeadLetterJobStore;
+  /** The job types whose `cancel(state)` a dead-lettered submit/check job gets. */
+  readonly registry: JobTypeRegistry;
   readonly log: Log;
   /** Settles the deliveries of the notification dead-letter queue. */
   readonly notifications: NotificationStore;
@@ -160,7 +168,10 @@ export function createDeadLetterDeps(
   config: DeadLetterConfig,
   clients: AwsClients,
   log: Log,
-  options: { readonly wrapStore?: (store: JobStore) => JobStore } = {},
+  options: {
+    readonly jobTypes?: readonly JobType[];
+    readonly wrapStore?: (store: JobStore) => JobStore;
+  } = {},
 ): DeadLetterDeps {
   const store = new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName });
   const notifications = new DynamoNotificationStore({
@@ -168,5 +179,10 @@ export function createDeadLetterDeps(
     tableName: config.tableName,
     jobs: store,
   });
-  return { store: options.wrapStore?.(store) ?? store, log, notifications };
+  return {
+    store: options.wrapStore?.(store) ?? store,
+    registry: createJobTypeRegistry(options.jobTypes ?? []),
+    log,
+    notifications,
+  };
 }

@@ -592,6 +592,23 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         expect(row?.updatedAt).toBe(cancelled.updatedAt);
         expect(await store.markCancelCalled(randomUUID())).toBe(false);
       });
+
+      it("gives a failed cancel call's marker back until maxCalls calls have failed", async () => {
+        const job = await submitted();
+        await store.cancel(job.id, job.owner);
+        expect(await store.releaseFailedCancel(job.id, 3)).toBe(false);
+        for (const failures of [1, 2]) {
+          expect(await store.markCancelCalled(job.id)).toBe(true);
+          expect(await store.releaseFailedCancel(job.id, 3)).toBe(true);
+          expect(parses(await store.get(job.id))).toMatchObject({ cancelFailures: failures });
+          expect(await store.get(job.id)).not.toHaveProperty("cancelCalledAt");
+        }
+        // The third failed call is the last: the marker stays, so no fourth call is marked.
+        expect(await store.markCancelCalled(job.id)).toBe(true);
+        expect(await store.releaseFailedCancel(job.id, 3)).toBe(false);
+        expect(await store.markCancelCalled(job.id)).toBe(false);
+        expect(await store.releaseFailedCancel(randomUUID(), 3)).toBe(false);
+      });
     });
 
     describe("caller quotas", () => {

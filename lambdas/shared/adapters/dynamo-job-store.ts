@@ -306,6 +306,30 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
+  async releaseFailedCancel(id: string, maxCalls: number): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [JOB_TABLE.partitionKey]: id },
+          UpdateExpression: "REMOVE #cancelCalledAt ADD #cancelFailures :one",
+          ConditionExpression:
+            "attribute_exists(#id) AND attribute_exists(#cancelCalledAt) AND (attribute_not_exists(#cancelFailures) OR #cancelFailures < :lastRetry)",
+          ExpressionAttributeNames: {
+            "#id": JOB_TABLE.partitionKey,
+            "#cancelCalledAt": "cancelCalledAt",
+            "#cancelFailures": "cancelFailures",
+          },
+          ExpressionAttributeValues: { ":one": 1, ":lastRetry": maxCalls - 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async progress(id: string, attempt: number, progress: Progress): Promise<boolean> {
     try {
       await this.write(id, {

@@ -90,6 +90,17 @@ export interface OpenJobFailer {
   failOpen(id: string, error: JobError): Promise<JobRow>;
 }
 
+/** What the dead-letter settler needs: end an open job, and call its `cancel(state)` once, retrying a failed call a bounded number of times. */
+export interface DeadLetterJobStore extends JobLookup, OpenJobFailer {
+  /** As `JobRunStore.markCancelCalled`: one marker fences every caller of `cancel(state)`. */
+  markCancelCalled(id: string): Promise<boolean>;
+  /**
+   * After the marked call failed: counts the failure and gives the marker back, so one more call may
+   * be marked, unless `maxCalls` calls have now failed (then the marker stays and this is false).
+   */
+  releaseFailedCancel(id: string, maxCalls: number): Promise<boolean>;
+}
+
 /** What the tools' use cases need. Owner scoping: another owner's job reads like an unknown id. */
 export interface JobToolStore extends JobLookup, OpenJobFailer {
   /** Creates the row, or with an idempotency key returns the job that key already started. */
@@ -139,7 +150,7 @@ export interface CallerQuotaStore {
 }
 
 /** Every port over the job table: what an adapter implements and the wiring hands out. */
-export interface JobStore extends JobToolStore, JobRunStore, CallerQuotaStore {}
+export interface JobStore extends JobToolStore, JobRunStore, CallerQuotaStore, DeadLetterJobStore {}
 
 export interface JobQueue {
   /** `delaySeconds` (0–900): SQS hands the message out no earlier than that. */

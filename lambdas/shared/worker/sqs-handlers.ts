@@ -1,12 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { Log } from "../domain/logger.js";
 import {
   type NotificationMessage,
   NotificationMessageSchema,
   type NotificationStore,
 } from "../domain/notifications.js";
-import type { JobQueue, OpenJobFailer, RetryScheduler } from "../domain/ports.js";
+import type { JobQueue, RetryScheduler } from "../domain/ports.js";
 import type { NotificationOutbox } from "../usecases/notification-outbox.js";
 import { settleDeadNotification } from "../usecases/settle-dead-notification.js";
 import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
@@ -16,7 +15,7 @@ import {
   processDelivery,
   type WorkerDeps,
 } from "./process-delivery.js";
-import { settleDeadLetter } from "./settle-dead-letter.js";
+import { type DeadLetterSettlerDeps, settleDeadLetter } from "./settle-dead-letter.js";
 
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -25,6 +24,14 @@ export class RetryScheduledError extends Error {
   constructor(readonly jobId: string) {
     super(`Job ${jobId}: retry scheduled`);
     this.name = "RetryScheduledError";
+  }
+}
+
+/** Reported for a dead letter whose job's `cancel(state)` failed and is to be called again on its next delivery. */
+export class CancelRetryError extends Error {
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId}: cancel failed; retried on the next delivery`);
+    this.name = "CancelRetryError";
   }
 }
 
@@ -137,9 +144,7 @@ async function act(
  * is given the notification store, each completion webhook whose delivery message SQS gave up on.
  */
 export function createSqsDeadLetterHandler(
-  deps: {
-    readonly store: OpenJobFailer;
-    readonly log: Log;
+  deps: DeadLetterSettlerDeps & {
     /** Settles the notification dead-letter queue's messages; without it they are job messages only. */
     readonly notifications?: NotificationStore;
   },
@@ -156,9 +161,13 @@ export function createSqsDeadLetterHandler(
           await settleDeadNotification(settleDeps, notification, receiveCount(record));
           return;
         }
-        await settleDeadLetter(deps, record.body, receiveCount(record));
+        const outcome = await settleDeadLetter(deps, record.body, receiveCount(record), () =>
+          context.getRemainingTimeInMillis(),
+        );
         const jobId = jobIdOf(record.body);
         if (jobId !== undefined) await options.outbox?.settle(jobId);
+        // SQS delivers the message again after the dead-letter queue's visibility timeout.
+        if (outcome.kind === "retry") throw new CancelRetryError(outcome.jobId);
       },
       processor,
       { context, throwOnFullBatchFailure: false },
