@@ -46,11 +46,11 @@ module.exports = {
       name: "stack-does-not-load-the-runtime",
       severity: "error",
       comment:
-        "The CDK app reads names, limits and the integrations file, never the job runtime: use config/, domain/ or jobs/demo-contract.ts.",
+        "The CDK app reads names, limits and the integrations file, never the job runtime: use config/, domain/, jobs/demo-contract.ts or jobs/job-type-names.ts.",
       from: { path: "^(lib|bin/app\\.ts)" },
       to: {
         path: `${SHARED}(jobs|worker|mcp|usecases|adapters|auth|outbound)/`,
-        pathNot: `${SHARED}jobs/demo-contract\\.ts$`,
+        pathNot: `${SHARED}jobs/(demo-contract|job-type-names)\\.ts$`,
       },
     },
     {

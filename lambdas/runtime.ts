@@ -8,6 +8,7 @@ export {
   createMcpHandler,
   createWebhookHandler,
   createWorkerHandler,
+  type DeadLetterHandlerOptions,
   type HandlerOptions,
   type JobHandlerOptions,
   type McpHandlerOptions,

@@ -27,6 +27,8 @@ export const DEFAULT_STACK_NAME = "McpAsyncJobs";
  * | `defaultCallbackUrl` | none | an https URL notified when any job ends |
  * | `removalPolicy` | `retain` | `destroy` deletes the table, key secret and logs with the stack |
  * | `integrationsFile` | none | an integrations file: each declared HTTP API becomes a `start_<name>` tool |
+ * | `resultMaxBytes` | `10000000` | bytes of JSON a result may take at all, 1000–100000000; larger results fail `result_too_large` |
+ * | `resultInlineBytes` | `16000` | results up to this many bytes stay in the job row, 0–16000; larger ones go to the results bucket |
  */
 export interface AppContext {
   readonly stackName: string;
@@ -92,6 +94,8 @@ export function readAppContext(node: Node): AppContext {
       jobTtl: jobTtlSeconds === undefined ? undefined : Duration.seconds(jobTtlSeconds),
       workerMaxConcurrency: integer("workerMaxConcurrency"),
       integrationsFile: text("integrationsFile"),
+      resultMaxBytes: integer("resultMaxBytes"),
+      resultInlineBytes: integer("resultInlineBytes"),
       callbackAllowedOrigins: list("callbackAllowedOrigins"),
       defaultCallbackUrl: text("defaultCallbackUrl"),
     },

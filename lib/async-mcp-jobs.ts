@@ -10,12 +10,14 @@ import {
 import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import { sha256 } from "../lambdas/shared/domain/sha256.js";
 import { DEMO_JOB_TYPE_NAMES } from "../lambdas/shared/jobs/demo-contract.js";
+import { checkJobTypeNames } from "../lambdas/shared/jobs/job-type-names.js";
 import { JobAlarms } from "./alarms.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
 import { JobIntegrations } from "./job-integrations.js";
 import { JobNotifications } from "./job-notifications.js";
 import { JobQueue } from "./job-queue.js";
 import { JobTable } from "./job-table.js";
+import { jobTypeNamesOf } from "./job-types-module.js";
 import { lambdaSource, PROJECT_ROOT, type ServiceFunction } from "./lambda-function.js";
 import { McpAuth, type McpAuthProps } from "./mcp-auth.js";
 import { McpEndpoint, type McpEndpointProps } from "./mcp-endpoint.js";
@@ -80,6 +82,12 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
    */
   readonly resultMaxBytes?: number;
   /**
+   * Bytes of JSON a result may take inline in its job row, 0 to RESULT_INLINE_BYTES.max (16 000);
+   * larger results go to the results bucket (0: every result does).
+   * @default RESULT_INLINE_BYTES.default (16 000)
+   */
+  readonly resultInlineBytes?: number;
+  /**
    * Completion webhooks: origins (https://host[:port]) a start's `callbackUrl` may point at.
    * @default - none: a start with a callbackUrl is refused
    */
@@ -122,14 +130,14 @@ export class AsyncMcpJobs extends Construct {
   constructor(scope: Construct, id: string, props: AsyncMcpJobsProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const entries = jobTypeEntries(props);
+    const { entries, names } = servedJobTypes(props);
 
     this.auth = new McpAuth(this, "Auth", { ...props.auth, removalPolicy });
     this.table = new JobTable(this, "Jobs", { removalPolicy });
     if (props.integrationsFile !== undefined) {
       this.integrations = new JobIntegrations(this, "Integrations", {
         file: props.integrationsFile,
-        reservedNames: props.includeDemoJobTypes ? DEMO_JOB_TYPE_NAMES : [],
+        reservedNames: names,
         removalPolicy,
       });
     }
@@ -161,6 +169,7 @@ export class AsyncMcpJobs extends Construct {
       queue: this.queue,
       results: this.results,
       resultMaxBytes: props.resultMaxBytes,
+      resultInlineBytes: props.resultInlineBytes,
       batchSize: props.workerBatchSize,
       maxConcurrency: props.workerMaxConcurrency,
       logRemovalPolicy: removalPolicy,
@@ -170,6 +179,7 @@ export class AsyncMcpJobs extends Construct {
     this.deadLetterHandler = new DeadLetterHandler(this, "DeadLetters", {
       table: this.table,
       queue: this.queue,
+      entry: entries?.deadLetter,
       logRemovalPolicy: removalPolicy,
     });
     this.alarms = new JobAlarms(this, "Alarms", { queue: this.queue, actions: props.alarmActions });
@@ -186,6 +196,9 @@ export class AsyncMcpJobs extends Construct {
     this.notifications.bindStarter(this.endpoint.function);
     this.notifications.bindProducer(this.worker.function);
     this.notifications.bindProducer(this.deadLetterHandler.function);
+    // The dead-letter function settles the notification dead-letter queue too: a delivery SQS gave
+    // up on ends failed instead of pending.
+    this.notifications.bindDeadLetterConsumer(this.deadLetterHandler.function);
 
     this.mcpUrl = this.endpoint.url;
     this.mcpFunction = this.endpoint.function;
@@ -197,6 +210,41 @@ export class AsyncMcpJobs extends Construct {
 interface Entries {
   readonly mcp: string;
   readonly worker: string;
+  readonly deadLetter: string;
+}
+
+interface ServedJobTypes {
+  /** @default the shipped handlers (the demo job types alone) */
+  readonly entries?: Entries;
+  /** Each job type name served, with where it comes from: an integration may not take one. */
+  readonly names: ReadonlyMap<string, string>;
+}
+
+/**
+ * The job types the functions serve, checked at synth: no two of them (a type of jobTypesModule, a
+ * demo type) may share a name. A clash throws one DuplicateJobTypeError naming both.
+ */
+function servedJobTypes(props: AsyncMcpJobsProps): ServedJobTypes {
+  const demo = props.includeDemoJobTypes
+    ? DEMO_JOB_TYPE_NAMES.map((name) => ({
+        name,
+        origin: `the demo job type "${name}" (includeDemoJobTypes)`,
+      }))
+    : [];
+  const generated = jobTypeEntries(props);
+  const own =
+    generated === undefined
+      ? []
+      : jobTypeNamesOf(generated.module, generated.dir).map((name) => ({
+          name,
+          origin: `job type "${name}" of jobTypesModule ${generated.module}`,
+        }));
+  const all = [...demo, ...own];
+  checkJobTypeNames(all, (type) => type.origin);
+  return {
+    ...(generated !== undefined ? { entries: generated.entries } : {}),
+    names: new Map(all.map((type) => [type.name, type.origin])),
+  };
 }
 
 /**
@@ -205,7 +253,9 @@ interface Entries {
  * `node_modules/.cache/async-mcp-jobs/` of the project that bundles (PROJECT_ROOT), so esbuild bundles
  * that module like any other source, offline.
  */
-function jobTypeEntries(props: AsyncMcpJobsProps): Entries | undefined {
+function jobTypeEntries(
+  props: AsyncMcpJobsProps,
+): { readonly entries: Entries; readonly module: string; readonly dir: string } | undefined {
   const includeDemo = props.includeDemoJobTypes ?? false;
   const userModule = props.jobTypesModule === undefined ? undefined : resolve(props.jobTypesModule);
   if (userModule === undefined) {
@@ -231,7 +281,11 @@ function jobTypeEntries(props: AsyncMcpJobsProps): Entries | undefined {
       `export const handler = ${awaited ? "await " : ""}${factory}({ jobTypes: ${jobTypes} });`,
       "",
     ].join("\n");
-  const files = { mcp: entry("createMcpHandler", true), worker: entry("createWorkerHandler", false) };
+  const files = {
+    mcp: entry("createMcpHandler", true),
+    worker: entry("createWorkerHandler", false),
+    deadLetter: entry("createDeadLetterHandler", false),
+  };
   // NodejsFunction bundles only entries under its project root: this repository, or the project this
   // package is installed in. A directory named after the content: the same job types give the same
   // path, so the same bundle and asset hash.
@@ -240,7 +294,16 @@ function jobTypeEntries(props: AsyncMcpJobsProps): Entries | undefined {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "mcp.ts"), files.mcp);
   writeFileSync(join(dir, "worker.ts"), files.worker);
-  return { mcp: join(dir, "mcp.ts"), worker: join(dir, "worker.ts") };
+  writeFileSync(join(dir, "dead-letter.ts"), files.deadLetter);
+  return {
+    entries: {
+      mcp: join(dir, "mcp.ts"),
+      worker: join(dir, "worker.ts"),
+      deadLetter: join(dir, "dead-letter.ts"),
+    },
+    module: userModule,
+    dir,
+  };
 }
 
 function source(path: string): string {

@@ -17,11 +17,17 @@ export interface DeadLetterHandlerProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * The function's entry, a file exporting `handler` (with the job types whose `cancel` it calls).
+   * @default `lambdas/dead-letter/handler.ts` (the demo job types)
+   */
+  readonly entry?: string;
 }
 
 /**
  * Consumes the dead-letter queue and marks each job that is still open as failed, so a message that
- * ran out of receives never leaves a job stuck in `queued` or `running`.
+ * ran out of receives never leaves a job stuck in `queued` or `running`. `AsyncMcpJobs` also makes it
+ * the consumer of the notification dead-letter queue (`JobNotifications.bindDeadLetterConsumer`).
  */
 export class DeadLetterHandler extends Construct {
   public readonly function: ServiceFunction;
@@ -30,6 +36,7 @@ export class DeadLetterHandler extends Construct {
     super(scope, id);
     this.function = new ServiceFunction(this, "Function", {
       source: "dead-letter",
+      entry: props.entry,
       description: "Marks jobs whose messages were dead-lettered as failed",
       timeout: props.queue.deadLetterConsumerTimeout,
       memorySize: 256,

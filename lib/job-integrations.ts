@@ -5,7 +5,11 @@ import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
-import { readIntegrationsFile, secretNames } from "../lambdas/shared/integrations/load.js";
+import {
+  type ReservedNames,
+  readIntegrationsFile,
+  secretNames,
+} from "../lambdas/shared/integrations/load.js";
 import { type StagedFiles, stageIntegrationsFile } from "../lambdas/shared/integrations/openapi/stage.js";
 
 /** Where the integrations file sits inside each function's bundle. */
@@ -16,8 +20,11 @@ const LAMBDA_TASK_ROOT = "/var/task";
 export interface JobIntegrationsProps {
   /** Path of the integrations file (`-c integrationsFile=<path>`), read and checked at synth. */
   readonly file: string;
-  /** Job types the functions already serve; an integration may not take their names. @default - none */
-  readonly reservedNames?: readonly string[];
+  /**
+   * Job types the functions already serve, each name with where it comes from (named in the error);
+   * an integration may not take their names. @default - none
+   */
+  readonly reservedNames?: ReservedNames;
   /**
    * What happens to the integrations secret when the stack is deleted.
    * @default RemovalPolicy.RETAIN

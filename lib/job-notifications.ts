@@ -17,6 +17,9 @@ import { acknowledgeQueueConsumer, VISIBILITY_TIMEOUT_FACTOR } from "./job-queue
 import type { JobTable } from "./job-table.js";
 import { ServiceFunction } from "./lambda-function.js";
 
+/** The longest timeout the notification dead-letter queue's consumer may have (the dead-letter function's default). */
+export const DEAD_LETTER_CONSUMER_TIMEOUT = Duration.seconds(30);
+
 /**
  * Length of the generated secret: 44 characters from A–Z a–z 0–9 are valid base64 (44 is a multiple
  * of 4, no padding) of 33 bytes, about 262 bits of entropy. Secrets Manager cannot add the
@@ -87,6 +90,10 @@ export class JobNotifications extends Construct {
     const timeout = Duration.seconds(NOTIFICATION_FUNCTION_TIMEOUT_SECONDS);
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
       retentionPeriod: Duration.days(14),
+      // Its consumer (the dead-letter function) runs up to DEAD_LETTER_CONSUMER_TIMEOUT.
+      visibilityTimeout: Duration.seconds(
+        DEAD_LETTER_CONSUMER_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
+      ),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
@@ -94,7 +101,8 @@ export class JobNotifications extends Construct {
       id: "Serverless-SQSRedrivePolicy",
       reason:
         "This is the notification dead-letter queue, the end of its redrive chain: only a delivery handler " +
-        "that keeps crashing puts a message here; it stays 14 days and trips the depth alarm for an operator.",
+        "that keeps crashing puts a message here. The dead-letter function settles it (the delivery ends " +
+        "failed); a message it cannot settle stays 14 days and the depth alarm reports it to an operator.",
     });
     this.queue = new Queue(this, "Queue", {
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
@@ -154,6 +162,26 @@ export class JobNotifications extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     for (const action of props.alarmActions ?? []) this.deadLetterDepth.addAlarmAction(action);
+  }
+
+  /**
+   * Makes `fn` (the dead-letter function) the consumer of the notification dead-letter queue, with
+   * partial batch responses: each delivery SQS gave up on ends `failed`. Its timeout must be at most
+   * DEAD_LETTER_CONSUMER_TIMEOUT; it needs the table (`JobTable.bindUpdater`), which it already has.
+   */
+  public bindDeadLetterConsumer(fn: LambdaFunction): void {
+    if (fn.timeout === undefined || fn.timeout.toSeconds() > DEAD_LETTER_CONSUMER_TIMEOUT.toSeconds()) {
+      throw new Error(
+        `${fn.node.path}: the notification dead-letter consumer's timeout must be at most ${DEAD_LETTER_CONSUMER_TIMEOUT.toSeconds()} s`,
+      );
+    }
+    fn.addEventSource(
+      new SqsEventSource(this.deadLetterQueue, {
+        batchSize: 10,
+        maxConcurrency: 2,
+        reportBatchItemFailures: true,
+      }),
+    );
   }
 
   /** Lets `fn` put notifications on the queue (a function that ends jobs), and tells it the queue URL. */

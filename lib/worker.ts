@@ -3,7 +3,11 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY } from "../lambdas/shared/config/functions.js";
-import { DEFAULT_RESULT_MAX_BYTES, MAX_RESULT_MAX_BYTES } from "../lambdas/shared/config/table-schema.js";
+import {
+  DEFAULT_RESULT_MAX_BYTES,
+  MAX_RESULT_MAX_BYTES,
+  RESULT_INLINE_BYTES,
+} from "../lambdas/shared/config/table-schema.js";
 import type { JobIntegrations } from "./job-integrations.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
@@ -38,6 +42,12 @@ export interface JobWorkerProps {
    * @default DEFAULT_RESULT_MAX_BYTES
    */
   readonly resultMaxBytes?: number;
+  /**
+   * Bytes of JSON a result may take inline in its row, 0 to RESULT_INLINE_BYTES.max; larger ones go
+   * to the results bucket.
+   * @default RESULT_INLINE_BYTES.default
+   */
+  readonly resultInlineBytes?: number;
   /** Declared HTTP integrations the worker runs (bundled, with read access to their secret). @default - none */
   readonly integrations?: JobIntegrations;
   /** @default RetentionDays.ONE_MONTH */
@@ -64,6 +74,16 @@ export class JobWorker extends Construct {
         `resultMaxBytes must be a whole number from 1000 to ${MAX_RESULT_MAX_BYTES}; got ${resultMaxBytes}`,
       );
     }
+    const resultInlineBytes = props.resultInlineBytes ?? RESULT_INLINE_BYTES.default;
+    if (
+      !Number.isInteger(resultInlineBytes) ||
+      resultInlineBytes < 0 ||
+      resultInlineBytes > RESULT_INLINE_BYTES.max
+    ) {
+      throw new Error(
+        `resultInlineBytes must be a whole number from 0 to ${RESULT_INLINE_BYTES.max}; got ${resultInlineBytes}`,
+      );
+    }
     this.function = new ServiceFunction(this, "Function", {
       source: "worker",
       entry: props.entry,
@@ -72,7 +92,10 @@ export class JobWorker extends Construct {
       memorySize: props.memorySize ?? 256,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
-      environment: { [ENV.resultMaxBytes]: String(resultMaxBytes) },
+      environment: {
+        [ENV.resultMaxBytes]: String(resultMaxBytes),
+        [ENV.resultInlineBytes]: String(resultInlineBytes),
+      },
       bundledFiles: props.integrations?.bundledFiles,
     });
     props.integrations?.bindWorker(this.function);

@@ -184,21 +184,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onError: (error) => log.error("Worker poller error", { error }),
     });
     stops.push(() => worker.stop());
-    const deadLetters = startSqsPoller({
-      sqs: clients.sqs,
-      queueUrl: resources.deadLetterQueueUrl,
-      queueArn: resources.deadLetterQueueArn,
-      handler: createDeadLetterHandler({
-        env,
-        clients: localAwsClients(endpoints, callerOf("deadLetter")),
-        log,
-        ports,
-      }),
-      functionName: "dead-letter",
-      region: endpoints.region,
-      onError: (error) => log.error("Dead-letter poller error", { error }),
+    // One dead-letter function consumes both dead-letter queues, as deployed.
+    const deadLetterHandler = createDeadLetterHandler({
+      jobTypes,
+      env,
+      clients: localAwsClients(endpoints, callerOf("deadLetter")),
+      log,
+      ports,
     });
-    stops.push(() => deadLetters.stop());
+    const deadLetterQueues = [
+      { queueUrl: resources.deadLetterQueueUrl, queueArn: resources.deadLetterQueueArn },
+      {
+        queueUrl: resources.notificationDeadLetterQueueUrl,
+        queueArn: resources.notificationDeadLetterQueueArn,
+      },
+    ];
+    for (const queue of deadLetterQueues) {
+      const deadLetters = startSqsPoller({
+        sqs: clients.sqs,
+        ...queue,
+        handler: deadLetterHandler,
+        functionName: "dead-letter",
+        region: endpoints.region,
+        onError: (error) => log.error("Dead-letter poller error", { error }),
+      });
+      stops.push(() => deadLetters.stop());
+    }
 
     // Completion webhooks run only with a secret (npm start generates one).
     if (env[ENV.webhookSecret] !== undefined) {

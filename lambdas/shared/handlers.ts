@@ -94,15 +94,29 @@ export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler
   return createSqsWorkerHandler({ ...deps, queue }, { outbox });
 }
 
-/** The dead-letter queue's Lambda handler: marks the jobs of messages SQS gave up on as failed. */
-export function createDeadLetterHandler(options: HandlerOptions = {}): SqsBatchHandler {
+export interface DeadLetterHandlerOptions extends HandlerOptions {
+  /**
+   * The job types served: a submit/check job whose message SQS gave up on gets its type's
+   * `cancel(state)` called. @default none: such jobs are failed without a cancel
+   */
+  readonly jobTypes?: readonly JobType[];
+}
+
+/**
+ * The dead-letter queues' Lambda handler: marks the jobs of messages SQS gave up on as failed (and
+ * cancels their external work), and ends the deliveries of notification messages SQS gave up on.
+ */
+export function createDeadLetterHandler(options: DeadLetterHandlerOptions = {}): SqsBatchHandler {
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-dead-letter" });
   const clients = options.clients ?? createAwsClients("deadLetter", env);
   const config = loadDeadLetterConfig(env);
   const outbox = outboxFor(env, clients, config.tableName, log);
   const wrapStore = options.ports?.wrapStore;
-  const deps = createDeadLetterDeps(config, clients, log, wrapStore !== undefined ? { wrapStore } : {});
+  const deps = createDeadLetterDeps(config, clients, log, {
+    jobTypes: options.jobTypes ?? [],
+    ...(wrapStore !== undefined ? { wrapStore } : {}),
+  });
   return createSqsDeadLetterHandler(deps, { outbox });
 }
 

@@ -3,12 +3,20 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type AwsCaller, awsClientOptions } from "./adapters/aws-call-policy.js";
 import { DynamoJobStore } from "./adapters/dynamo-job-store.js";
+import { DynamoNotificationStore } from "./adapters/dynamo-notification-store.js";
 import { S3ResultStore } from "./adapters/s3-result-store.js";
 import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
 import type { DeadLetterConfig, McpConfig, WorkerConfig } from "./config/config.js";
 import { ENV } from "./config/env-names.js";
 import type { Log } from "./domain/logger.js";
-import { type Clock, type JobQueue, type JobStore, type OpenJobFailer, systemClock } from "./domain/ports.js";
+import {
+  type Clock,
+  type DeadLetterJobStore,
+  type JobQueue,
+  type JobStore,
+  type NotificationStore,
+  systemClock,
+} from "./domain/ports.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
 import type { ResultAccess } from "./mcp/result-tools.js";
@@ -148,16 +156,33 @@ export function createWorkerDeps(
 }
 
 export interface DeadLetterDeps {
-  readonly store: OpenJobFailer;
+  readonly store: DeadLetterJobStore;
+  /** The job types whose `cancel(state)` a dead-lettered submit/check job gets. */
+  readonly registry: JobTypeRegistry;
   readonly log: Log;
+  /** Settles the deliveries of the notification dead-letter queue. */
+  readonly notifications: NotificationStore;
 }
 
 export function createDeadLetterDeps(
   config: DeadLetterConfig,
   clients: AwsClients,
   log: Log,
-  options: { readonly wrapStore?: (store: JobStore) => JobStore } = {},
+  options: {
+    readonly jobTypes?: readonly JobType[];
+    readonly wrapStore?: (store: JobStore) => JobStore;
+  } = {},
 ): DeadLetterDeps {
   const store = new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName });
-  return { store: options.wrapStore?.(store) ?? store, log };
+  const notifications = new DynamoNotificationStore({
+    client: clients.dynamo,
+    tableName: config.tableName,
+    jobs: store,
+  });
+  return {
+    store: options.wrapStore?.(store) ?? store,
+    registry: createJobTypeRegistry(options.jobTypes ?? []),
+    log,
+    notifications,
+  };
 }

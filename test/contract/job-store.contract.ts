@@ -401,23 +401,17 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         expect(await store.findByIdempotencyKey(uniqueOwner(), "shared")).toBeUndefined();
       });
 
-      it("starts a new job for the key once it is released", async () => {
+      it("keeps a key bound to its job while the job lives, even once it failed: no release", async () => {
         const owner = uniqueOwner();
         const first = await created(newJob({ owner, idempotencyKey: "retry-me" }));
         await store.failOpen(first.id, { code: "enqueue_failed", message: "no queue", retryable: true });
-        await store.releaseIdempotencyKey(owner, "retry-me");
-        expect(await store.findByIdempotencyKey(owner, "retry-me")).toBeUndefined();
-
-        const second = newJob({ owner, idempotencyKey: "retry-me" });
-        expect(await store.create(second)).toMatchObject({
-          created: true,
-          job: { id: second.id, status: "queued" },
-        });
+        expect(await store.findByIdempotencyKey(owner, "retry-me")).toMatchObject({ id: first.id });
         expect(await store.create(newJob({ owner, idempotencyKey: "retry-me" }))).toMatchObject({
           created: false,
-          job: { id: second.id },
+          job: { id: first.id, status: "failed" },
         });
-        expect(await store.get(first.id)).toMatchObject({ status: "failed" });
+        // A start sends before it writes, so nothing ever frees a key early: the port has no such method.
+        expect("releaseIdempotencyKey" in store).toBe(false);
       });
 
       it("lets a key whose job expired start a new job", async () => {
@@ -597,6 +591,23 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         expect(row?.cancelCalledAt).toBeDefined();
         expect(row?.updatedAt).toBe(cancelled.updatedAt);
         expect(await store.markCancelCalled(randomUUID())).toBe(false);
+      });
+
+      it("gives a failed cancel call's marker back until maxCalls calls have failed", async () => {
+        const job = await submitted();
+        await store.cancel(job.id, job.owner);
+        expect(await store.releaseFailedCancel(job.id, 3)).toBe(false);
+        for (const failures of [1, 2]) {
+          expect(await store.markCancelCalled(job.id)).toBe(true);
+          expect(await store.releaseFailedCancel(job.id, 3)).toBe(true);
+          expect(parses(await store.get(job.id))).toMatchObject({ cancelFailures: failures });
+          expect(await store.get(job.id)).not.toHaveProperty("cancelCalledAt");
+        }
+        // The third failed call is the last: the marker stays, so no fourth call is marked.
+        expect(await store.markCancelCalled(job.id)).toBe(true);
+        expect(await store.releaseFailedCancel(job.id, 3)).toBe(false);
+        expect(await store.markCancelCalled(job.id)).toBe(false);
+        expect(await store.releaseFailedCancel(randomUUID(), 3)).toBe(false);
       });
     });
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { ENV } from "../../lambdas/shared/config/env-names.js";
 import { DEFAULT_STACK_NAME } from "../../lib/app-context.js";
 import { REPO_ROOT } from "../../lib/lambda-function.js";
 
@@ -33,18 +34,23 @@ describe("npx cdk synth", () => {
 
   it("synthesizes the app offline, bundling the four functions with the local esbuild", async () => {
     const started = performance.now();
-    await run(join(REPO_ROOT, "node_modules/.bin/cdk"), ["synth", "--no-notices", "-q", "-o", outdir], {
-      cwd: REPO_ROOT,
-      // No version check and no notices: nothing may need the network. No AWS credentials either.
-      env: {
-        ...process.env,
-        CDK_DISABLE_VERSION_CHECK: "true",
-        CI: "true",
-        AWS_EC2_METADATA_DISABLED: "true",
+    const flags = ["-c", "resultMaxBytes=50000000", "-c", "resultInlineBytes=8000"];
+    await run(
+      join(REPO_ROOT, "node_modules/.bin/cdk"),
+      ["synth", "--no-notices", "-q", "-o", outdir, ...flags],
+      {
+        cwd: REPO_ROOT,
+        // No version check and no notices: nothing may need the network. No AWS credentials either.
+        env: {
+          ...process.env,
+          CDK_DISABLE_VERSION_CHECK: "true",
+          CI: "true",
+          AWS_EC2_METADATA_DISABLED: "true",
+        },
+        timeout: 240_000,
+        maxBuffer: 16 * 1024 * 1024,
       },
-      timeout: 240_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    );
     const seconds = (performance.now() - started) / 1000;
     // Reported, not asserted: on a shared, loaded machine the time says nothing about the code.
     console.info(`cdk synth took ${seconds.toFixed(1)} s`);
@@ -64,6 +70,13 @@ describe("npx cdk synth", () => {
     );
     const functions = Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Function");
     expect(functions).toHaveLength(4);
+    // -c resultMaxBytes / resultInlineBytes reach the function that applies them, the worker.
+    const limits = functions.map((fn) => {
+      const environment = fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined;
+      const variables = environment?.Variables ?? {};
+      return [variables[ENV.resultMaxBytes], variables[ENV.resultInlineBytes]];
+    });
+    expect(limits).toContainEqual(["50000000", "8000"]);
     for (const fn of functions) {
       const asset = fn.Metadata?.["aws:asset:path"];
       expect(asset).toBeDefined();

@@ -88,6 +88,36 @@ describe("notification queue", () => {
   });
 });
 
+describe("notification dead-letter queue", () => {
+  it("is consumed by the dead-letter function with partial batch responses, which may only receive and delete there", () => {
+    const deadLetterFunction = synth.stack.deadLetterHandler.function;
+    synth.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": [ids.dlq, "Arn"] },
+      FunctionName: { Ref: logicalIdOf(deadLetterFunction.node.defaultChild as CfnElement) },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    // Its visibility timeout covers the consumer's timeout.
+    expect(resource(ids.dlq).Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
+      deadLetterFunction.timeout?.toSeconds() ?? Number.POSITIVE_INFINITY,
+    );
+    const onDlq = statementsOfRole(synth.template, roleLogicalId(deadLetterFunction.role)).filter(
+      (statement) =>
+        JSON.stringify(statement.Resource) === JSON.stringify({ "Fn::GetAtt": [ids.dlq, "Arn"] }),
+    );
+    const actions = actionsOf(onDlq);
+    expect(allows(actions, "sqs:ReceiveMessage")).toBe(true);
+    expect(allows(actions, "sqs:DeleteMessage")).toBe(true);
+    expect(allows(actions, "sqs:SendMessage")).toBe(false);
+    // Nothing else consumes it: the delivery function never sees a message that crashed it five times.
+    const consumers = Object.values(synth.template.findResources("AWS::Lambda::EventSourceMapping")).filter(
+      (mapping) =>
+        JSON.stringify(mapping.Properties.EventSourceArn) ===
+        JSON.stringify({ "Fn::GetAtt": [ids.dlq, "Arn"] }),
+    );
+    expect(consumers).toHaveLength(1);
+  });
+});
+
 describe("delivery function", () => {
   it("consumes the notification queue with partial batch responses", () => {
     synth.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {

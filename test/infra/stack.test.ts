@@ -1,6 +1,6 @@
 import type { CfnElement } from "aws-cdk-lib";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import { Match } from "aws-cdk-lib/assertions";
+import { App, Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../lambdas/shared/config/env-names.js";
 import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY } from "../../lambdas/shared/config/functions.js";
@@ -11,11 +11,14 @@ import {
   JOB_TABLE,
 } from "../../lambdas/shared/config/table-schema.js";
 import { RESULT_KEY_PREFIX } from "../../lambdas/shared/domain/results.js";
+import { readAppContext } from "../../lib/app-context.js";
 import { VISIBILITY_TIMEOUT_FACTOR } from "../../lib/job-queue.js";
+import { McpAsyncJobsStack } from "../../lib/mcp-async-jobs-stack.js";
 import { MCP_PATH } from "../../lib/mcp-endpoint.js";
 import {
   actionsOf,
   allows,
+  FAST_APP,
   logicalIdOf,
   roleLogicalId,
   type Statement,
@@ -271,17 +274,24 @@ describe("least privilege", () => {
     }
   });
 
-  it("the dead-letter handler reads and updates jobs, consumes only the dead-letter queue and sends only notifications", () => {
+  it("the dead-letter handler reads and updates jobs, consumes only the two dead-letter queues and sends only notifications", () => {
     const statements = statementsOf("deadLetters");
     const actions = actionsOf(statements);
     expect(allows(actions, "dynamodb:UpdateItem")).toBe(true);
     expect(allows(actions, "dynamodb:DeleteItem")).toBe(false);
     const sqs = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("sqs:")));
     const notifications = logicalIdOf(synth.stack.notifications.queue.node.defaultChild as CfnElement);
-    expect(sqs.map((s) => s.Resource)).toEqual([
-      { "Fn::GetAtt": [ids.dlq, "Arn"] },
-      { "Fn::GetAtt": [notifications, "Arn"] },
-    ]);
+    const notificationDlq = logicalIdOf(
+      synth.stack.notifications.deadLetterQueue.node.defaultChild as CfnElement,
+    );
+    expect(sqs.map((s) => s.Resource)).toEqual(
+      expect.arrayContaining([
+        { "Fn::GetAtt": [ids.dlq, "Arn"] },
+        { "Fn::GetAtt": [notifications, "Arn"] },
+        { "Fn::GetAtt": [notificationDlq, "Arn"] },
+      ]),
+    );
+    expect(sqs).toHaveLength(3);
     const sends = sqs.filter((s) => allows([s.Action].flat(), "sqs:SendMessage"));
     expect(sends.map((s) => s.Resource)).toEqual([{ "Fn::GetAtt": [notifications, "Arn"] }]);
   });
@@ -447,6 +457,39 @@ describe("props", () => {
         Variables: Match.objectLike({ [ENV.callerMaxActiveJobs]: "0", [ENV.jobTtlSeconds]: "7200" }),
       },
     });
+  });
+
+  it("-c resultMaxBytes and -c resultInlineBytes set the worker's result limits; a bad value is one clear error", () => {
+    const fromContext = (context: Record<string, string>): Synthesized => {
+      const app = new App({ ...FAST_APP, context: { ...FAST_APP.context, ...context } });
+      const stack = new McpAsyncJobsStack(app, "Limits", readAppContext(app.node).props);
+      return { app, stack, template: Template.fromStack(stack) };
+    };
+    const custom = fromContext({ resultMaxBytes: "50000000", resultInlineBytes: "8000" });
+    const variablesOf = (fn: CfnElement): Record<string, unknown> =>
+      (
+        custom.template.toJSON().Resources[logicalIdOf(fn)].Properties.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+    expect(variablesOf(custom.stack.worker.function.node.defaultChild as CfnElement)).toMatchObject({
+      [ENV.resultMaxBytes]: "50000000",
+      [ENV.resultInlineBytes]: "8000",
+    });
+    // The MCP function only reads stored results back: it applies neither limit, so it gets neither.
+    const mcp = variablesOf(custom.stack.endpoint.function.node.defaultChild as CfnElement);
+    expect(mcp).not.toHaveProperty(ENV.resultMaxBytes);
+    expect(mcp).not.toHaveProperty(ENV.resultInlineBytes);
+
+    expect(() => fromContext({ resultMaxBytes: "10MB" })).toThrow(
+      'Context "resultMaxBytes" must be a whole number; got "10MB"',
+    );
+    expect(() => fromContext({ resultMaxBytes: "999" })).toThrow(
+      "resultMaxBytes must be a whole number from 1000 to 100000000; got 999",
+    );
+    expect(() => fromContext({ resultInlineBytes: "16001" })).toThrow(
+      "resultInlineBytes must be a whole number from 0 to 16000; got 16001",
+    );
   });
 
   it("reject a job TTL outside 1 h to 7 d and a maxReceiveCount of 0", () => {

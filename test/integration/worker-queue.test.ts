@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -57,9 +58,11 @@ function workerOn(
   aws: LocalAws,
   types: readonly JobType[],
   settings: Partial<WorkerSettings>,
+  options: { readonly wrapStore?: (store: JobStore) => JobStore } = {},
 ): { handler: SqsBatchHandler; store: JobStore; delays: number[]; deliveries: Deliveries } {
   const deps = createWorkerDeps(workerConfig(aws, settings), aws, silentLog, {
     jobTypes: types,
+    ...options,
   });
   const delays: number[] = [];
   const queue: RetryScheduler & JobQueue = {
@@ -83,6 +86,26 @@ function workerOn(
       return handler(event, context);
     },
   };
+}
+
+/** The handler as Lambda invokes it, with a remaining time that stands still at `remainingMs`. */
+function withRemainingTime(handler: SqsBatchHandler, remainingMs: number): SqsBatchHandler {
+  return (event, context) => handler(event, { ...context, getRemainingTimeInMillis: () => remainingMs });
+}
+
+/** The store as a loaded machine serves it: every call takes `delayMs` longer. */
+function slowed(delayMs: number): (store: JobStore) => JobStore {
+  return (store) =>
+    new Proxy(store, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== "function") return value;
+        return async (...args: unknown[]) => {
+          await sleep(delayMs);
+          return value.apply(target, args);
+        };
+      },
+    });
 }
 
 /** Receives the message and lets it go again unprocessed, as an invocation that crashed would. */
@@ -147,12 +170,15 @@ describe("worker behind the SQS event source", () => {
   it("drives hung_api through all its attempts to failed: timeout, retryable", async () => {
     const aws = await useLocalAws();
     const hung = counted(hungApi);
-    const worker = workerOn(aws, [hung], {});
+    // However slow the machine (here: every store call 300 ms late), each run times out the same way.
+    const worker = workerOn(aws, [hung], {}, { wrapStore: slowed(300) });
     const job = newJob({ type: "hung_api", input: { query: "q" } });
     await worker.store.create(job);
     await enqueue(aws, { jobId: job.id, type: job.type });
-    // A 700 ms function timeout leaves each run 500 ms before the 200 ms margin.
-    poll(aws, "main", worker.handler, 700);
+    // Each invocation reports 700 ms left, however long its store calls took: every run gets its 500 ms
+    // budget (700 less the 200 ms margin) and times out. The poller's own timeout stays far away, so
+    // a slow invocation is never cut off and left invisible.
+    poll(aws, "main", withRemainingTime(worker.handler, 700));
 
     const failed = await vi.waitFor(async () => {
       const row = await worker.store.get(job.id);

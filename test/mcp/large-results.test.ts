@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_ANSWER_CHARS } from "../../lambdas/shared/config/table-schema.js";
 import { resultKey } from "../../lambdas/shared/domain/results.js";
@@ -180,6 +180,27 @@ describe("large results through the MCP endpoint", () => {
 
     const page = await call(alice, "read_job_result", { jobId: bigJobId, maxBytes: 10 });
     expect(page.content).toContainEqual(expect.objectContaining({ type: "resource_link" }));
+  });
+
+  it("tasks/result for a stored result carries get_job's hint and link, as text and as a resource_link", async () => {
+    const getJob = await call(alice, "get_job", { jobId: bigJobId });
+    const viaTask = await alice.experimental.tasks.getTaskResult(bigJobId, CallToolResultSchema);
+    const job = getJob.structuredContent as Record<string, unknown>;
+    const task = viaTask.structuredContent as Record<string, unknown>;
+    expect(task).toMatchObject({ jobId: bigJobId, resultStored: "s3", resultHint: job.resultHint });
+    expect(String(task.resultHint)).toMatch(/read_job_result/);
+    // A link is minted per answer: the same object, signed again.
+    const url = String(task.resultUrl);
+    expect(url).toMatch(/X-Amz-Signature=/);
+    expect(url.split("?")[0]).toBe(String(job.resultUrl).split("?")[0]);
+    expect(Date.parse(String(task.resultUrlExpiresAt)) - clock.now()).toBeGreaterThan(14 * 60_000);
+    expect(textOf(viaTask)).toContain(url);
+    expect(viaTask.content).toContainEqual(
+      expect.objectContaining({ type: "resource_link", uri: url, mimeType: "application/json" }),
+    );
+    const { resultUrl: _taskUrl, resultUrlExpiresAt: _taskExpiry, ...taskRest } = task;
+    const { resultUrl: _jobUrl, resultUrlExpiresAt: _jobExpiry, ...jobRest } = job;
+    expect(taskRest).toEqual(jobRest);
   });
 
   it(

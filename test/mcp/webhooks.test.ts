@@ -2,7 +2,10 @@ import type { ServerResponse } from "node:http";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoJobStore } from "../../lambdas/shared/adapters/dynamo-job-store.js";
+import { SqsNotificationQueue } from "../../lambdas/shared/adapters/sqs-notification-queue.js";
 import { generateWebhookSecret } from "../../lambdas/shared/adapters/standard-webhooks.js";
+import { LOCAL_PRINCIPAL } from "../../lambdas/shared/auth/authenticator.js";
 import type { JobView } from "../../lambdas/shared/domain/job.js";
 import type { ResolveAll } from "../../lambdas/shared/outbound/outbound.js";
 import type { LocalStack } from "../../local/local-stack.js";
@@ -10,6 +13,7 @@ import { type HttpFixture, type RecordedRequest, startHttpFixture } from "../sup
 import { countMessages } from "../support/local-aws.js";
 import { callForJob, callTool, connectClient, type JobAnswer, startTestStack } from "../support/mcp-stack.js";
 import { expectNothingCreated } from "../support/nothing-created.js";
+import { newJob } from "../support/worker-kit.js";
 
 const SECRET = generateWebhookSecret();
 /** Names the injected resolver maps to addresses no delivery may reach. */
@@ -314,6 +318,43 @@ describe("refused callbacks", () => {
     expect(job.notification?.lastError).toMatch(/302 redirect/);
     expect(deliveriesTo("/redirect")).toHaveLength(1);
     expect(landing.requests).toHaveLength(0);
+  });
+
+  it("a delivery whose message lands in the notification dead-letter queue ends failed with its last error", async () => {
+    // A job that ended while its receiver answered 503 once; then the delivery handler kept crashing
+    // on its next attempt until SQS moved that message to the dead-letter queue.
+    const store = new DynamoJobStore({ client: stack.clients.dynamo, tableName: stack.resources.tableName });
+    const job = newJob({ owner: LOCAL_PRINCIPAL });
+    const webhookId = `msg_dead-${Date.now()}`;
+    await store.create({
+      ...job,
+      notifications: [
+        { webhookId, url: `${receiver.origin}/dead`, status: "pending", attempts: 1, lastError: "HTTP 503" },
+      ],
+    });
+    await store.failOpen(job.id, { code: "external_api_error", message: "failed", retryable: false });
+    const pending = await callForJob(client, "get_job", { jobId: job.id });
+    expect(pending.notification).toEqual({ status: "pending", attempts: 1, lastError: "HTTP 503" });
+
+    const deadLetters = stack.resources.notificationDeadLetterQueueUrl;
+    await new SqsNotificationQueue({ client: stack.clients.sqs, queueUrl: deadLetters }).send(
+      { jobId: job.id, webhookId, attempt: 2 },
+      0,
+    );
+    const settled = await notificationSettled(job.id);
+    expect(settled.notification).toEqual({
+      status: "failed",
+      attempts: 1,
+      lastError: expect.stringMatching(/^HTTP 503; .*dead-letter queue/),
+    });
+    // Settling sends nothing, and leaves nothing in the dead-letter queue.
+    expect(deliveriesTo("/dead")).toHaveLength(0);
+    expect(
+      await eventually(
+        () => countMessages(stack.clients.sqs, deadLetters),
+        (count) => count === 0,
+      ),
+    ).toBe(0);
   });
 
   it("no notification message is left behind once every delivery has settled", async () => {

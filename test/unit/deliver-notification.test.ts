@@ -41,6 +41,16 @@ class MemoryStore implements NotificationStore {
     this.leaseHeld = false;
     return true;
   }
+  async giveUp(_id: string, target: AttemptTarget, lastError: string): Promise<boolean> {
+    if (!this.owns(target)) return false;
+    const targets = [...(this.row.notifications ?? [])];
+    const current = targets[target.index];
+    if (!current) return false;
+    targets[target.index] = { ...current, status: "failed", lastError };
+    this.row = { ...this.row, notifications: targets };
+    this.leaseHeld = false;
+    return true;
+  }
   private owns(target: AttemptTarget): boolean {
     const current = this.row.notifications?.[target.index];
     return (

@@ -118,7 +118,9 @@ describe("the integrations file", () => {
     expect(problem(base, base)).toMatch(
       /integration "render_report", field name: is used by another integration/,
     );
-    expect(problem({ ...base, name: "slow_api" })).toMatch(/field name: is a built-in job type/);
+    expect(problem({ ...base, name: "slow_api" })).toMatch(
+      /field name: clashes with the built-in job type "slow_api"/,
+    );
   });
 
   it("refuses placeholders where they do not belong", () => {

@@ -306,6 +306,30 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
+  async releaseFailedCancel(id: string, maxCalls: number): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [JOB_TABLE.partitionKey]: id },
+          UpdateExpression: "REMOVE #cancelCalledAt ADD #cancelFailures :one",
+          ConditionExpression:
+            "attribute_exists(#id) AND attribute_exists(#cancelCalledAt) AND (attribute_not_exists(#cancelFailures) OR #cancelFailures < :lastRetry)",
+          ExpressionAttributeNames: {
+            "#id": JOB_TABLE.partitionKey,
+            "#cancelCalledAt": "cancelCalledAt",
+            "#cancelFailures": "cancelFailures",
+          },
+          ExpressionAttributeValues: { ":one": 1, ":lastRetry": maxCalls - 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async progress(id: string, attempt: number, progress: Progress): Promise<boolean> {
     try {
       await this.write(id, {
@@ -429,19 +453,6 @@ export class DynamoJobStore implements JobStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined && jobs.length < query.limit);
     return startKey === undefined ? { jobs } : { jobs, nextCursor: encodeListCursor(startKey) };
-  }
-
-  async releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [JOB_TABLE.partitionKey]: idempotencyRecordId(owner, idempotencyKey) },
-        UpdateExpression: "SET #expiresAt = :nowSeconds",
-        ConditionExpression: "attribute_exists(#id)",
-        ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey, "#expiresAt": JOB_TABLE.ttlAttribute },
-        ExpressionAttributeValues: { ":nowSeconds": epochSeconds(this.clock.now()) },
-      }),
-    );
   }
 
   async countActive(owner: string, atMost: number): Promise<number> {

@@ -90,6 +90,18 @@ export class DynamoNotificationStore implements NotificationStore {
     });
   }
 
+  async giveUp(id: string, target: AttemptTarget, lastError: string): Promise<boolean> {
+    const path = targetPath(target);
+    return this.conditionalUpdate({
+      TableName: this.options.tableName,
+      Key: { [JOB_TABLE.partitionKey]: id },
+      UpdateExpression: `SET ${path}.#status = :failed, ${path}.#lastError = :lastError REMOVE ${path}.#lease`,
+      ConditionExpression: OWNS_ATTEMPT(path),
+      ExpressionAttributeNames: { ...TARGET_NAMES, "#lastError": "lastError", "#lease": "attemptLeaseUntil" },
+      ExpressionAttributeValues: { ...attemptValues(target), ":failed": "failed", ":lastError": lastError },
+    });
+  }
+
   private async conditionalUpdate(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
     try {
       await this.documents.send(new UpdateCommand(input));

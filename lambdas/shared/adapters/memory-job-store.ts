@@ -211,6 +211,15 @@ export class MemoryJobStore implements JobStore {
     return true;
   }
 
+  async releaseFailedCancel(id: string, maxCalls: number): Promise<boolean> {
+    const row = this.tables.jobs.get(id);
+    const failures = row?.cancelFailures ?? 0;
+    if (!row || row.cancelCalledAt === undefined || failures + 1 >= maxCalls) return false;
+    const { cancelCalledAt: _marker, ...rest } = row;
+    this.put({ ...rest, cancelFailures: failures + 1 });
+    return true;
+  }
+
   async progress(id: string, attempt: number, progress: Progress): Promise<boolean> {
     const row = this.ownedByRun(id, attempt);
     if (!row || (row.progress !== undefined && row.progress.current > progress.current)) return false;
@@ -276,11 +285,6 @@ export class MemoryJobStore implements JobStore {
     if (last === undefined || matching.length <= query.limit) return { jobs };
     const position: ListPosition = { id: last.id, owner: last.owner, createdAt: last.createdAt };
     return { jobs, nextCursor: encodeListCursor(position) };
-  }
-
-  async releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void> {
-    const record = this.tables.idempotency.get(idempotencyKeyOf(owner, idempotencyKey));
-    if (record) record.expiresAt = epochSeconds(this.clock.now());
   }
 
   async countActive(owner: string, atMost: number): Promise<number> {

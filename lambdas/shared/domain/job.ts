@@ -78,6 +78,8 @@ export const JobRowSchema = z.object({
   estimatedCompletion: isoTimestamp.optional(),
   /** Set by the one delivery that calls the job type's `cancel(state)`, so it runs at most once. */
   cancelCalledAt: isoTimestamp.optional(),
+  /** Calls of `cancel(state)` that failed and gave the marker back for another call (the dead-letter settler's retries). */
+  cancelFailures: z.number().int().positive().optional(),
   /** Completion webhooks: one target per callback URL, written at start. */
   notifications: z.array(NotificationTargetSchema).optional(),
   /** Set once the ended job's notification messages are on the notification queue. */

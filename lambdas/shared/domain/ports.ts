@@ -90,6 +90,17 @@ export interface OpenJobFailer {
   failOpen(id: string, error: JobError): Promise<JobRow>;
 }
 
+/** What the dead-letter settler needs: end an open job, and call its `cancel(state)` once, retrying a failed call a bounded number of times. */
+export interface DeadLetterJobStore extends JobLookup, OpenJobFailer {
+  /** As `JobRunStore.markCancelCalled`: one marker fences every caller of `cancel(state)`. */
+  markCancelCalled(id: string): Promise<boolean>;
+  /**
+   * After the marked call failed: counts the failure and gives the marker back, so one more call may
+   * be marked, unless `maxCalls` calls have now failed (then the marker stays and this is false).
+   */
+  releaseFailedCancel(id: string, maxCalls: number): Promise<boolean>;
+}
+
 /** What the tools' use cases need. Owner scoping: another owner's job reads like an unknown id. */
 export interface JobToolStore extends JobLookup, OpenJobFailer {
   /** Creates the row, or with an idempotency key returns the job that key already started. */
@@ -100,8 +111,6 @@ export interface JobToolStore extends JobLookup, OpenJobFailer {
   cancel(id: string, owner: string): Promise<JobRow>;
   /** Newest first; `nextCursor` is opaque and only valid for the same owner. */
   listByOwner(owner: string, query: ListQuery): Promise<JobPage>;
-  /** Lets a new start reuse the key (after its job could not be queued). */
-  releaseIdempotencyKey(owner: string, idempotencyKey: string): Promise<void>;
 }
 
 /** What the worker needs: every write is fenced by the status and the attempt of the run that owns the job. */
@@ -141,7 +150,7 @@ export interface CallerQuotaStore {
 }
 
 /** Every port over the job table: what an adapter implements and the wiring hands out. */
-export interface JobStore extends JobToolStore, JobRunStore, CallerQuotaStore {}
+export interface JobStore extends JobToolStore, JobRunStore, CallerQuotaStore, DeadLetterJobStore {}
 
 export interface JobQueue {
   /** `delaySeconds` (0–900): SQS hands the message out no earlier than that. */
@@ -171,6 +180,11 @@ export interface NotificationStore {
   claimAttempt(id: string, target: AttemptTarget, leaseMs: number): Promise<boolean>;
   /** Records attempt `expectedAttempts + 1` of one target; false when another attempt got there first. */
   recordAttempt(id: string, target: AttemptTarget, record: AttemptRecord): Promise<boolean>;
+  /**
+   * Ends a target that is still `pending` at `expectedAttempts` as `failed` with `lastError`, its
+   * attempts unchanged (no attempt was made); false when it moved on or ended meanwhile.
+   */
+  giveUp(id: string, target: AttemptTarget, lastError: string): Promise<boolean>;
 }
 
 /** Which target (its place in the row's list and its id) and which attempt a write is about. */

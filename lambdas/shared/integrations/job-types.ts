@@ -4,8 +4,15 @@ import { ENV, SECRET_ENV_PREFIX } from "../config/env-names.js";
 import { ConfigError, optionalText, readEnv } from "../config/env-reader.js";
 import { ExternalApiError } from "../domain/errors.js";
 import type { JobType } from "../jobs/job-type.js";
+import { checkJobTypeNames } from "../jobs/job-type-names.js";
 import type { SecretValues } from "./integration-job-type.js";
-import { type CompiledIntegration, integrationJobTypes, readIntegrationsFile, secretNames } from "./load.js";
+import {
+  type CompiledIntegration,
+  integrationJobTypes,
+  type ReservedNames,
+  readIntegrationsFile,
+  secretNames,
+} from "./load.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,7 +38,7 @@ export interface IntegrationsSetup {
  * Reads INTEGRATIONS_FILE (when set) and checks it; a bad file throws one IntegrationsFileError.
  * `reservedNames`: the job types already served, which an integration may not shadow.
  */
-export function loadIntegrationsSetup(env: Env, reservedNames: readonly string[] = []): IntegrationsSetup {
+export function loadIntegrationsSetup(env: Env, reservedNames: ReservedNames = []): IntegrationsSetup {
   const config = readEnv(integrationsSpec, env);
   return {
     integrations: config.file ? readIntegrationsFile(config.file, reservedNames) : [],
@@ -51,10 +58,7 @@ export function integrationJobTypesFromEnv(
   served: readonly JobType[],
   readSecret?: SecretReader,
 ): JobType[] {
-  const setup = loadIntegrationsSetup(
-    env,
-    served.map((type) => type.name),
-  );
+  const setup = loadIntegrationsSetup(env, servedNames(served));
   if (setup.integrations.length === 0) return [];
   const needed = secretNames(setup.integrations);
   let loaded: Promise<SecretValues> | undefined;
@@ -69,12 +73,20 @@ export function integrationJobTypesFromEnv(
   return integrationJobTypes(setup.integrations, { allowLoopback: setup.allowLoopback, secrets });
 }
 
-/** For `npm start`: every secret the file names must be set before anything starts. */
-export function checkLocalIntegrations(env: Env, served: readonly JobType[]): void {
-  const setup = loadIntegrationsSetup(
-    env,
-    served.map((type) => type.name),
+/** The names of the job types a function serves, as an integration may not take them. */
+function servedNames(served: readonly JobType[]): ReservedNames {
+  return new Map(
+    served.map((type) => [type.name, `the job type "${type.name}" served beside the integrations`]),
   );
+}
+
+/**
+ * For `npm start`: no two job types (served or declared) share a name, and every secret the file
+ * names is set, before anything starts.
+ */
+export function checkLocalIntegrations(env: Env, served: readonly JobType[]): void {
+  checkJobTypeNames(served);
+  const setup = loadIntegrationsSetup(env, servedNames(served));
   if (setup.secretArn) return;
   const missing = secretNames(setup.integrations).filter((name) => !env[SECRET_ENV_PREFIX + name]);
   if (missing.length > 0) {

@@ -31,11 +31,21 @@ const FileShapeSchema = z.strictObject({
   integrations: z.array(z.unknown()),
 });
 
+/**
+ * Names an integration may not take, each with what already has it (e.g. `the demo job type
+ * "slow_api"`), so that a clash is one message naming both. A plain list says "a built-in job type".
+ */
+export type ReservedNames = ReadonlyMap<string, string> | readonly string[];
+
+function holderOf(reserved: ReservedNames, name: string): string | undefined {
+  if (!(reserved instanceof Map)) {
+    return (reserved as readonly string[]).includes(name) ? `the built-in job type "${name}"` : undefined;
+  }
+  return reserved.get(name);
+}
+
 /** Reads and checks an integrations file; any problem throws one IntegrationsFileError. */
-export function readIntegrationsFile(
-  path: string,
-  reservedNames: readonly string[] = [],
-): CompiledIntegration[] {
+export function readIntegrationsFile(path: string, reservedNames: ReservedNames = []): CompiledIntegration[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -50,7 +60,7 @@ export function readIntegrationsFile(
 export function parseIntegrationsFile(
   text: string,
   source: string,
-  reservedNames: readonly string[] = [],
+  reservedNames: ReservedNames = [],
 ): CompiledIntegration[] {
   const fail = (detail: string): never => {
     throw new IntegrationsFileError(`Integrations file ${source}: ${detail}`);
@@ -95,7 +105,8 @@ export function parseIntegrationsFile(
   const seen = new Set<string>();
   const claim = (name: string, at: (field: string, detail: string) => never): void => {
     if (seen.has(name)) at("name", "is used by another integration; names must be unique.");
-    if (reservedNames.includes(name)) at("name", "is a built-in job type; choose another name.");
+    const holder = holderOf(reservedNames, name);
+    if (holder !== undefined) at("name", `clashes with ${holder}; choose another name.`);
     seen.add(name);
   };
   return entries.flatMap((item): CompiledIntegration[] => {

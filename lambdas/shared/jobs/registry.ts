@@ -6,6 +6,7 @@ import { failingApi } from "./failing-api.js";
 import { flakyApi } from "./flaky-api.js";
 import { hungApi } from "./hung-api.js";
 import type { JobType } from "./job-type.js";
+import { checkJobTypeNames } from "./job-type-names.js";
 import { slowApi } from "./slow-api.js";
 
 /** Every job type the system serves, with the settings some of them take from config. */
@@ -31,6 +32,7 @@ export interface JobTypeRegistry {
 }
 
 export function createJobTypeRegistry(types: readonly JobType[] = JOB_TYPES): JobTypeRegistry {
+  checkJobTypeNames(types);
   const byName = new Map(types.map((type) => [type.name, type]));
   return {
     all: types,

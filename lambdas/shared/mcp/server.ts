@@ -72,7 +72,7 @@ export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope
     callTool,
     startJob,
     viewOf: catalog.viewOf,
-    answerFor: catalog.viewAnswer,
+    answerFor: catalog.getJobAnswer,
   });
   return server;
 }

@@ -119,6 +119,6 @@ export async function deliverNotification(
 }
 
 /** The row keeps at most 300 characters of a reason (a long URL origin could make one longer). */
-function shortened(reason: string, max = 300): string {
+export function shortened(reason: string, max = 300): string {
   return reason.length <= max ? reason : `${reason.slice(0, max - 1)}…`;
 }

@@ -1,8 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { Log } from "../domain/logger.js";
-import type { JobQueue, OpenJobFailer, RetryScheduler } from "../domain/ports.js";
+import { type NotificationMessage, NotificationMessageSchema } from "../domain/notifications.js";
+import type { JobQueue, NotificationStore, RetryScheduler } from "../domain/ports.js";
 import type { NotificationOutbox } from "../usecases/notification-outbox.js";
+import { settleDeadNotification } from "../usecases/settle-dead-notification.js";
 import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
 import {
   MalformedMessageError,
@@ -10,7 +11,7 @@ import {
   processDelivery,
   type WorkerDeps,
 } from "./process-delivery.js";
-import { settleDeadLetter } from "./settle-dead-letter.js";
+import { type DeadLetterSettlerDeps, settleDeadLetter } from "./settle-dead-letter.js";
 
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -19,6 +20,14 @@ export class RetryScheduledError extends Error {
   constructor(readonly jobId: string) {
     super(`Job ${jobId}: retry scheduled`);
     this.name = "RetryScheduledError";
+  }
+}
+
+/** Reported for a dead letter whose job's `cancel(state)` failed and is to be called again on its next delivery. */
+export class CancelRetryError extends Error {
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId}: cancel failed; retried on the next delivery`);
+    this.name = "CancelRetryError";
   }
 }
 
@@ -126,11 +135,14 @@ async function act(
   }
 }
 
-/** The dead-letter queue's consumer: settles each job whose message SQS gave up on. */
+/**
+ * The dead-letter queues' consumer: settles each job whose job message SQS gave up on and, when it
+ * is given the notification store, each completion webhook whose delivery message SQS gave up on.
+ */
 export function createSqsDeadLetterHandler(
-  deps: {
-    readonly store: OpenJobFailer;
-    readonly log: Log;
+  deps: DeadLetterSettlerDeps & {
+    /** Settles the notification dead-letter queue's messages; without it they are job messages only. */
+    readonly notifications?: NotificationStore;
   },
   options: JobEdgeOptions = {},
 ): SqsBatchHandler {
@@ -139,14 +151,36 @@ export function createSqsDeadLetterHandler(
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
-        await settleDeadLetter(deps, record.body, receiveCount(record));
+        const notification = deps.notifications && notificationMessageOf(record.body);
+        if (deps.notifications !== undefined && notification !== undefined) {
+          const settleDeps = { store: deps.notifications, log: deps.log };
+          await settleDeadNotification(settleDeps, notification, receiveCount(record));
+          return;
+        }
+        const outcome = await settleDeadLetter(deps, record.body, receiveCount(record), () =>
+          context.getRemainingTimeInMillis(),
+        );
         const jobId = jobIdOf(record.body);
         if (jobId !== undefined) await options.outbox?.settle(jobId);
+        // SQS delivers the message again after the dead-letter queue's visibility timeout.
+        if (outcome.kind === "retry") throw new CancelRetryError(outcome.jobId);
       },
       processor,
       { context, throwOnFullBatchFailure: false },
     );
   };
+}
+
+/** A delivery message of the notification queue (it names a webhook), or undefined for a job message. */
+function notificationMessageOf(body: string): NotificationMessage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const parsed = NotificationMessageSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }
 
 function jobIdOf(body: string): string | undefined {

@@ -331,28 +331,39 @@ async function cancelOnce(
 ): Promise<void> {
   if (jobType.cancel === undefined) return;
   if (!(await deps.store.markCancelCalled(job.id))) return;
-  const budgetMs = Math.max(
-    1,
-    Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - deps.settings.deadlineMarginMs),
-  );
-  const signal = AbortSignal.timeout(budgetMs);
+  const budgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - deps.settings.deadlineMarginMs);
   try {
-    await Promise.race([
-      jobType.cancel(state, {
-        jobId: job.id,
-        attempt: job.attempt,
-        signal,
-        // The job has ended: progress is never written after that.
-        progress: async () => {},
-      }),
-      new Promise<never>((_, reject) => {
-        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-      }),
-    ]);
+    await callCancel(jobType, job, state, budgetMs);
     deps.log.info("Asked the external service to stop", { jobId: job.id, status: job.status });
   } catch (error) {
     deps.log.warn("The external cancel failed; it is not retried", { jobId: job.id, error });
   }
+}
+
+/**
+ * One call of the job type's `cancel(state)` for an ended job, within `budgetMs` (at least 1 ms);
+ * it throws what the call threw, or the timeout. The caller must hold the row's cancel marker.
+ */
+export async function callCancel(
+  jobType: SubmitCheckJobType,
+  job: JobRow,
+  state: JobState,
+  budgetMs: number,
+): Promise<void> {
+  if (jobType.cancel === undefined) return;
+  const signal = AbortSignal.timeout(Math.max(1, budgetMs));
+  await Promise.race([
+    jobType.cancel(state, {
+      jobId: job.id,
+      attempt: job.attempt,
+      signal,
+      // The job has ended: progress is never written after that.
+      progress: async () => {},
+    }),
+    new Promise<never>((_, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    }),
+  ]);
 }
 
 /** Seconds until the next check: at least 1, and never past the deadline (so it fires on time). */
@@ -411,7 +422,7 @@ function encodeState(state: JobState): string | JobError {
   return json;
 }
 
-function decodeState(stateJson: string | undefined): JobState | undefined {
+export function decodeState(stateJson: string | undefined): JobState | undefined {
   if (stateJson === undefined) return undefined;
   try {
     const state: unknown = JSON.parse(stateJson);
