@@ -8,6 +8,7 @@ import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
 import type { DeadLetterConfig, McpConfig, WorkerConfig } from "./config/config.js";
 import { ENV } from "./config/env-names.js";
 import type { Log } from "./domain/logger.js";
+import type { JobMetrics } from "./domain/metrics.js";
 import { type Clock, type JobQueue, type JobStore, type OpenJobFailer, systemClock } from "./domain/ports.js";
 import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
@@ -52,6 +53,8 @@ export interface WiringOptions {
   /** Wraps the real store or queue, e.g. to inject a fault. */
   readonly wrapStore?: (store: JobStore) => JobStore;
   readonly wrapQueue?: (queue: JobQueue) => JobQueue;
+  /** Where the use cases and the worker count what they decide. @default none */
+  readonly metrics?: JobMetrics;
 }
 
 /** The ports and the registry every entry point (Lambda, local stack, tests, benchmarks) runs on. */
@@ -117,6 +120,7 @@ export function createMcpDeps(
       log,
       clock,
     ),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   });
   const results: ResultAccess = {
     ...(config.resultBucketName !== undefined
@@ -144,20 +148,26 @@ export function createWorkerDeps(
     settings: config,
     clock,
     log,
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   };
 }
 
 export interface DeadLetterDeps {
   readonly store: OpenJobFailer;
   readonly log: Log;
+  readonly metrics?: JobMetrics;
 }
 
 export function createDeadLetterDeps(
   config: DeadLetterConfig,
   clients: AwsClients,
   log: Log,
-  options: { readonly wrapStore?: (store: JobStore) => JobStore } = {},
+  options: { readonly wrapStore?: (store: JobStore) => JobStore; readonly metrics?: JobMetrics } = {},
 ): DeadLetterDeps {
   const store = new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName });
-  return { store: options.wrapStore?.(store) ?? store, log };
+  return {
+    store: options.wrapStore?.(store) ?? store,
+    log,
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+  };
 }

@@ -1,9 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Log } from "../domain/logger.js";
+import { count, type JobMetrics, METRIC } from "../domain/metrics.js";
 import type { JobQueue, OpenJobFailer, RetryScheduler } from "../domain/ports.js";
 import type { NotificationOutbox } from "../usecases/notification-outbox.js";
 import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
+import { deadLetterScope, deliveryScope } from "./delivery-scope.js";
 import {
   MalformedMessageError,
   parseJobMessage,
@@ -37,6 +39,8 @@ function receiveCount(record: SQSRecord): number {
 export interface WorkerHandlerDeps extends WorkerDeps {
   /** The worker's own job queue: retry delays of a received message, and delayed check messages. */
   readonly queue: RetryScheduler & JobQueue;
+  /** Outcomes, retries and unrecorded deliveries are counted here. @default none */
+  readonly metrics?: JobMetrics;
 }
 
 /** The worker: each record is one delivery; failed records go back to SQS (partial batch response). */
@@ -59,7 +63,7 @@ export function createSqsWorkerHandler(
       event,
       async (record: SQSRecord) => {
         try {
-          const decision = await processDelivery(deps, {
+          const decision = await processDelivery(deliveryScope(deps, record.body, deps.metrics), {
             body: record.body,
             receiveCount: receiveCount(record),
             remainingTimeMs: () => context.getRemainingTimeInMillis(),
@@ -89,6 +93,7 @@ function sentAt(record: SQSRecord): { sentAtMs?: number } {
 
 /** Best effort: if this fails too, SQS still redelivers after the visibility timeout. */
 async function comeBackSoon(deps: WorkerHandlerDeps, record: SQSRecord, error: unknown): Promise<void> {
+  if (deps.metrics) count(deps.metrics, METRIC.unrecordedDeliveries);
   deps.log.error("Delivery failed before its outcome was recorded; it comes back soon", {
     messageId: record.messageId,
     delaySeconds: UNRECORDED_RETRY_SECONDS,
@@ -131,6 +136,7 @@ export function createSqsDeadLetterHandler(
   deps: {
     readonly store: OpenJobFailer;
     readonly log: Log;
+    readonly metrics?: JobMetrics;
   },
   options: JobEdgeOptions = {},
 ): SqsBatchHandler {
@@ -139,7 +145,11 @@ export function createSqsDeadLetterHandler(
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
-        await settleDeadLetter(deps, record.body, receiveCount(record));
+        await settleDeadLetter(
+          deadLetterScope(deps, record.body, deps.metrics),
+          record.body,
+          receiveCount(record),
+        );
         const jobId = jobIdOf(record.body);
         if (jobId !== undefined) await options.outbox?.settle(jobId);
       },
