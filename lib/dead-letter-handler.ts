@@ -3,7 +3,7 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
-import { ServiceFunction } from "./lambda-function.js";
+import { type FunctionTelemetry, ServiceFunction } from "./lambda-function.js";
 
 export interface DeadLetterHandlerProps {
   readonly table: JobTable;
@@ -17,6 +17,8 @@ export interface DeadLetterHandlerProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** Tracing and the metrics namespace of its function. @default active tracing, "McpAsyncJobs" */
+  readonly telemetry?: FunctionTelemetry;
 }
 
 /**
@@ -35,6 +37,7 @@ export class DeadLetterHandler extends Construct {
       memorySize: 256,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      telemetry: props.telemetry,
     });
     props.table.bindUpdater(this.function);
     props.queue.bindDeadLetterConsumer(this.function, {

@@ -15,7 +15,7 @@ import {
 } from "../lambdas/shared/config/notification-queue.js";
 import { acknowledgeQueueConsumer, VISIBILITY_TIMEOUT_FACTOR } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
-import { ServiceFunction } from "./lambda-function.js";
+import { type FunctionTelemetry, ServiceFunction } from "./lambda-function.js";
 
 /**
  * Length of the generated secret: 44 characters from A–Z a–z 0–9 are valid base64 (44 is a multiple
@@ -55,6 +55,8 @@ export interface JobNotificationsProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** Tracing and the metrics namespace of its function. @default active tracing, "McpAsyncJobs" */
+  readonly telemetry?: FunctionTelemetry;
 }
 
 /**
@@ -123,6 +125,7 @@ export class JobNotifications extends Construct {
       memorySize: 256,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      telemetry: props.telemetry,
       environment: { [ENV.webhookSecretArn]: this.secret.secretArn },
     });
     this.secret.grantRead(this.function);

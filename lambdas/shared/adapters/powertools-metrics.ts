@@ -1,9 +1,6 @@
 import { Metrics, MetricUnit as PowertoolsUnit } from "@aws-lambda-powertools/metrics";
-import { DEFAULT_METRICS_NAMESPACE } from "../config/telemetry-config.js";
+import { DEFAULT_METRICS_NAMESPACE, METRICS_SERVICE } from "../config/telemetry-config.js";
 import type { JobMetrics, MetricDimensions, MetricName, MetricUnit } from "../domain/metrics.js";
-
-/** The `service` dimension every metric carries, whichever function wrote it. */
-export const METRICS_SERVICE = "mcp-async-jobs";
 
 const UNITS = {
   Count: PowertoolsUnit.Count,

@@ -4,6 +4,9 @@ import { ENV } from "./env-names.js";
 /** The CloudWatch namespace of the job metrics unless POWERTOOLS_METRICS_NAMESPACE names another. */
 export const DEFAULT_METRICS_NAMESPACE = "McpAsyncJobs";
 
+/** The `service` dimension every job metric carries, whichever function wrote it. */
+export const METRICS_SERVICE = "mcp-async-jobs";
+
 /** Every function reads these (and Powertools reads them as well). */
 export const TELEMETRY_VARIABLES: readonly string[] = [ENV.metricsNamespace, ENV.tracingEnabled];
 
