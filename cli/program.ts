@@ -2,10 +2,13 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Command, CommanderError, Option } from "commander";
 import { JOB_STATUSES } from "../lambdas/shared/domain/job.js";
 import { callTool } from "../local/mcp-client.js";
+import { withOwnSignal } from "./command-context.js";
 import { DEFAULT_URL, describeFailure, openClient } from "./connection.js";
 import { barDisplay, type JobDisplay, lineDisplay } from "./display.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import { type CliJob, CliJobSchema, JobListSchema } from "./job.js";
+import { addResultCommand } from "./result-command.js";
+import { addStatsCommand } from "./stats-command.js";
 import { buildToolArguments, type ToolDescription } from "./tool-args.js";
 import { watchJob } from "./watch.js";
 
@@ -195,6 +198,16 @@ function buildProgram(io: CliIo, exitWith: (code: ExitCode) => void): Command {
         print(job);
       });
     });
+
+  const context = {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    withClient,
+    call: (client: Client, name: string, args: Record<string, unknown>) =>
+      withOwnSignal(io.signal, (signal) => callOrFail(client, name, args, signal)),
+  };
+  addResultCommand(program, context);
+  addStatsCommand(program, context);
 
   return program;
 }

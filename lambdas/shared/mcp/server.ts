@@ -16,6 +16,7 @@ import {
   resultLinkContent,
   withResultAccess,
 } from "./result-tools.js";
+import { registerStatsTool } from "./stats-tool.js";
 import { serveTasks } from "./tasks.js";
 import {
   CancelJobInput,
@@ -186,6 +187,7 @@ export function createMcpServer(deps: McpServerDeps, scope: RequestScope): McpSe
     answerFor: (job) => answer(async () => view(job, typeOf(deps.registry, job), deps.clock.now())),
   });
   registerResultTools(server, { service: deps.service, access: results, clock: deps.clock }, owner, answer);
+  registerStatsTool(server, deps.service, owner, answer);
 
   return server;
 }

@@ -1,10 +1,15 @@
 import type { JobRow } from "../domain/job.js";
 import { count, type JobMetrics, METRIC } from "../domain/metrics.js";
 
-function millisBetween(from: string | undefined, to: string | undefined): number | undefined {
+/**
+ * Milliseconds between two of a row's timestamps. Each is taken by the writer before its request
+ * waits for a connection, so a claim queued behind the start's write can read a few milliseconds
+ * earlier than the row's createdAt: such a span counts as 0, not as missing.
+ */
+export function millisBetween(from: string | undefined, to: string | undefined): number | undefined {
   if (from === undefined || to === undefined) return undefined;
   const ms = Date.parse(to) - Date.parse(from);
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
 
 /** A run was claimed: its first claim ends the job's time in the queue. */
