@@ -2,6 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryJobMetrics } from "../../lambdas/shared/adapters/memory-metrics.js";
 import type { JobView } from "../../lambdas/shared/domain/job.js";
+import type { Log, LogFields } from "../../lambdas/shared/domain/logger.js";
 import { METRIC } from "../../lambdas/shared/domain/metrics.js";
 import type { LocalStack } from "../../local/local-stack.js";
 import { callForJob, connectClient, startTestStack } from "../support/mcp-stack.js";
@@ -9,6 +10,12 @@ import { callForJob, connectClient, startTestStack } from "../support/mcp-stack.
 let stack: LocalStack;
 let client: Client;
 const metrics = new MemoryJobMetrics();
+const lines: Array<{ message: string; fields: LogFields }> = [];
+const log: Log = {
+  info: (message, fields) => lines.push({ message, fields }),
+  warn: (message, fields) => lines.push({ message, fields }),
+  error: (message, fields) => lines.push({ message, fields }),
+};
 
 async function untilEnded(jobId: string): Promise<JobView> {
   for (let i = 0; i < 10; i++) {
@@ -35,7 +42,7 @@ function millisBetween(from: string | undefined, to: string | undefined): number
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ metrics });
+  stack = await startTestStack({ metrics, log });
   client = await connectClient(stack.mcpUrl);
 });
 
@@ -74,6 +81,16 @@ describe("job metrics over a job's life", () => {
     expect(recorded[METRIC.resultsStored]).toBeUndefined();
     // Each function flushes once per invocation.
     expect(metrics.flushes).toBeGreaterThanOrEqual(2);
+
+    // Its log lines, from the MCP function and the worker, carry its id, its type and one caller hash.
+    const about = lines.filter((line) => line.fields.jobId === job.jobId);
+    expect(about.map((line) => line.message)).toEqual(expect.arrayContaining(["Job started", "Job claimed"]));
+    for (const line of about) expect(line.fields.type, line.message).toBe("slow_api");
+    const callers = new Set(about.map((line) => line.fields.caller).filter((caller) => caller !== undefined));
+    expect([...callers]).toHaveLength(1);
+    expect([...callers][0]).toMatch(/^[0-9a-f]{16}$/);
+    const claimed = about.find((line) => line.message === "Job claimed");
+    expect(claimed?.fields.caller).toBe([...callers][0]);
   });
 
   it("a job that fails after retries: each retry counted, then one failure under its error code", async () => {
