@@ -1,6 +1,8 @@
+import type { Context } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { MemoryJobStore } from "../../lambdas/shared/adapters/memory-job-store.js";
 import { MemoryJobMetrics } from "../../lambdas/shared/adapters/memory-metrics.js";
+import { createTracer, instrumented } from "../../lambdas/shared/adapters/powertools-tracing.js";
 import { EnqueueFailedError, LimitExceededError } from "../../lambdas/shared/domain/errors.js";
 import type { JobMessage, JobRow } from "../../lambdas/shared/domain/job.js";
 import type { Log, LogFields } from "../../lambdas/shared/domain/logger.js";
@@ -186,5 +188,25 @@ describe("job statistics", () => {
     expect(summaryLine(metrics)).toBe(
       "jobs: 2 started, 1 completed, 0 failed, 0 cancelled, 0 retries | queued p50 40 ms p99 40 ms | run p50 2.5 s p99 2.5 s | stored 1 (10.4 MB) | webhooks 0 delivered, 0 retried, 0 failed | refused 0 | failed calls 0",
     );
+  });
+});
+
+describe("every invocation", () => {
+  it("flushes the metrics when the handler ends, also when it throws; the tracer is off outside Lambda", async () => {
+    const metrics = new MemoryJobMetrics();
+    const tracer = createTracer("test", true);
+    expect(tracer.isTracingEnabled()).toBe(false);
+    const ok = instrumented(async (event: number) => event * 2, { tracer, metrics });
+    const failing = instrumented(
+      async (_event: number): Promise<number> => {
+        throw new Error("boom");
+      },
+      { tracer, metrics },
+    );
+    const context = {} as Context;
+    expect(await ok(21, context)).toBe(42);
+    expect(metrics.flushes).toBe(1);
+    await expect(failing(1, context)).rejects.toThrow("boom");
+    expect(metrics.flushes).toBe(2);
   });
 });

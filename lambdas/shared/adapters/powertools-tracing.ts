@@ -2,9 +2,13 @@ import { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context } from "aws-lambda";
 import type { JobMetrics } from "../domain/metrics.js";
 
-/** A Powertools Tracer; it traces only inside Lambda with tracing enabled, and is a no-op elsewhere. */
+/**
+ * A Powertools Tracer; it traces only inside Lambda with tracing enabled, and is a no-op elsewhere.
+ * Global HTTP and fetch are left unpatched: outbound calls to receivers and integrated APIs go through
+ * the address-pinning outbound module as they are, without a trace header for third parties.
+ */
 export function createTracer(serviceName: string, enabled: boolean): Tracer {
-  return new Tracer({ serviceName, enabled });
+  return new Tracer({ serviceName, enabled, captureHTTPsRequests: false });
 }
 
 /** Traces the AWS SDK calls of each client (X-Ray links the queue's messages to the worker's traces). */
