@@ -9,6 +9,11 @@ export default defineConfig({
     // Two cores: integration files share one DynamoDB Local and one SQS emulator.
     maxWorkers: 2,
     // Lambda runs Node 22; the SDK's warning about Node 20 would only add noise to test output.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    // Tracing is off outside Lambda anyway; EMF lines of handlers built without a metrics port stay off stdout.
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      POWERTOOLS_TRACE_ENABLED: "false",
+      POWERTOOLS_METRICS_DISABLED: "true",
+    },
   },
 });

@@ -3,11 +3,14 @@ import { Command, CommanderError, Option } from "commander";
 import { JOB_STATUSES } from "../lambdas/shared/domain/job.js";
 import { formatPreviews, previewIntegrations } from "../lambdas/shared/integrations/describe.js";
 import { IntegrationsFileError, readIntegrationsFile } from "../lambdas/shared/integrations/load.js";
+import { withOwnSignal } from "./command-context.js";
 import { DEFAULT_URL, describeFailure, openClient } from "./connection.js";
 import { barDisplay, type JobDisplay, lineDisplay } from "./display.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import { type CliJob, CliJobSchema, JobListSchema } from "./job.js";
 import { callTool } from "./mcp-client.js";
+import { addResultCommand } from "./result-command.js";
+import { addStatsCommand } from "./stats-command.js";
 import { buildToolArguments, type ToolDescription } from "./tool-args.js";
 import { watchJob } from "./watch.js";
 
@@ -221,6 +224,15 @@ function buildProgram(io: CliIo, exitWith: (code: ExitCode) => void): Command {
       if (options.json) print(previews);
       else io.stdout.write(formatPreviews(previews));
     });
+  const context = {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    withClient,
+    call: (client: Client, name: string, args: Record<string, unknown>) =>
+      withOwnSignal(io.signal, (signal) => callOrFail(client, name, args, signal)),
+  };
+  addResultCommand(program, context);
+  addStatsCommand(program, context);
 
   return program;
 }

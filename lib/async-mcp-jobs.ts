@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import type { IAlarmAction } from "aws-cdk-lib/aws-cloudwatch";
+import type { Dashboard, IAlarmAction } from "aws-cdk-lib/aws-cloudwatch";
 import { Construct } from "constructs";
 import {
   DEFAULT_MAX_RECEIVE_COUNT,
@@ -12,13 +12,19 @@ import { sha256 } from "../lambdas/shared/domain/sha256.js";
 import { DEMO_JOB_TYPE_NAMES } from "../lambdas/shared/jobs/demo-contract.js";
 import { checkJobTypeNames } from "../lambdas/shared/jobs/job-type-names.js";
 import { JobAlarms } from "./alarms.js";
+import { JobDashboard } from "./dashboard.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
 import { JobIntegrations } from "./job-integrations.js";
 import { JobNotifications } from "./job-notifications.js";
 import { JobQueue } from "./job-queue.js";
 import { JobTable } from "./job-table.js";
 import { jobTypeNamesOf } from "./job-types-module.js";
-import { lambdaSource, PROJECT_ROOT, type ServiceFunction } from "./lambda-function.js";
+import {
+  type FunctionTelemetry,
+  lambdaSource,
+  PROJECT_ROOT,
+  type ServiceFunction,
+} from "./lambda-function.js";
 import { McpAuth, type McpAuthProps } from "./mcp-auth.js";
 import { McpEndpoint, type McpEndpointProps } from "./mcp-endpoint.js";
 import { ResultBucket } from "./result-bucket.js";
@@ -94,6 +100,19 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
   readonly callbackAllowedOrigins?: readonly string[];
   /** Completion webhooks: an https URL notified when any job ends. @default - none */
   readonly defaultCallbackUrl?: string;
+  /**
+   * Active X-Ray tracing on every function, with their AWS SDK calls traced: one trace per MCP call,
+   * linked through the queue to the worker's. Off: no xray grant, no traces.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /** The CloudWatch namespace of the job metrics (embedded metric format). @default "McpAsyncJobs" */
+  readonly metricsNamespace?: string;
+  /**
+   * A CloudWatch dashboard of the jobs, queues, webhooks and functions, with the alarms on it.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /**
@@ -126,11 +145,17 @@ export class AsyncMcpJobs extends Construct {
   public readonly workerFunction: ServiceFunction;
   /** The function that settles the jobs of dead-lettered messages. */
   public readonly deadLetterFunction: ServiceFunction;
+  /** The CloudWatch dashboard, unless `dashboard: false`. */
+  public readonly dashboard?: Dashboard;
 
   constructor(scope: Construct, id: string, props: AsyncMcpJobsProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const { entries, names } = servedJobTypes(props);
+    const telemetry: FunctionTelemetry = {
+      tracing: props.tracing ?? true,
+      ...(props.metricsNamespace !== undefined ? { metricsNamespace: props.metricsNamespace } : {}),
+    };
 
     this.auth = new McpAuth(this, "Auth", { ...props.auth, removalPolicy });
     this.table = new JobTable(this, "Jobs", { removalPolicy });
@@ -163,6 +188,7 @@ export class AsyncMcpJobs extends Construct {
       logRemovalPolicy: removalPolicy,
       integrations: this.integrations,
       entry: entries?.mcp,
+      telemetry,
     });
     this.worker = new JobWorker(this, "Worker", {
       table: this.table,
@@ -175,12 +201,14 @@ export class AsyncMcpJobs extends Construct {
       logRemovalPolicy: removalPolicy,
       integrations: this.integrations,
       entry: entries?.worker,
+      telemetry,
     });
     this.deadLetterHandler = new DeadLetterHandler(this, "DeadLetters", {
       table: this.table,
       queue: this.queue,
       entry: entries?.deadLetter,
       logRemovalPolicy: removalPolicy,
+      telemetry,
     });
     this.alarms = new JobAlarms(this, "Alarms", { queue: this.queue, actions: props.alarmActions });
     this.notifications = new JobNotifications(this, "Notifications", {
@@ -190,6 +218,7 @@ export class AsyncMcpJobs extends Construct {
       alarmActions: props.alarmActions,
       removalPolicy,
       logRemovalPolicy: removalPolicy,
+      telemetry,
     });
     // Every path that ends a job hands its notifications to the queue: cancel_job and failed
     // starts (MCP), the worker, and the dead-letter handler.
@@ -204,6 +233,25 @@ export class AsyncMcpJobs extends Construct {
     this.mcpFunction = this.endpoint.function;
     this.workerFunction = this.worker.function;
     this.deadLetterFunction = this.deadLetterHandler.function;
+
+    if (props.dashboard ?? true) {
+      this.dashboard = new JobDashboard(this, "Dashboard", {
+        ...(props.metricsNamespace !== undefined ? { metricsNamespace: props.metricsNamespace } : {}),
+        jobQueue: this.queue.queue,
+        jobDeadLetterQueue: this.queue.deadLetterQueue,
+        functions: {
+          mcp: this.mcpFunction,
+          worker: this.workerFunction,
+          "dead-letter": this.deadLetterFunction,
+          webhooks: this.notifications.function,
+        },
+        alarms: [
+          this.alarms.oldestMessageAge,
+          this.alarms.deadLetterDepth,
+          this.notifications.deadLetterDepth,
+        ],
+      }).dashboard;
+    }
   }
 }
 

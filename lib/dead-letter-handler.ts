@@ -3,7 +3,7 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
-import { ServiceFunction } from "./lambda-function.js";
+import { type FunctionTelemetry, ServiceFunction } from "./lambda-function.js";
 
 export interface DeadLetterHandlerProps {
   readonly table: JobTable;
@@ -22,6 +22,8 @@ export interface DeadLetterHandlerProps {
    * @default `lambdas/dead-letter/handler.ts` (the demo job types)
    */
   readonly entry?: string;
+  /** Tracing and the metrics namespace of its function. @default active tracing, "McpAsyncJobs" */
+  readonly telemetry?: FunctionTelemetry;
 }
 
 /**
@@ -42,6 +44,7 @@ export class DeadLetterHandler extends Construct {
       memorySize: 256,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      telemetry: props.telemetry,
     });
     props.table.bindUpdater(this.function);
     props.queue.bindDeadLetterConsumer(this.function, {

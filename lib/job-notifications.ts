@@ -15,7 +15,7 @@ import {
 } from "../lambdas/shared/config/notification-queue.js";
 import { acknowledgeQueueConsumer, VISIBILITY_TIMEOUT_FACTOR } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
-import { ServiceFunction } from "./lambda-function.js";
+import { type FunctionTelemetry, ServiceFunction } from "./lambda-function.js";
 
 /** The longest timeout the notification dead-letter queue's consumer may have (the dead-letter function's default). */
 export const DEAD_LETTER_CONSUMER_TIMEOUT = Duration.seconds(30);
@@ -58,6 +58,8 @@ export interface JobNotificationsProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** Tracing and the metrics namespace of its function. @default active tracing, "McpAsyncJobs" */
+  readonly telemetry?: FunctionTelemetry;
 }
 
 /**
@@ -131,6 +133,7 @@ export class JobNotifications extends Construct {
       memorySize: 256,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      telemetry: props.telemetry,
       environment: { [ENV.webhookSecretArn]: this.secret.secretArn },
     });
     this.secret.grantRead(this.function);

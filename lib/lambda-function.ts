@@ -3,11 +3,13 @@ import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import type { ICommandHooks } from "aws-cdk-lib/aws-lambda-nodejs";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { ENV } from "../lambdas/shared/config/env-names.js";
+import { DEFAULT_METRICS_NAMESPACE } from "../lambdas/shared/config/telemetry-config.js";
 
 /**
  * This package's root (the nearest directory above this module with a package.json): the repository
@@ -70,6 +72,20 @@ export function lockFileOf(projectRoot: string): string {
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
+/** How a function is observed: its traces and where its job metrics go. */
+export interface FunctionTelemetry {
+  /**
+   * Active X-Ray tracing, with the function's AWS SDK calls traced (Powertools Tracer).
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
+   * The CloudWatch namespace of the job metrics (embedded metric format, no API calls).
+   * @default "McpAsyncJobs"
+   */
+  readonly metricsNamespace?: string;
+}
+
 export interface ServiceFunctionProps {
   /** The directory under `lambdas/` whose `handler` module exports `handler`, e.g. `"worker"`. */
   readonly source: string;
@@ -117,6 +133,8 @@ export interface ServiceFunctionProps {
    * @default - none
    */
   readonly bundledFiles?: Readonly<Record<string, string>>;
+  /** @default active tracing, metrics in the "McpAsyncJobs" namespace */
+  readonly telemetry?: FunctionTelemetry;
 }
 
 /**
@@ -140,6 +158,7 @@ export class ServiceFunction extends NodejsFunction {
       description: `Runs the ${id} function`,
     });
     logGroup.grantWrite(role);
+    const tracing = props.telemetry?.tracing ?? true;
 
     super(scope, id, {
       entry: props.entry ?? lambdaSource(`${props.source}/handler`),
@@ -154,8 +173,11 @@ export class ServiceFunction extends NodejsFunction {
       role,
       logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
+        [ENV.metricsNamespace]: props.telemetry?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+        [ENV.tracingEnabled]: String(tracing),
         ...props.environment,
       },
       bundling: {
@@ -181,14 +203,23 @@ export class ServiceFunction extends NodejsFunction {
     Validations.of(this).acknowledge(
       { id: "AwsSolutions-L1", reason: runtimeReason },
       { id: "Serverless-LambdaLatestVersion", reason: runtimeReason },
-      {
+    );
+    if (tracing) {
+      // Lambda's active tracing grants these two actions; X-Ray has no resource-level permissions for them.
+      Validations.of(role).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "xray:PutTraceSegments and xray:PutTelemetryRecords, which active tracing grants, support no " +
+          "resource-level permissions: X-Ray documents Resource '*' as the only form for them.",
+      });
+    } else {
+      Validations.of(this).acknowledge({
         id: "Serverless-LambdaTracing",
         reason:
-          "A job is followed through its row (status, attempt, timestamps, error) and the structured logs, " +
-          "which carry its jobId; active X-Ray tracing would add per-trace charges and an " +
-          "xray:PutTraceSegments grant on Resource '*' to every role.",
-      },
-    );
+          "Tracing was turned off for this deployment (tracing: false): a job is then followed through its " +
+          "row, the job metrics and the structured logs, which carry its jobId, type and caller hash.",
+      });
+    }
   }
 }
 

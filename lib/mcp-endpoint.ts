@@ -10,7 +10,7 @@ import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import type { JobIntegrations } from "./job-integrations.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
-import { ServiceFunction } from "./lambda-function.js";
+import { type FunctionTelemetry, ServiceFunction } from "./lambda-function.js";
 import type { McpAuth } from "./mcp-auth.js";
 import type { ResultBucket } from "./result-bucket.js";
 
@@ -67,6 +67,8 @@ export interface McpEndpointProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** Tracing and the metrics namespace of its function. @default active tracing, "McpAsyncJobs" */
+  readonly telemetry?: FunctionTelemetry;
   /** The function's entry, a file exporting `handler`. @default `lambdas/mcp/handler.ts` (the demo job types) */
   readonly entry?: string;
 }
@@ -105,6 +107,7 @@ export class McpEndpoint extends Construct {
       memorySize: props.memorySize ?? 512,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      telemetry: props.telemetry,
       environment: {
         [ENV.jobTtlSeconds]: String(jobTtlSeconds),
         [ENV.callerMaxActiveJobs]: String(callerMaxActiveJobs),

@@ -11,7 +11,7 @@ import {
 import type { JobIntegrations } from "./job-integrations.js";
 import type { JobQueue } from "./job-queue.js";
 import type { JobTable } from "./job-table.js";
-import { ServiceFunction } from "./lambda-function.js";
+import { type FunctionTelemetry, ServiceFunction } from "./lambda-function.js";
 import type { ResultBucket } from "./result-bucket.js";
 
 export interface JobWorkerProps {
@@ -54,6 +54,8 @@ export interface JobWorkerProps {
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** Tracing and the metrics namespace of its function. @default active tracing, "McpAsyncJobs" */
+  readonly telemetry?: FunctionTelemetry;
   /** The function's entry, a file exporting `handler`. @default `lambdas/worker/handler.ts` (the demo job types) */
   readonly entry?: string;
 }
@@ -92,6 +94,7 @@ export class JobWorker extends Construct {
       memorySize: props.memorySize ?? 256,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
+      telemetry: props.telemetry,
       environment: {
         [ENV.resultMaxBytes]: String(resultMaxBytes),
         [ENV.resultInlineBytes]: String(resultInlineBytes),

@@ -1,5 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { AwsCaller } from "../lambdas/shared/adapters/aws-call-policy.js";
+import { MemoryJobMetrics } from "../lambdas/shared/adapters/memory-metrics.js";
 import { loadLocalConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
@@ -75,6 +76,8 @@ export interface LocalStackOptions {
   /** Name resolution for webhook deliveries (tests map names to private addresses). Default: DNS. */
   readonly webhookLookup?: ResolveAll;
   readonly log?: Log;
+  /** Where every function's job metrics go (instead of EMF on stdout). Default: a new one in memory. */
+  readonly metrics?: MemoryJobMetrics;
 }
 
 export interface WorkerInvocation {
@@ -91,8 +94,13 @@ export interface LocalStack {
   readonly resources: JobResources;
   readonly clients: LocalAwsClients;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The job metrics of all the functions, as they would reach CloudWatch (summaryLine reads them). */
+  readonly metrics: MemoryJobMetrics;
   stop(): Promise<void>;
 }
+
+/** Timing values the local stack keeps for its percentiles; totals are kept whole. */
+const LOCAL_METRIC_VALUES_KEPT = 50_000;
 
 /**
  * The whole system on one machine: DynamoDB Local and the SQS emulator, the MCP handler behind a
@@ -101,6 +109,7 @@ export interface LocalStack {
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-local", logLevel: "WARN" });
+  const metrics = options.metrics ?? new MemoryJobMetrics(LOCAL_METRIC_VALUES_KEPT);
   // A bad integrations file, or a secret it names that is not set, fails before anything starts.
   checkLocalIntegrations(options.env ?? {}, options.jobTypes ?? JOB_TYPES);
   const emulators = options.endpoints ? undefined : await startEmulators();
@@ -148,6 +157,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env,
       clients: mcpClients,
       log,
+      metrics,
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
 
@@ -168,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env: workerEnv,
       clients: workerClients,
       log,
+      metrics,
       ports,
     });
     const observe = options.onWorkerInvocation;
@@ -190,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env,
       clients: localAwsClients(endpoints, callerOf("deadLetter")),
       log,
+      metrics,
       ports,
     });
     const deadLetterQueues = [
@@ -217,6 +229,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         env,
         clients: localAwsClients(endpoints, callerOf("webhooks")),
         log,
+        metrics,
         ...(options.webhookLookup !== undefined ? { lookup: options.webhookLookup } : {}),
       });
       const deliveries = startSqsPoller({
@@ -241,6 +254,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       resources,
       clients,
       env,
+      metrics,
       stop,
     };
   } catch (error) {

@@ -3,11 +3,19 @@ import { ENV } from "../lambdas/shared/config/env-names.js";
 import { prepareLocalIntegrations } from "./examples.js";
 import { prepareLocalAuth } from "./local-auth.js";
 import { startLocalStack } from "./local-stack.js";
+import { STATS_INTERVAL_ENV, statsIntervalSeconds, summaryLine } from "./stats-summary.js";
 
 /** `npm start`: the whole system on this machine, until Ctrl-C. */
 // The SDK warns about Node 20 on every start; Lambda runs Node 22, and the local stack is fine on 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const port = Number(process.env.PORT ?? 3000);
+let statsEvery: number | undefined;
+try {
+  statsEvery = statsIntervalSeconds(process.env);
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}
 const startedAt = Date.now();
 console.log("Starting DynamoDB Local, the SQS emulator, the MCP endpoint and the worker…");
 
@@ -47,6 +55,10 @@ const shutdown = (signal: string): void => {
   );
 };
 process.on("SIGINT", () => shutdown("SIGINT"));
+// The job metrics as one line: every STATS_INTERVAL_SECONDS, and whenever SIGUSR2 arrives.
+const printStats = (): void => console.log(`[stats] ${summaryLine(stack.metrics)}`);
+process.on("SIGUSR2", printStats);
+if (statsEvery !== undefined) setInterval(printStats, statsEvery * 1000).unref();
 process.on("SIGTERM", () => shutdown("SIGTERM"));
 // `npm start` runs this under a shell that does not pass SIGTERM on: when the parent goes, stop too.
 const parentPid = process.ppid;
@@ -82,5 +94,8 @@ console.log("Or with the jobs CLI (live progress; npm run jobs -- --help):");
 const keyEnv = auth.bearer ? `MCP_API_KEY='${auth.bearer}' ` : "";
 console.log(
   `  ${keyEnv}npm run jobs -- --url ${stack.mcpUrl} start slow_api --arg query=hello --arg delaySeconds=5 --wait`,
+);
+console.log(
+  `Job metrics: kill -USR2 ${process.pid} prints a summary line${statsEvery !== undefined ? `; one every ${statsEvery} s` : ` (${STATS_INTERVAL_ENV}=60 prints one a minute)`}.`,
 );
 console.log("Press Ctrl-C to stop.");

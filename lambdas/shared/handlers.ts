@@ -1,11 +1,15 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsClientOptions } from "./adapters/aws-call-policy.js";
+import { PowertoolsJobMetrics } from "./adapters/powertools-metrics.js";
+import { createTracer, instrumented, traceClients } from "./adapters/powertools-tracing.js";
 import { secretsManagerReader } from "./adapters/secrets-manager.js";
 import { type AuthenticatorDeps, createAuthenticator } from "./auth/create-authenticator.js";
 import { loadDeadLetterConfig, loadMcpConfig, loadWorkerConfig } from "./config/config.js";
+import { loadTelemetryConfig } from "./config/telemetry-config.js";
 import { loadDeliveryConfig, loadOutboxConfig } from "./config/webhook-config.js";
 import type { Log } from "./domain/logger.js";
+import type { JobMetrics } from "./domain/metrics.js";
 import type { JobQueue, JobStore, RetryScheduler } from "./domain/ports.js";
 import { integrationJobTypesFromEnv } from "./integrations/job-types.js";
 import type { JobType } from "./jobs/job-type.js";
@@ -37,6 +41,27 @@ export interface HandlerOptions {
   readonly log?: Log;
   /** Fault injection in the worker and dead-letter functions (tests, the soak): wraps their ports. */
   readonly ports?: PortOverrides;
+  /**
+   * Where the job metrics go; flushed at the end of every invocation.
+   * @default CloudWatch embedded metrics on stdout (Powertools Metrics, POWERTOOLS_METRICS_NAMESPACE)
+   */
+  readonly metrics?: JobMetrics;
+}
+
+/**
+ * A function's metrics and tracer, and its AWS clients traced. Tracing runs only inside Lambda with
+ * POWERTOOLS_TRACE_ENABLED not "false"; elsewhere the tracer does nothing.
+ */
+function telemetryFor(
+  serviceName: string,
+  options: HandlerOptions,
+  env: Env,
+): { metrics: JobMetrics; tracer: ReturnType<typeof createTracer> } {
+  const config = loadTelemetryConfig(env);
+  return {
+    metrics: options.metrics ?? PowertoolsJobMetrics.forNamespace(config.metricsNamespace),
+    tracer: createTracer(serviceName, config.tracingEnabled),
+  };
 }
 
 export interface PortOverrides {
@@ -66,13 +91,19 @@ export async function createMcpHandler(options: McpHandlerOptions): Promise<Http
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-mcp" });
   const config = loadMcpConfig(env);
+  const telemetry = telemetryFor("mcp-async-jobs-mcp", options, env);
   const authenticator = await createAuthenticator(config, { ...options.authenticator, log });
-  return createHttpLambdaHandler(
-    createMcpApp(config, options.clients ?? createAwsClients("mcp", env), authenticator, log, {
-      ...options.overrides,
-      // INTEGRATIONS_FILE adds a tool per declared API; listing and input checks need no secret.
-      jobTypes: [...options.jobTypes, ...integrationJobTypesFromEnv(env, options.jobTypes)],
-    }),
+  const clients = traceClients(telemetry.tracer, options.clients ?? createAwsClients("mcp", env));
+  return instrumented(
+    createHttpLambdaHandler(
+      createMcpApp(config, clients, authenticator, log, {
+        ...options.overrides,
+        metrics: telemetry.metrics,
+        // INTEGRATIONS_FILE adds a tool per declared API; listing and input checks need no secret.
+        jobTypes: [...options.jobTypes, ...integrationJobTypesFromEnv(env, options.jobTypes)],
+      }),
+    ),
+    telemetry,
   );
 }
 
@@ -80,18 +111,22 @@ export async function createMcpHandler(options: McpHandlerOptions): Promise<Http
 export function createWorkerHandler(options: JobHandlerOptions): SqsBatchHandler {
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-worker" });
-  const clients = options.clients ?? createAwsClients("worker", env);
+  const telemetry = telemetryFor("mcp-async-jobs-worker", options, env);
+  const clients = traceClients(telemetry.tracer, options.clients ?? createAwsClients("worker", env));
   const config = loadWorkerConfig(env);
   const outbox = outboxFor(env, clients, config.tableName, log);
   // The integrations' secret is read on first use, once per container.
-  const readSecret = secretsManagerReader(new SecretsManagerClient(awsClientOptions("worker")));
+  const readSecret = secretsManagerReader(
+    telemetry.tracer.captureAWSv3Client(new SecretsManagerClient(awsClientOptions("worker"))),
+  );
   const integrations = integrationJobTypesFromEnv(env, options.jobTypes, readSecret);
   const deps = createWorkerDeps(config, clients, log, {
     jobTypes: [...options.jobTypes, ...integrations],
+    metrics: telemetry.metrics,
     ...(options.ports?.wrapStore !== undefined ? { wrapStore: options.ports.wrapStore } : {}),
   });
   const queue = options.ports?.wrapWorkerQueue?.(deps.queue) ?? deps.queue;
-  return createSqsWorkerHandler({ ...deps, queue }, { outbox });
+  return instrumented(createSqsWorkerHandler({ ...deps, queue }, { outbox }), telemetry);
 }
 
 export interface DeadLetterHandlerOptions extends HandlerOptions {
@@ -109,15 +144,17 @@ export interface DeadLetterHandlerOptions extends HandlerOptions {
 export function createDeadLetterHandler(options: DeadLetterHandlerOptions = {}): SqsBatchHandler {
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-dead-letter" });
-  const clients = options.clients ?? createAwsClients("deadLetter", env);
+  const telemetry = telemetryFor("mcp-async-jobs-dead-letter", options, env);
+  const clients = traceClients(telemetry.tracer, options.clients ?? createAwsClients("deadLetter", env));
   const config = loadDeadLetterConfig(env);
   const outbox = outboxFor(env, clients, config.tableName, log);
   const wrapStore = options.ports?.wrapStore;
   const deps = createDeadLetterDeps(config, clients, log, {
     jobTypes: options.jobTypes ?? [],
+    metrics: telemetry.metrics,
     ...(wrapStore !== undefined ? { wrapStore } : {}),
   });
-  return createSqsDeadLetterHandler(deps, { outbox });
+  return instrumented(createSqsDeadLetterHandler(deps, { outbox }), telemetry);
 }
 
 export interface WebhookHandlerOptions extends HandlerOptions {
@@ -133,11 +170,17 @@ export async function createWebhookHandler(options: WebhookHandlerOptions = {}):
   const env = options.env ?? process.env;
   const log = options.log ?? new Logger({ serviceName: "mcp-async-jobs-webhooks" });
   const config = loadDeliveryConfig(env);
+  const telemetry = telemetryFor("mcp-async-jobs-webhooks", options, env);
   const secret = await loadWebhookSecret(config);
-  return createNotificationHandler(
-    createNotificationHandlerDeps(config, secret, options.clients ?? createAwsClients("webhooks", env), log, {
-      ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
-    }),
+  const clients = traceClients(telemetry.tracer, options.clients ?? createAwsClients("webhooks", env));
+  return instrumented(
+    createNotificationHandler(
+      createNotificationHandlerDeps(config, secret, clients, log, {
+        metrics: telemetry.metrics,
+        ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
+      }),
+    ),
+    telemetry,
   );
 }
 

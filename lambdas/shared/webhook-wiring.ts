@@ -10,6 +10,7 @@ import { webhookKey } from "./adapters/standard-webhooks.js";
 import { OutboundWebhookSender } from "./adapters/webhook-sender.js";
 import type { CallbackConfig, DeliveryConfig } from "./config/webhook-config.js";
 import type { Log } from "./domain/logger.js";
+import type { JobMetrics } from "./domain/metrics.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import type { OutboundPolicy } from "./outbound/outbound.js";
 import { CallbackTargets } from "./usecases/callback-targets.js";
@@ -67,7 +68,11 @@ export function createNotificationHandlerDeps(
   secret: string,
   clients: Clients,
   log: Log,
-  options: { readonly clock?: Clock; readonly lookup?: OutboundPolicy["lookup"] } = {},
+  options: {
+    readonly clock?: Clock;
+    readonly lookup?: OutboundPolicy["lookup"];
+    readonly metrics?: JobMetrics;
+  } = {},
 ): NotificationHandlerDeps {
   const clock = options.clock ?? systemClock;
   const jobs = new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName, clock });
@@ -91,5 +96,6 @@ export function createNotificationHandlerDeps(
     },
     clock,
     log,
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   };
 }

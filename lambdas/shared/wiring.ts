@@ -9,6 +9,7 @@ import { SqsJobQueue } from "./adapters/sqs-job-queue.js";
 import type { DeadLetterConfig, McpConfig, WorkerConfig } from "./config/config.js";
 import { ENV } from "./config/env-names.js";
 import type { Log } from "./domain/logger.js";
+import type { JobMetrics } from "./domain/metrics.js";
 import {
   type Clock,
   type DeadLetterJobStore,
@@ -60,6 +61,8 @@ export interface WiringOptions {
   /** Wraps the real store or queue, e.g. to inject a fault. */
   readonly wrapStore?: (store: JobStore) => JobStore;
   readonly wrapQueue?: (queue: JobQueue) => JobQueue;
+  /** Where the use cases and the worker count what they decide. @default none */
+  readonly metrics?: JobMetrics;
 }
 
 /** The ports and the registry every entry point (Lambda, local stack, tests, benchmarks) runs on. */
@@ -125,6 +128,7 @@ export function createMcpDeps(
       log,
       clock,
     ),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   });
   const results: ResultAccess = {
     ...(config.resultBucketName !== undefined
@@ -152,6 +156,7 @@ export function createWorkerDeps(
     settings: config,
     clock,
     log,
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   };
 }
 
@@ -162,6 +167,7 @@ export interface DeadLetterDeps {
   readonly log: Log;
   /** Settles the deliveries of the notification dead-letter queue. */
   readonly notifications: NotificationStore;
+  readonly metrics?: JobMetrics;
 }
 
 export function createDeadLetterDeps(
@@ -171,6 +177,7 @@ export function createDeadLetterDeps(
   options: {
     readonly jobTypes?: readonly JobType[];
     readonly wrapStore?: (store: JobStore) => JobStore;
+    readonly metrics?: JobMetrics;
   } = {},
 ): DeadLetterDeps {
   const store = new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName });
@@ -184,5 +191,6 @@ export function createDeadLetterDeps(
     registry: createJobTypeRegistry(options.jobTypes ?? []),
     log,
     notifications,
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   };
 }

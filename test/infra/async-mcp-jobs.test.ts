@@ -159,7 +159,7 @@ describe("the bundles AsyncMcpJobs synthesizes from the user's job-types module"
       client = await connectClient(`${server.origin}${MCP_PATH}`);
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name).sort()).toEqual(
-        ["cancel_job", "get_job", "list_jobs", "read_job_result", "start_word_count"].sort(),
+        ["cancel_job", "get_job", "job_stats", "list_jobs", "read_job_result", "start_word_count"].sort(),
       );
       const started = await callForJob(client, "start_word_count", { text: "bundled and run" });
       const done = await callForJob(client, "get_job", { jobId: started.jobId, waitSeconds: 20 });

@@ -37,6 +37,7 @@ describe("cdk-nag (AwsSolutions and Serverless packs)", () => {
     ["api-key", {}],
     ["jwt", { auth: { mode: "jwt", jwtIssuer: "https://issuer.example.com/", jwtAudience: "api://mcp" } }],
     ["none", { auth: { mode: "none", allowUnauthenticated: true } }],
+    ["tracing off, no dashboard", { tracing: false, dashboard: false }],
   ];
 
   it.each(modes)("finds nothing unacknowledged in %s mode", (_mode, props) => {
@@ -56,6 +57,8 @@ describe("cdk-nag (AwsSolutions and Serverless packs)", () => {
     const bucket = Stack.of(stack).getLogicalId(stack.results.bucket.node.defaultChild as CfnElement);
     expect([...new Set(acknowledgements.map((a) => a.id))].sort()).toEqual([
       "AwsSolutions-APIG4",
+      // X-Ray's trace-writing actions have no resource-level permissions.
+      "AwsSolutions-IAM5[Resource::*]",
       `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/results/*]`,
       "AwsSolutions-L1",
       "AwsSolutions-S1",
@@ -63,7 +66,6 @@ describe("cdk-nag (AwsSolutions and Serverless packs)", () => {
       "Serverless-LambdaDLQ",
       "Serverless-LambdaEventSourceMappingDestination",
       "Serverless-LambdaLatestVersion",
-      "Serverless-LambdaTracing",
       "Serverless-SQSRedrivePolicy",
     ]);
     for (const { id, reason, path } of acknowledgements) {
@@ -71,5 +73,12 @@ describe("cdk-nag (AwsSolutions and Serverless packs)", () => {
       // Acknowledged where the finding is, never for the whole stack.
       expect(path, id).not.toBe(stack.node.path);
     }
+  });
+
+  it("with tracing off, acknowledges the missing tracing instead of the X-Ray grant", () => {
+    const { stack } = checkedApp({ tracing: false });
+    const ids = new Set(acknowledgementsIn(stack).map((a) => a.id));
+    expect(ids.has("Serverless-LambdaTracing")).toBe(true);
+    expect(ids.has("AwsSolutions-IAM5[Resource::*]")).toBe(false);
   });
 });

@@ -234,7 +234,7 @@ describe("the packed library in a fresh CDK app outside the repository", () => {
       const { tools } = await client.listTools();
       // The app's own tool and the job tools; none of the demo types.
       expect(tools.map((tool) => tool.name).sort()).toEqual(
-        ["cancel_job", "get_job", "list_jobs", "read_job_result", "start_shout"].sort(),
+        ["cancel_job", "get_job", "job_stats", "list_jobs", "read_job_result", "start_shout"].sort(),
       );
 
       const started = await callForJob(client, "start_shout", { text: "packed and run" });

@@ -23,7 +23,7 @@ describe("a custom jobTypes list without the demo job types", () => {
   it("lists only the user's start tool beside the job tools", async () => {
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual(
-      ["cancel_job", "get_job", "list_jobs", "read_job_result", "start_word_count"].sort(),
+      ["cancel_job", "get_job", "job_stats", "list_jobs", "read_job_result", "start_word_count"].sort(),
     );
   });
 

@@ -56,6 +56,17 @@ describe("npm start", () => {
     expect(summary).toMatchObject({ status: "completed", result: { summary: "a b c", words: 3 } });
     await client.close();
 
+    // SIGUSR2 prints the job metrics as one line: the two jobs above, started and completed.
+    const pid = Number(/kill -USR2 (\d+) prints a summary line/.exec(output)?.[1]);
+    expect(started).toContain(pid);
+    process.kill(pid, "SIGUSR2");
+    const statsBy = Date.now() + 10_000;
+    while (!output.includes("[stats] jobs: ") && Date.now() < statsBy)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(output).toMatch(
+      /\[stats\] jobs: 2 started, 2 completed, 0 failed, 0 cancelled, 0 retries \| queued p50 /,
+    );
+
     const exited = new Promise<void>((resolve) => npm?.once("exit", () => resolve()));
     npm.kill("SIGTERM");
     await exited;

@@ -28,6 +28,7 @@ describe("tools/list", () => {
       [
         "cancel_job",
         "get_job",
+        "job_stats",
         "list_jobs",
         "read_job_result",
         "start_batch_api",

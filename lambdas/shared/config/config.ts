@@ -21,6 +21,7 @@ import {
   MAX_RESULT_MAX_BYTES,
   RESULT_INLINE_BYTES,
 } from "./table-schema.js";
+import { TELEMETRY_VARIABLES } from "./telemetry-config.js";
 import {
   CALLBACK_VARIABLES,
   type CallbackConfig,
@@ -186,9 +187,15 @@ function variablesOf(spec: EnvSpec): string[] {
 
 /** The variables each function's config reads; the stack sets no others (test/infra checks it). */
 export const ENV_READ_BY_FUNCTION: Readonly<Record<"mcp" | "worker" | "deadLetter", readonly string[]>> = {
-  mcp: [...variablesOf(mcpSpec), ...variablesOf(authSpec), ...CALLBACK_VARIABLES, ...OUTBOX_VARIABLES],
-  worker: [...variablesOf(workerSpec), ...OUTBOX_VARIABLES],
-  deadLetter: [...variablesOf(deadLetterSpec), ...OUTBOX_VARIABLES],
+  mcp: [
+    ...variablesOf(mcpSpec),
+    ...variablesOf(authSpec),
+    ...CALLBACK_VARIABLES,
+    ...OUTBOX_VARIABLES,
+    ...TELEMETRY_VARIABLES,
+  ],
+  worker: [...variablesOf(workerSpec), ...OUTBOX_VARIABLES, ...TELEMETRY_VARIABLES],
+  deadLetter: [...variablesOf(deadLetterSpec), ...OUTBOX_VARIABLES, ...TELEMETRY_VARIABLES],
 };
 
 /** The settings of the mode AUTH_MODE names; each mode checks only its own variables. */

@@ -42,6 +42,10 @@ export const ENV = {
   webhookTimeoutMs: "WEBHOOK_TIMEOUT_MS",
   webhookRetryDelaysSeconds: "WEBHOOK_RETRY_DELAYS_SECONDS",
   webhookMaxAttempts: "WEBHOOK_MAX_ATTEMPTS",
+  /** Read by Powertools Metrics too: the CloudWatch namespace of the job metrics. */
+  metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
+  /** Read by Powertools Tracer too: "false" turns X-Ray tracing off (it is off outside Lambda anyway). */
+  tracingEnabled: "POWERTOOLS_TRACE_ENABLED",
   awsEndpointDynamoDb: "AWS_ENDPOINT_URL_DYNAMODB",
   awsEndpointSqs: "AWS_ENDPOINT_URL_SQS",
   awsEndpointS3: "AWS_ENDPOINT_URL_S3",

@@ -17,6 +17,7 @@ import {
   resultLinkContent,
   withResultAccess,
 } from "./result-tools.js";
+import { JOB_STATS_TOOL, type JobStatsInput, jobStatsOf } from "./stats-tool.js";
 import {
   CancelJobInput,
   GetJobInput,
@@ -269,8 +270,17 @@ export function createToolCatalog(deps: McpServerDeps): ToolCatalog {
       }),
   });
 
+  const jobStats = defined({
+    ...JOB_STATS_TOOL,
+    call: (args, scope) =>
+      answer(() => {
+        const { limit } = args as z.infer<typeof JobStatsInput>;
+        return jobStatsOf(deps.service, scope.caller.principal, limit);
+      }),
+  });
+
   return {
-    tools: [...startTools, getJob, cancelJob, listJobs, readJobResult],
+    tools: [...startTools, getJob, cancelJob, listJobs, readJobResult, jobStats],
     startTools: new Map(startTools.map((tool) => [tool.name, tool])),
     viewOf,
     getJobAnswer: (job) => answer(() => getJobView(job)),

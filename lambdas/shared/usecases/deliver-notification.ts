@@ -1,7 +1,9 @@
 import type { Log } from "../domain/logger.js";
+import { count, type JobMetrics, METRIC, noMetrics } from "../domain/metrics.js";
 import type { NotificationMessage } from "../domain/notifications.js";
 import type { AttemptRecord, Clock, NotificationStore, WebhookSender } from "../domain/ports.js";
 import { jobEvent } from "./job-event.js";
+import { jobLogFields } from "./job-log.js";
 
 /** SQS delays a message by at most 900 s; longer waits are chained. */
 export const MAX_QUEUE_DELAY_SECONDS = 900;
@@ -21,7 +23,16 @@ export interface DeliveryDeps {
   readonly settings: DeliverySettings;
   readonly clock: Clock;
   readonly log: Log;
+  /** Attempts are counted by what they came to. @default none */
+  readonly metrics?: JobMetrics;
 }
+
+/** The metric of each recorded attempt outcome. */
+const ATTEMPT_METRIC = {
+  delivered: METRIC.webhooksDelivered,
+  pending: METRIC.webhookRetries,
+  failed: METRIC.webhooksFailed,
+} as const;
 
 /**
  * What the SQS edge does with a notification message: `done` (delete it), `wait` (it came before
@@ -53,8 +64,13 @@ export async function deliverNotification(
   if (message.notBefore !== undefined && message.notBefore - now > 1_000) {
     return { kind: "wait", seconds: Math.ceil((message.notBefore - now) / 1000) };
   }
-  const context = { jobId: message.jobId, webhookId: message.webhookId, attempt: message.attempt };
+  let context: Record<string, unknown> = {
+    jobId: message.jobId,
+    webhookId: message.webhookId,
+    attempt: message.attempt,
+  };
   const row = await store.get(message.jobId);
+  if (row !== undefined) context = { ...jobLogFields(row), ...context };
   const index = row?.notifications?.findIndex((target) => target.webhookId === message.webhookId) ?? -1;
   const target = row?.notifications?.[index];
   if (row === undefined || target === undefined) {
@@ -114,6 +130,7 @@ export async function deliverNotification(
     log.info("Another attempt recorded first; this one stops here", context);
     return DONE;
   }
+  count(deps.metrics ?? noMetrics, ATTEMPT_METRIC[record.status]);
   log.info("Notification attempt", { ...context, status: record.status, lastError: record.lastError });
   return next;
 }

@@ -9,11 +9,14 @@ import {
 } from "../domain/errors.js";
 import { isTerminal, type JobRow, type JobStatus } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
+import { count, type JobMetrics, METRIC, noMetrics } from "../domain/metrics.js";
 import { CallbackRefusedError, type NotificationTarget } from "../domain/notifications.js";
 import type { CallerQuotaStore, Clock, JobPage, JobQueue, JobToolStore } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
 import type { CallbackTargets } from "./callback-targets.js";
 import { canonicalJson, sha256 } from "./canonical-json.js";
+import { callerHash, jobLogFields } from "./job-log.js";
+import { recordEnded } from "./job-metrics.js";
 import type { NotificationOutbox } from "./notification-outbox.js";
 
 /**
@@ -42,6 +45,8 @@ export interface JobServiceDeps {
   readonly callbacks?: CallbackTargets;
   /** Completion webhooks: releases an ended job's notifications (cancel, failed enqueue). */
   readonly outbox?: NotificationOutbox;
+  /** Starts, cancels, refusals and failed calls are counted here. @default none */
+  readonly metrics?: JobMetrics;
 }
 
 export interface StartRequest {
@@ -63,7 +68,11 @@ export interface WaitOptions {
 
 /** The use cases behind the tools. Every read and change is scoped to the calling owner. */
 export class JobService {
-  constructor(private readonly deps: JobServiceDeps) {}
+  private readonly metrics: JobMetrics;
+
+  constructor(private readonly deps: JobServiceDeps) {
+    this.metrics = deps.metrics ?? noMetrics;
+  }
 
   async start(request: StartRequest): Promise<JobRow> {
     const { store, queue, clock, log } = this.deps;
@@ -88,14 +97,16 @@ export class JobService {
     // order could leave a queued row with no message when a write that timed out at the client is
     // applied later.
     const id = randomUUID();
+    const logFields = jobLogFields({ id, type: request.jobType.name, owner: request.owner });
     try {
       await queue.send({ jobId: id, type: request.jobType.name });
     } catch (error) {
-      log.error("Could not enqueue a new job; nothing was created", { jobId: id, error });
+      count(this.metrics, METRIC.queueCallFailures);
+      log.error("Could not enqueue a new job; nothing was created", { ...logFields, error });
       throw new EnqueueFailedError({ cause: error });
     }
     try {
-      const { job } = await store.create({
+      const { job, created } = await store.create({
         id,
         type: request.jobType.name,
         owner: request.owner,
@@ -107,11 +118,16 @@ export class JobService {
         ...(notifications.length > 0 ? { notifications } : {}),
       });
       // A concurrent start with the same key won (created: false): this message finds no row and lapses.
+      if (created) {
+        count(this.metrics, METRIC.jobsStarted, { JobType: job.type });
+        log.info("Job started", logFields);
+      }
       return job;
     } catch (error) {
       if (error instanceof DomainError) throw error;
+      count(this.metrics, METRIC.storeCallFailures);
       log.error("Could not record a new job; its message finds no row unless the write lands late", {
-        jobId: id,
+        ...logFields,
         error,
       });
       throw new JobNotRecordedError({ cause: error });
@@ -139,7 +155,13 @@ export class JobService {
   }
 
   async cancel(owner: string, jobId: string): Promise<JobRow> {
+    const calledAt = new Date(this.deps.clock.now()).toISOString();
     const job = await this.deps.store.cancel(jobId, owner);
+    // The store answers an ended job unchanged: this call cancelled it only if it ended just now.
+    if (job.status === "cancelled" && job.finishedAt !== undefined && job.finishedAt >= calledAt) {
+      recordEnded(this.metrics, job);
+      this.deps.log.info("Job cancelled by its caller", jobLogFields(job));
+    }
     await this.releaseNotifications(job);
     return job;
   }
@@ -163,7 +185,7 @@ export class JobService {
     try {
       await this.deps.outbox?.release(job);
     } catch (error) {
-      this.deps.log.warn("Could not queue the job's notifications yet", { jobId: job.id, error });
+      this.deps.log.warn("Could not queue the job's notifications yet", { ...jobLogFields(job), error });
     }
   }
 
@@ -172,15 +194,22 @@ export class JobService {
     if (limits.maxActiveJobs > 0) {
       const active = await quotas.countActive(owner, limits.maxActiveJobs);
       if (active >= limits.maxActiveJobs) {
+        this.refused(owner, "active_jobs");
         throw new LimitExceededError(
           `Too many active jobs: you have ${active} queued or running (the limit is ${limits.maxActiveJobs}). Wait for one to end (get_job) or cancel one (cancel_job), then start again.`,
         );
       }
     }
     if (limits.maxStartsPerMinute > 0 && !(await quotas.tryRecordStart(owner, limits.maxStartsPerMinute))) {
+      this.refused(owner, "starts_per_minute");
       throw new LimitExceededError(
         `Too many starts: the limit is ${limits.maxStartsPerMinute} per minute. Try again in a minute.`,
       );
     }
+  }
+
+  private refused(owner: string, limit: "active_jobs" | "starts_per_minute"): void {
+    count(this.metrics, METRIC.callerLimitRefusals, { Limit: limit });
+    this.deps.log.info("Start refused by a caller limit", { caller: callerHash(owner), limit });
   }
 }

@@ -1,10 +1,12 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { count, type JobMetrics, METRIC } from "../domain/metrics.js";
 import { type NotificationMessage, NotificationMessageSchema } from "../domain/notifications.js";
 import type { JobQueue, NotificationStore, RetryScheduler } from "../domain/ports.js";
 import type { NotificationOutbox } from "../usecases/notification-outbox.js";
 import { settleDeadNotification } from "../usecases/settle-dead-notification.js";
 import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
+import { deadLetterScope, deliveryScope } from "./delivery-scope.js";
 import {
   MalformedMessageError,
   parseJobMessage,
@@ -46,6 +48,8 @@ function receiveCount(record: SQSRecord): number {
 export interface WorkerHandlerDeps extends WorkerDeps {
   /** The worker's own job queue: retry delays of a received message, and delayed check messages. */
   readonly queue: RetryScheduler & JobQueue;
+  /** Outcomes, retries and unrecorded deliveries are counted here. @default none */
+  readonly metrics?: JobMetrics;
 }
 
 /** The worker: each record is one delivery; failed records go back to SQS (partial batch response). */
@@ -68,7 +72,7 @@ export function createSqsWorkerHandler(
       event,
       async (record: SQSRecord) => {
         try {
-          const decision = await processDelivery(deps, {
+          const decision = await processDelivery(deliveryScope(deps, record.body, deps.metrics), {
             body: record.body,
             receiveCount: receiveCount(record),
             remainingTimeMs: () => context.getRemainingTimeInMillis(),
@@ -98,6 +102,7 @@ function sentAt(record: SQSRecord): { sentAtMs?: number } {
 
 /** Best effort: if this fails too, SQS still redelivers after the visibility timeout. */
 async function comeBackSoon(deps: WorkerHandlerDeps, record: SQSRecord, error: unknown): Promise<void> {
+  if (deps.metrics) count(deps.metrics, METRIC.unrecordedDeliveries);
   deps.log.error("Delivery failed before its outcome was recorded; it comes back soon", {
     messageId: record.messageId,
     delaySeconds: UNRECORDED_RETRY_SECONDS,
@@ -143,6 +148,7 @@ export function createSqsDeadLetterHandler(
   deps: DeadLetterSettlerDeps & {
     /** Settles the notification dead-letter queue's messages; without it they are job messages only. */
     readonly notifications?: NotificationStore;
+    readonly metrics?: JobMetrics;
   },
   options: JobEdgeOptions = {},
 ): SqsBatchHandler {
@@ -157,8 +163,11 @@ export function createSqsDeadLetterHandler(
           await settleDeadNotification(settleDeps, notification, receiveCount(record));
           return;
         }
-        const outcome = await settleDeadLetter(deps, record.body, receiveCount(record), () =>
-          context.getRemainingTimeInMillis(),
+        const outcome = await settleDeadLetter(
+          deadLetterScope(deps, record.body, deps.metrics),
+          record.body,
+          receiveCount(record),
+          () => context.getRemainingTimeInMillis(),
         );
         const jobId = jobIdOf(record.body);
         if (jobId !== undefined) await options.outbox?.settle(jobId);
