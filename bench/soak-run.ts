@@ -157,6 +157,8 @@ const QUIET_MS = 5_000;
  */
 export const RECOVERY_BOUND_SECONDS = 90;
 export const RECOVERY_OPEN_AFTER_SECONDS = 90;
+/** WEBHOOK_TIMEOUT_MS plus the delivery function's lease margin (webhook-wiring.ts). */
+const WEBHOOK_ATTEMPT_LEASE_MS = 10_000;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const TERMINAL = ["completed", "failed", "cancelled"];
 
@@ -658,6 +660,9 @@ function summarize(observed: Observed): SoakReport {
       row.double++;
       note(job, `${terminalWrites} terminal writes`);
     }
+    // The agent's polling may run out on a loaded machine; the final read after the drain decides then.
+    if (job.firstTerminal === undefined && final !== undefined && TERMINAL.includes(String(final.status)))
+      job.firstTerminal = final;
     if (job.firstTerminal === undefined || !TERMINAL.includes(stored.status)) {
       row.stuck++;
       note(job, `still ${stored.status} at the end (attempt ${stored.attempt}, ${openReason(stored)})`);
@@ -724,18 +729,20 @@ function summarize(observed: Observed): SoakReport {
         note(job, `no webhook delivered (${deliveries.length} attempts)`);
       } else if (accepted.length > 1) {
         const firstAt = (accepted[0] as WebhookDelivery).at;
-        const sameId = new Set(accepted.map((delivery) => delivery.webhookId)).size === 1;
-        // The attempt record lost to a freeze right after a delivery: the lease lapses and the
-        // attempt is made again with the same webhook-id (at least once; receivers dedupe by id).
-        const freezeAfter = book.freezes.some(
-          ([from, to]) => (to === 0 || to >= firstAt) && from <= firstAt + 30_000,
+        const lastAt = (accepted[accepted.length - 1] as WebhookDelivery).at;
+        const ids = [...new Set(accepted.map((delivery) => delivery.webhookId))];
+        // The same webhook-id again after a 2xx is allowed only when DynamoDB Local was frozen
+        // between the attempt's claim and the repeat: the attempt's record could not be written,
+        // its lease lapsed and the attempt was made again (receivers dedupe by webhook-id).
+        const frozenBetween = book.freezes.some(
+          ([from, to]) => (to === 0 || to >= firstAt - WEBHOOK_ATTEMPT_LEASE_MS) && from <= lastAt,
         );
-        if (sameId && freezeAfter) redeliveredAfterFreeze++;
+        if (ids.length === 1 && frozenBetween) redeliveredAfterFreeze++;
         else {
           row.webhookDouble++;
           note(
             job,
-            `webhook accepted ${accepted.length} times (${[...new Set(accepted.map((d) => d.webhookId))].join(", ")})`,
+            `webhook accepted ${accepted.length} times, ${accepted.map((d) => `${d.webhookId.slice(0, 12)}… +${((d.at - firstAt) / 1000).toFixed(1)} s`).join(", ")}`,
           );
         }
       }
