@@ -118,6 +118,8 @@ export interface WebhookFigures {
   readonly bad: number;
   /** A webhook-id accepted again after a DynamoDB freeze lost its attempt record: allowed, counted. */
   readonly redeliveredAfterFreeze: number;
+  /** Events accepted again because the sender recorded an attempt as failed (its timeout passed before the 2xx reached it). */
+  readonly retriedAfterTimeout: number;
 }
 
 export interface SoakReport {
@@ -158,7 +160,8 @@ const QUIET_MS = 5_000;
 export const RECOVERY_BOUND_SECONDS = 90;
 export const RECOVERY_OPEN_AFTER_SECONDS = 90;
 /** WEBHOOK_TIMEOUT_MS plus the delivery function's lease margin (webhook-wiring.ts). */
-const WEBHOOK_ATTEMPT_LEASE_MS = 10_000;
+const WEBHOOK_TIMEOUT_MS = 10_000;
+const WEBHOOK_ATTEMPT_LEASE_MS = WEBHOOK_TIMEOUT_MS + 5_000;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const TERMINAL = ["completed", "failed", "cancelled"];
 
@@ -241,7 +244,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       CALLBACK_ALLOW_LOOPBACK: "true",
       WEBHOOK_RETRY_DELAYS_SECONDS: "1",
       WEBHOOK_MAX_ATTEMPTS: "5",
-      WEBHOOK_TIMEOUT_MS: "5000",
+      WEBHOOK_TIMEOUT_MS: String(WEBHOOK_TIMEOUT_MS),
     },
     workerTimeoutMs: WORKER_TIMEOUT_MS,
     queue: { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS },
@@ -624,6 +627,7 @@ function summarize(observed: Observed): SoakReport {
   }
   let badDeliveries = receiver.deliveries.filter((delivery) => delivery.event === undefined).length;
   let redeliveredAfterFreeze = 0;
+  let retriedAfterTimeout = 0;
   const hookedIndices = new Set(tracked.filter((job) => job.webhook).map((job) => job.index));
   for (const index of deliveriesByIndex.keys()) if (!hookedIndices.has(index)) badDeliveries++;
 
@@ -730,19 +734,25 @@ function summarize(observed: Observed): SoakReport {
       } else if (accepted.length > 1) {
         const firstAt = (accepted[0] as WebhookDelivery).at;
         const lastAt = (accepted[accepted.length - 1] as WebhookDelivery).at;
-        const ids = [...new Set(accepted.map((delivery) => delivery.webhookId))];
-        // The same webhook-id again after a 2xx is allowed only when DynamoDB Local was frozen
-        // between the attempt's claim and the repeat: the attempt's record could not be written,
-        // its lease lapsed and the attempt was made again (receivers dedupe by webhook-id).
+        const ids = [...new Set(deliveries.map((delivery) => delivery.webhookId))];
+        const target = stored.notifications?.find((candidate) => candidate.webhookId === ids[0]);
+        // The same webhook-id again after a 2xx is allowed when each POST was an attempt the sender
+        // recorded (it did not see the 2xx in time, so it retried: receivers dedupe by webhook-id),
+        // or when DynamoDB Local was frozen between the attempt's claim and the repeat (the
+        // attempt's record could not be written and its lease lapsed). Two webhook-ids for one
+        // event, or more POSTs than recorded attempts without a freeze, are a double.
+        const recordedAttempts =
+          ids.length === 1 && target !== undefined && target.attempts >= deliveries.length;
         const frozenBetween = book.freezes.some(
           ([from, to]) => (to === 0 || to >= firstAt - WEBHOOK_ATTEMPT_LEASE_MS) && from <= lastAt,
         );
-        if (ids.length === 1 && frozenBetween) redeliveredAfterFreeze++;
+        if (recordedAttempts) retriedAfterTimeout++;
+        else if (ids.length === 1 && frozenBetween) redeliveredAfterFreeze++;
         else {
           row.webhookDouble++;
           note(
             job,
-            `webhook accepted ${accepted.length} times, ${accepted.map((d) => `${d.webhookId.slice(0, 12)}… +${((d.at - firstAt) / 1000).toFixed(1)} s`).join(", ")}`,
+            `webhook accepted ${accepted.length} times in ${deliveries.length} POSTs, ${target?.attempts ?? "?"} attempts recorded: ${accepted.map((d) => `${d.webhookId.slice(0, 12)}… +${((d.at - firstAt) / 1000).toFixed(1)} s`).join(", ")}`,
           );
         }
       }
@@ -792,6 +802,7 @@ function summarize(observed: Observed): SoakReport {
     refused: receiver.deliveries.filter((delivery) => delivery.answered === 503).length,
     bad: badDeliveries,
     redeliveredAfterFreeze,
+    retriedAfterTimeout,
   };
   const { progress: _progress, mix: _mix, ...settings } = options;
   const clean =
@@ -899,7 +910,7 @@ export function formatSoakReport(
     "",
     `Recovery: the longest time from the end of the last fault to a job's terminal state ${Number.isFinite(recovery.longestSeconds) ? `${recovery.longestSeconds.toFixed(1)} s` : "∞ (a job never ended)"} (bound ${RECOVERY_BOUND_SECONDS} s); ${recovery.openAfter} jobs still open ${RECOVERY_OPEN_AFTER_SECONDS} s after (bound 0). Stall: ${stall}.`,
     "",
-    `Webhooks: ${w.jobs} jobs with a callbackUrl, ${w.deliveries} deliveries (${w.accepted} accepted, ${w.refused} answered 503 by policy), ${w.bad} bad (signature, job or status), ${w.redeliveredAfterFreeze} redelivered after a freeze.`,
+    `Webhooks: ${w.jobs} jobs with a callbackUrl, ${w.deliveries} deliveries (${w.accepted} accepted, ${w.refused} answered 503 by policy), ${w.bad} bad (signature, job or status), ${w.redeliveredAfterFreeze} redelivered after a freeze, ${w.retriedAfterTimeout} accepted again after the sender recorded a failed attempt.`,
     ...(r.open.length > 0 ? ["", "Open rows:", "", ...r.open.slice(0, 10).map((row) => `- ${row}`)] : []),
     ...(report.problems.length > 0
       ? ["", "Problems (first 20):", "", ...report.problems.map((p) => `- ${p}`)]
