@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { JobStateConflictError } from "../lambdas/shared/domain/errors.js";
 import type { JobStore } from "../lambdas/shared/domain/ports.js";
 import { isSubmitCheck, type JobType } from "../lambdas/shared/jobs/job-type.js";
 import type { LocalAwsClients } from "../local/aws-clients.js";
@@ -125,6 +127,8 @@ const READS = new Set(["get", "findByIdempotencyKey", "listByOwner", "countActiv
  */
 export class WriteLedger {
   readonly terminalWrites = new Map<string, number>();
+  /** Terminal writes that failed at the client without a condition failure, per job. */
+  readonly uncertainWrites = new Map<string, number>();
   /** Writes of any kind that succeeded, and when the last one did. */
   writes = 0;
   lastWriteAt = 0;
@@ -133,6 +137,11 @@ export class WriteLedger {
 
   private terminal(jobId: string): void {
     this.terminalWrites.set(jobId, (this.terminalWrites.get(jobId) ?? 0) + 1);
+  }
+
+  /** A terminal write whose call failed without a condition failure: it may have landed (a timed-out call applied later). */
+  private uncertain(jobId: string): void {
+    this.uncertainWrites.set(jobId, (this.uncertainWrites.get(jobId) ?? 0) + 1);
   }
 
   private wrote(): void {
@@ -149,7 +158,14 @@ export class WriteLedger {
         const name = String(property);
         return async (...args: unknown[]) => {
           beforeAndAfter();
-          const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          let result: unknown;
+          try {
+            result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } catch (error) {
+            if (TERMINAL_WRITES.has(name) && !(error instanceof JobStateConflictError))
+              this.uncertain(String(args[0]));
+            throw error;
+          }
           if (!READS.has(name) && result !== false) this.wrote();
           if (TERMINAL_WRITES.has(name)) this.terminal(String(args[0]));
           if (name === "recordSubmit") this.external.recordedSubmit(String(args[0]));
@@ -164,7 +180,6 @@ export class WriteLedger {
   watchCancels(clients: LocalAwsClients): void {
     clients.dynamo.middlewareStack.add(
       (next) => async (args) => {
-        const result = await next(args);
         const input = args.input as {
           UpdateExpression?: string;
           Key?: { id?: { S?: string } };
@@ -172,15 +187,19 @@ export class WriteLedger {
         };
         const setsStatus = /#status = (:\w+)/.exec(input.UpdateExpression ?? "");
         const id = input.Key?.id?.S;
-        if (
+        const cancels =
           setsStatus?.[1] !== undefined &&
-          input.ExpressionAttributeValues?.[setsStatus[1]]?.S === "cancelled" &&
-          id !== undefined
-        ) {
+          input.ExpressionAttributeValues?.[setsStatus[1]]?.S === "cancelled";
+        if (!cancels || id === undefined) return next(args);
+        try {
+          const result = await next(args);
           this.terminal(id);
           this.wrote();
+          return result;
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) this.uncertain(id);
+          throw error;
         }
-        return result;
       },
       { step: "finalizeRequest", priority: "low", name: "soakCancelWrites" },
     );

@@ -132,6 +132,8 @@ export interface SoakReport {
   readonly faults: Readonly<Record<FaultKind, number>>;
   readonly external: ExternalCalls;
   readonly terminalWrites: number;
+  /** Jobs ended by a terminal write whose call failed at the client (a timeout) but landed. */
+  readonly landedUnseen: number;
   readonly reconciliation: Reconciliation;
   readonly recovery: Recovery;
   readonly webhooks: WebhookFigures;
@@ -628,6 +630,8 @@ function summarize(observed: Observed): SoakReport {
   let badDeliveries = receiver.deliveries.filter((delivery) => delivery.event === undefined).length;
   let redeliveredAfterFreeze = 0;
   let retriedAfterTimeout = 0;
+  /** Terminal jobs whose only terminal write failed at the client (timed out) and landed anyway. */
+  let landedUnseen = 0;
   const hookedIndices = new Set(tracked.filter((job) => job.webhook).map((job) => job.index));
   for (const index of deliveriesByIndex.keys()) if (!hookedIndices.has(index)) badDeliveries++;
 
@@ -673,8 +677,12 @@ function summarize(observed: Observed): SoakReport {
       continue;
     }
     if (terminalWrites === 0) {
-      row.unobserved++;
-      note(job, `ended ${stored.status} with no terminal write seen`);
+      // A terminal write whose call timed out at the client may still have landed.
+      if ((writes.uncertainWrites.get(jobId) ?? 0) > 0) landedUnseen++;
+      else {
+        row.unobserved++;
+        note(job, `ended ${stored.status} with no terminal write seen`);
+      }
     }
     const first = job.firstTerminal;
     const status = String(first.status);
@@ -823,6 +831,7 @@ function summarize(observed: Observed): SoakReport {
     faults: { ...book.injected },
     external: external.totals(),
     terminalWrites: [...writes.terminalWrites.values()].reduce((sum, count) => sum + count, 0),
+    landedUnseen,
     reconciliation,
     recovery,
     webhooks,
@@ -904,7 +913,7 @@ export function formatSoakReport(
     "|---|--:|--:|---|---|",
     ...faults,
     "",
-    `External calls (fake external side): ${x.runs} runs, ${x.submits} submits, ${x.checks} checks, ${x.cancels} cancel(state); ${x.overlaps} overlapping, ${x.resubmits} re-submits. Terminal writes: ${report.terminalWrites}.`,
+    `External calls (fake external side): ${x.runs} runs, ${x.submits} submits, ${x.checks} checks, ${x.cancels} cancel(state); ${x.overlaps} overlapping, ${x.resubmits} re-submits. Terminal writes: ${report.terminalWrites} seen, ${report.landedUnseen} jobs ended by a write whose call failed at the client but landed.`,
     "",
     `Reconciliation: ${r.rows} job rows scanned, ${r.untracked} untracked, ${r.open.length} open; queues left ${JSON.stringify(r.queues)}; ${r.quietWrites} writes in a ${r.quietSeconds} s quiet period; ${r.objectsRead} stored results read from the bucket.`,
     "",
