@@ -843,8 +843,8 @@ function summarize(observed: Observed): SoakReport {
 /** Why a row is still open, from its own fields. */
 function openReason(row: Row): string {
   const lease =
-    row.leaseExpiresAt === undefined
-      ? "no lease"
+    row.leaseExpiresAt === undefined || row.leaseExpiresAt === 0
+      ? "no lease (released)"
       : `lease ${Math.round((row.leaseExpiresAt - Date.now()) / 1000)} s from now`;
   const check =
     row.nextCheckAt === undefined
