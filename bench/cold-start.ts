@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build, version as esbuildVersion } from "esbuild";
+import { build, version as esbuildVersion, type Plugin } from "esbuild";
 import { median } from "./stats.js";
 
 /** Kept equal to the banner in lib/lambda-function.ts (checked below, reported as bannerMatchesLib). */
@@ -16,8 +16,12 @@ const FUNCTIONS = ["mcp", "worker", "dead-letter"] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 const CHILD_TIMEOUT_MS = 30_000;
 
+/** The MCP handler as it was with one MCP SDK: the 2026-07-28 door (the v2 SDK) left out. */
+const ONE_SDK_BUNDLE = "mcp-one-sdk";
+type BundleName = FunctionName | typeof ONE_SDK_BUNDLE;
+
 export interface BundleSize {
-  readonly function: FunctionName;
+  readonly function: BundleName;
   readonly bytes: number;
   readonly gzipBytes: number;
   /** The source map deployed beside it (sourcesContent off); Node reads it only with --enable-source-maps. */
@@ -46,19 +50,32 @@ export interface ColdStartResult {
 interface Variant {
   readonly id: string;
   readonly label: string;
-  readonly bundle?: FunctionName;
-  readonly firstRequest?: boolean;
+  readonly bundle?: BundleName;
+  /** The first request the handler answers: a 2025 `initialize`, or a 2026-07-28 `server/discover`. */
+  readonly firstRequest?: "initialize" | "discover";
   readonly nodeArgs?: readonly string[];
 }
 
 const VARIANTS: readonly Variant[] = [
   { id: "node", label: "empty node process (baseline)" },
-  { id: "mcp", label: "MCP handler: import + first initialize", bundle: "mcp", firstRequest: true },
+  {
+    id: ONE_SDK_BUNDLE,
+    label: "MCP handler, one SDK (no 2026 door): import + first initialize",
+    bundle: ONE_SDK_BUNDLE,
+    firstRequest: "initialize",
+  },
+  { id: "mcp", label: "MCP handler: import + first initialize", bundle: "mcp", firstRequest: "initialize" },
+  {
+    id: "mcp-2026",
+    label: "MCP handler: import + first 2026-07-28 server/discover",
+    bundle: "mcp",
+    firstRequest: "discover",
+  },
   {
     id: "mcp-source-maps",
     label: "MCP handler with --enable-source-maps (as deployed)",
     bundle: "mcp",
-    firstRequest: true,
+    firstRequest: "initialize",
     nodeArgs: ["--enable-source-maps"],
   },
   { id: "worker", label: "worker handler: import", bundle: "worker" },
@@ -74,10 +91,17 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
   const dir = await mkdtemp(join(tmpdir(), "mcp-async-jobs-bench-"));
   try {
     const bundles: BundleSize[] = [];
-    for (const name of FUNCTIONS) {
+    const stub = join(dir, "no-2026-door.mjs");
+    await writeFile(stub, NO_2026_DOOR_SOURCE);
+    const builds: ReadonlyArray<{ name: BundleName; entry: FunctionName; plugins: Plugin[] }> = [
+      ...FUNCTIONS.map((name) => ({ name, entry: name, plugins: [] })),
+      { name: ONE_SDK_BUNDLE, entry: "mcp", plugins: [without2026Door(stub)] },
+    ];
+    for (const { name, entry, plugins } of builds) {
       const outfile = join(dir, name, "index.mjs");
       await build({
-        entryPoints: [join(REPO_ROOT, "lambdas", name, "handler.ts")],
+        entryPoints: [join(REPO_ROOT, "lambdas", entry, "handler.ts")],
+        plugins,
         outfile,
         bundle: true,
         platform: "node",
@@ -161,7 +185,7 @@ async function runChild(script: string, variant: Variant, bundle: string | undef
     JOB_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/bench-jobs",
     AUTH_MODE: "none",
     ...(bundle ? { BENCH_BUNDLE: bundle } : {}),
-    ...(variant.firstRequest ? { BENCH_FIRST_REQUEST: "1" } : {}),
+    ...(variant.firstRequest ? { BENCH_FIRST_REQUEST: variant.firstRequest } : {}),
   };
   const started = performance.now();
   const { code, stdout, stderr } = await spawnAndWait(
@@ -205,7 +229,23 @@ function spawnAndWait(
   });
 }
 
-/** Runs in the fresh process: import the bundle, optionally answer one initialize request. */
+/** Replaces the 2026-07-28 door module: a door that takes no request, so nothing of the v2 SDK is bundled. */
+function without2026Door(stub: string): Plugin {
+  return {
+    name: "without-2026-door",
+    setup(context) {
+      context.onResolve({ filter: /\/door-2026\.js$/ }, () => ({ path: stub }));
+    },
+  };
+}
+
+const NO_2026_DOOR_SOURCE = `
+export function createModernDoor() {
+  return { accepts: async () => false, fetch: async () => new Response(null, { status: 404 }) };
+}
+`;
+
+/** Runs in the fresh process: import the bundle, optionally answer one initialize or server/discover request. */
 const CHILD_SOURCE = `
 const bundle = process.env.BENCH_BUNDLE;
 let importMs = null, firstRequestMs = null, status = null;
@@ -213,13 +253,21 @@ if (bundle) {
   const t0 = performance.now();
   const mod = await import(bundle);
   importMs = performance.now() - t0;
-  if (process.env.BENCH_FIRST_REQUEST === "1") {
-    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: {
-      protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1.0.0" } } });
+  const first = process.env.BENCH_FIRST_REQUEST;
+  if (first) {
+    const modern = first === "discover";
+    const body = JSON.stringify(modern
+      ? { jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: {
+          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+          "io.modelcontextprotocol/clientCapabilities": {},
+          "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1.0.0" } } } }
+      : { jsonrpc: "2.0", id: 1, method: "initialize", params: {
+          protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1.0.0" } } });
     const domainName = "bench.lambda-url.us-east-1.on.aws";
+    const modernHeaders = modern ? { "mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover" } : {};
     const event = {
       version: "2.0", routeKey: "$default", rawPath: "/mcp", rawQueryString: "",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", host: domainName },
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", host: domainName, ...modernHeaders },
       requestContext: { accountId: "000000000000", apiId: "bench", domainName, domainPrefix: "bench",
         http: { method: "POST", path: "/mcp", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "bench" },
         requestId: "bench", routeKey: "$default", stage: "$default", time: new Date().toISOString(), timeEpoch: Date.now() },

@@ -1,6 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { callForJob, connectClient } from "../cli/mcp-client.js";
 import type { JobView } from "../lambdas/shared/domain/job.js";
-import { callForJob, connectClient } from "../local/mcp-client.js";
 import { isDone } from "./mcp-client.js";
 import { sleep } from "./pool.js";
 import type { BenchStack } from "./stack.js";

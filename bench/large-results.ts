@@ -1,8 +1,8 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { connectClient } from "../cli/mcp-client.js";
 import { S3ResultStore } from "../lambdas/shared/adapters/s3-result-store.js";
 import { DEFAULT_RESULT_MAX_BYTES, MAX_ANSWER_CHARS } from "../lambdas/shared/config/table-schema.js";
 import { RESULT_CONTENT_TYPE } from "../lambdas/shared/domain/results.js";
-import { connectClient } from "../local/mcp-client.js";
 import type { BenchStack } from "./stack.js";
 import { type Summary, summarize } from "./stats.js";
 

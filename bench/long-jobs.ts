@@ -1,5 +1,5 @@
+import { callForJob, connectClient } from "../cli/mcp-client.js";
 import type { WorkerInvocation } from "../local/local-stack.js";
-import { callForJob, connectClient } from "../local/mcp-client.js";
 import type { BenchStack } from "./stack.js";
 import { rounded as roundedSummary, type Summary, summarize } from "./stats.js";
 

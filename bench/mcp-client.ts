@@ -1,6 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { connectClient } from "../cli/mcp-client.js";
 import { isTerminal, type JobView } from "../lambdas/shared/domain/job.js";
-import { connectClient } from "../local/mcp-client.js";
 
 /** `count` clients, connected one after another (so their handshakes do not compete for the cores). */
 export async function connectClients(url: string, count: number): Promise<Client[]> {

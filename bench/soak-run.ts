@@ -4,6 +4,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { callTool, connectClient, type ToolAnswer } from "../cli/mcp-client.js";
 import { generateWebhookSecret } from "../lambdas/shared/adapters/standard-webhooks.js";
 import { type JobRow, JobRowSchema } from "../lambdas/shared/domain/job.js";
 import { silentLog } from "../lambdas/shared/domain/logger.js";
@@ -11,7 +12,6 @@ import { sha256 } from "../lambdas/shared/domain/sha256.js";
 import { JOB_TYPES, jobTypesWith } from "../lambdas/shared/jobs/registry.js";
 import { startEmulators } from "../local/emulators.js";
 import { type LocalStack, startLocalStack } from "../local/local-stack.js";
-import { callTool, connectClient, type ToolAnswer } from "../local/mcp-client.js";
 import {
   addDynamoFaults,
   DynamoFreezer,

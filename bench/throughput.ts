@@ -1,6 +1,6 @@
 import { type AttributeValue, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { callForJob } from "../local/mcp-client.js";
+import { callForJob } from "../cli/mcp-client.js";
 import { closeClients, connectClients } from "./mcp-client.js";
 import { runPool, sleep } from "./pool.js";
 import type { BenchProfile } from "./profile.js";

@@ -1,8 +1,8 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { connectClient } from "../local/mcp-client.js";
 import { CliError } from "./errors.js";
+import { connectClient } from "./mcp-client.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:3000/mcp";
 

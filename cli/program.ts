@@ -1,11 +1,11 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Command, CommanderError, Option } from "commander";
 import { JOB_STATUSES } from "../lambdas/shared/domain/job.js";
-import { callTool } from "../local/mcp-client.js";
 import { DEFAULT_URL, describeFailure, openClient } from "./connection.js";
 import { barDisplay, type JobDisplay, lineDisplay } from "./display.js";
 import { CliError, EXIT, type ExitCode } from "./errors.js";
 import { type CliJob, CliJobSchema, JobListSchema } from "./job.js";
+import { callTool } from "./mcp-client.js";
 import { buildToolArguments, type ToolDescription } from "./tool-args.js";
 import { watchJob } from "./watch.js";
 

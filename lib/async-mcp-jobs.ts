@@ -9,7 +9,7 @@ import {
 } from "../lambdas/shared/config/table-schema.js";
 import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import { sha256 } from "../lambdas/shared/domain/sha256.js";
-import { JOB_TYPES } from "../lambdas/shared/jobs/registry.js";
+import { DEMO_JOB_TYPE_NAMES } from "../lambdas/shared/jobs/demo-contract.js";
 import { JobAlarms } from "./alarms.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
 import { JobIntegrations } from "./job-integrations.js";
@@ -129,7 +129,7 @@ export class AsyncMcpJobs extends Construct {
     if (props.integrationsFile !== undefined) {
       this.integrations = new JobIntegrations(this, "Integrations", {
         file: props.integrationsFile,
-        reservedNames: props.includeDemoJobTypes ? JOB_TYPES.map((type) => type.name) : [],
+        reservedNames: props.includeDemoJobTypes ? DEMO_JOB_TYPE_NAMES : [],
         removalPolicy,
       });
     }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { LOOPBACK_HOSTS } from "../lambdas/shared/domain/loopback.js";
-import { jsonRpcErrorBody } from "../lambdas/shared/mcp/json-rpc.js";
+import { jsonRpcErrorBody } from "../lambdas/shared/http/json-rpc.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
 import { fakeLambdaContext } from "./lambda-context.js";
 

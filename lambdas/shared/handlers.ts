@@ -1,8 +1,8 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsClientOptions } from "./adapters/aws-call-policy.js";
+import { secretsManagerReader } from "./adapters/secrets-manager.js";
 import { type AuthenticatorDeps, createAuthenticator } from "./auth/create-authenticator.js";
-import { secretsManagerReader } from "./auth/secret-api-keys.js";
 import { loadDeadLetterConfig, loadMcpConfig, loadWorkerConfig } from "./config/config.js";
 import { loadDeliveryConfig, loadOutboxConfig } from "./config/webhook-config.js";
 import type { Log } from "./domain/logger.js";

@@ -160,11 +160,11 @@ describe("the packed library in a fresh CDK app outside the repository", () => {
       ]),
     );
     // Only the build, the integrations file's JSON Schema and the package's own metadata: no sources,
-    // tests or benchmarks (of local/, the MCP client the CLI uses).
+    // tests, benchmarks or the local stack.
     expect(
       files.filter(
         (file) =>
-          !/^package\/(dist\/(lib|lambdas|bin|cli|local)\/|integrations\/integrations\.schema\.json$|package\.json$|README\.md$)/.test(
+          !/^package\/(dist\/(lib|lambdas|bin|cli)\/|integrations\/integrations\.schema\.json$|package\.json$|README\.md$)/.test(
             file,
           ),
       ),

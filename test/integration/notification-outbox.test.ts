@@ -4,11 +4,8 @@ import { DynamoNotificationStore } from "../../lambdas/shared/adapters/dynamo-no
 import { SqsNotificationQueue } from "../../lambdas/shared/adapters/sqs-notification-queue.js";
 import { EnqueueFailedError } from "../../lambdas/shared/domain/errors.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
-import type {
-  NotificationMessage,
-  NotificationQueue,
-  NotificationTarget,
-} from "../../lambdas/shared/domain/notifications.js";
+import type { NotificationMessage, NotificationTarget } from "../../lambdas/shared/domain/notifications.js";
+import type { NotificationQueue } from "../../lambdas/shared/domain/ports.js";
 import { systemClock } from "../../lambdas/shared/domain/ports.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { CallbackTargets } from "../../lambdas/shared/usecases/callback-targets.js";

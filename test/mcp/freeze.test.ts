@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callForJob, callTool, connectClient, type JobAnswer } from "../../cli/mcp-client.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import { type Emulators, startEmulators } from "../../local/emulators.js";
 import { type LocalStack, startLocalStack } from "../../local/local-stack.js";
-import { callForJob, callTool, connectClient, type JobAnswer } from "../../local/mcp-client.js";
 import { FAST_WORKER_ENV } from "../support/mcp-stack.js";
 
 /** Longer than any tool call's budget, as in the issue that found the stranded jobs. */

@@ -33,4 +33,4 @@ export {
   connectClient,
   type JobAnswer,
   type ToolAnswer,
-} from "../../local/mcp-client.js";
+} from "../../cli/mcp-client.js";

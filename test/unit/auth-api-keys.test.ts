@@ -1,13 +1,15 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
+import { secretsManagerReader } from "../../lambdas/shared/adapters/secrets-manager.js";
 import {
   apiKeyAuthenticator,
   MIN_API_KEY_LENGTH,
   parseApiKeyList,
 } from "../../lambdas/shared/auth/api-key-authenticator.js";
 import { createAuthenticator } from "../../lambdas/shared/auth/create-authenticator.js";
-import { loadApiKeysFromSecret, secretsManagerReader } from "../../lambdas/shared/auth/secret-api-keys.js";
-import { ConfigError, loadMcpConfig } from "../../lambdas/shared/config/config.js";
+import { loadApiKeysFromSecret } from "../../lambdas/shared/auth/secret-api-keys.js";
+import { loadMcpConfig } from "../../lambdas/shared/config/config.js";
+import { ConfigError } from "../../lambdas/shared/config/env-reader.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 
 const KEY_A = "alice-key-0123456789abcdef";

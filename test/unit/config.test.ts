@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  ConfigError,
-  loadLocalConfig,
-  loadMcpConfig,
-  loadWorkerConfig,
-} from "../../lambdas/shared/config/config.js";
+import { loadLocalConfig, loadMcpConfig, loadWorkerConfig } from "../../lambdas/shared/config/config.js";
+import { ConfigError } from "../../lambdas/shared/config/env-reader.js";
 
 const base = { JOB_TABLE_NAME: "jobs", JOB_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/jobs" };
 

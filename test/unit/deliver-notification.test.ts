@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { JobRow } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
+import type { NotificationMessage } from "../../lambdas/shared/domain/notifications.js";
 import type {
+  AttemptOutcome,
   AttemptRecord,
   AttemptTarget,
-  NotificationMessage,
   NotificationStore,
-} from "../../lambdas/shared/domain/notifications.js";
+} from "../../lambdas/shared/domain/ports.js";
 import {
-  type AttemptOutcome,
   type DeliveryDecision,
   deliverNotification,
 } from "../../lambdas/shared/usecases/deliver-notification.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UnknownJobTypeError } from "../../lambdas/shared/domain/errors.js";
+import { DEMO_JOB_TYPE_NAMES } from "../../lambdas/shared/jobs/demo-contract.js";
 import { exportApi } from "../../lambdas/shared/jobs/export-api.js";
 import { failingApi } from "../../lambdas/shared/jobs/failing-api.js";
 import { flakyApi } from "../../lambdas/shared/jobs/flaky-api.js";
@@ -88,7 +89,8 @@ describe("job type inputs", () => {
 describe("job type registry", () => {
   it("serves the five demo types by name", () => {
     const registry = createJobTypeRegistry();
-    expect(registry.all.map((type) => type.name)).toEqual([
+    expect(registry.all.map((type) => type.name)).toEqual([...DEMO_JOB_TYPE_NAMES]);
+    expect(DEMO_JOB_TYPE_NAMES).toEqual([
       "slow_api",
       "failing_api",
       "flaky_api",

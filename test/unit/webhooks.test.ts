@@ -4,12 +4,12 @@ import {
   generateWebhookSecret,
   webhookHeaders,
   webhookKey,
-  webhookKeyError,
 } from "../../lambdas/shared/adapters/standard-webhooks.js";
-import { ConfigError } from "../../lambdas/shared/config/config.js";
+import { ConfigError } from "../../lambdas/shared/config/env-reader.js";
 import { loadCallbackConfig, loadDeliveryConfig } from "../../lambdas/shared/config/webhook-config.js";
 import type { JobRow } from "../../lambdas/shared/domain/job.js";
 import { CallbackRefusedError } from "../../lambdas/shared/domain/notifications.js";
+import { webhookKeyError } from "../../lambdas/shared/domain/webhook-secret.js";
 import { CallbackTargets } from "../../lambdas/shared/usecases/callback-targets.js";
 import { retryDelaySeconds } from "../../lambdas/shared/usecases/deliver-notification.js";
 import { jobEvent } from "../../lambdas/shared/usecases/job-event.js";

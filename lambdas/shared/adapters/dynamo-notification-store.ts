@@ -2,12 +2,8 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/c
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { JOB_TABLE } from "../config/table-schema.js";
 import type { JobRow } from "../domain/job.js";
-import {
-  type AttemptRecord,
-  type AttemptTarget,
-  MAX_CALLBACK_TARGETS,
-  type NotificationStore,
-} from "../domain/notifications.js";
+import { MAX_CALLBACK_TARGETS } from "../domain/notifications.js";
+import type { AttemptRecord, AttemptTarget, NotificationStore } from "../domain/ports.js";
 import { type Clock, type JobStore, systemClock } from "../domain/ports.js";
 
 export interface DynamoNotificationStoreOptions {

@@ -1,5 +1,6 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { NotificationMessage, NotificationQueue, NotificationWait } from "../domain/notifications.js";
+import type { NotificationMessage } from "../domain/notifications.js";
+import type { NotificationQueue, NotificationWait } from "../domain/ports.js";
 
 /** SQS's longest visibility timeout: 12 h. */
 const MAX_VISIBILITY_SECONDS = 43_200;

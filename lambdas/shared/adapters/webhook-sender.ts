@@ -1,5 +1,5 @@
 import type { NotificationTarget } from "../domain/notifications.js";
-import type { Clock } from "../domain/ports.js";
+import type { AttemptOutcome, Clock, WebhookSender } from "../domain/ports.js";
 import {
   OutboundError,
   type OutboundPolicy,
@@ -7,7 +7,6 @@ import {
   OutboundTimeoutError,
   sendOutbound,
 } from "../outbound/outbound.js";
-import type { AttemptOutcome, WebhookSender } from "../usecases/deliver-notification.js";
 import { webhookHeaders } from "./standard-webhooks.js";
 
 export interface OutboundWebhookSenderOptions {

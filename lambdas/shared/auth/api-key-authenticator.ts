@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { ConfigError } from "../config/config.js";
+import { ConfigError } from "../config/env-reader.js";
 import type { Log } from "../domain/logger.js";
 import { sha256Bytes as sha256 } from "../domain/sha256.js";
 import type { Authenticator } from "./authenticator.js";

@@ -3,7 +3,7 @@
  * Authorization header, and the 401/403 answers with their `WWW-Authenticate` challenge.
  */
 
-import { jsonRpcError } from "../mcp/json-rpc.js";
+import { jsonRpcError } from "../http/json-rpc.js";
 
 /** The realm every challenge names. */
 export const REALM = "mcp";

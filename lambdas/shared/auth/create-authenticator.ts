@@ -1,12 +1,13 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsClientOptions } from "../adapters/aws-call-policy.js";
+import { type SecretReader, secretsManagerReader } from "../adapters/secrets-manager.js";
 import type { McpConfig } from "../config/config.js";
 import { ENV } from "../config/env-names.js";
 import { type Log, silentLog } from "../domain/logger.js";
 import { apiKeyAuthenticator, parseApiKeyList } from "./api-key-authenticator.js";
 import { type Authenticator, noAuthentication } from "./authenticator.js";
 import { jwtAuthenticator } from "./jwt-authenticator.js";
-import { loadApiKeysFromSecret, type SecretReader, secretsManagerReader } from "./secret-api-keys.js";
+import { loadApiKeysFromSecret } from "./secret-api-keys.js";
 
 export interface AuthenticatorDeps {
   readonly log?: Log;

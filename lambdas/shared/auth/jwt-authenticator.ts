@@ -2,7 +2,7 @@ import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtV
 import type { JwtAuthConfig } from "../config/config.js";
 import type { Log } from "../domain/logger.js";
 import { isHttpsOrLoopbackUrl } from "../domain/loopback.js";
-import { jsonRpcError } from "../mcp/json-rpc.js";
+import { jsonRpcError } from "../http/json-rpc.js";
 import type { Authenticator, AuthOutcome } from "./authenticator.js";
 import { bearerChallenger, readBearerToken } from "./bearer.js";
 import {

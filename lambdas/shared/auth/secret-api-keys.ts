@@ -1,19 +1,6 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ConfigError } from "../config/config.js";
+import type { SecretReader } from "../adapters/secrets-manager.js";
+import { ConfigError } from "../config/env-reader.js";
 import type { ApiKeyEntry } from "./api-key-authenticator.js";
-
-/** Reads a secret's string value: the one thing the API key loading needs from Secrets Manager. */
-export type SecretReader = (secretId: string) => Promise<string>;
-
-export function secretsManagerReader(client: SecretsManagerClient): SecretReader {
-  return async (secretId) => {
-    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (SecretString === undefined) {
-      throw new ConfigError(`The API key secret ${secretId} has no string value.`);
-    }
-    return SecretString;
-  };
-}
 
 /**
  * Loads the named keys from the secret the stack creates: JSON `{"<name>": "<key>", ...}`, one

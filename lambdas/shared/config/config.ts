@@ -1,10 +1,20 @@
 import { z } from "zod";
 import { JOB_TTL_SECONDS } from "../domain/job.js";
 import { isHttpsOrLoopbackUrl } from "../domain/loopback.js";
+import { DEFAULT_BATCH_API_CHECK_SECONDS } from "../jobs/demo-contract.js";
 import { ENV } from "./env-names.js";
+import {
+  ConfigError,
+  type Env,
+  type EnvConfig,
+  type EnvSpec,
+  flag,
+  integer,
+  optionalText,
+  readEnv,
+} from "./env-reader.js";
 import { AUTH_MODES, type AuthMode } from "./functions.js";
 import {
-  DEFAULT_BATCH_API_CHECK_SECONDS,
   DEFAULT_MAX_RECEIVE_COUNT,
   DEFAULT_RESULT_MAX_BYTES,
   DEFAULT_WORKER_TIMEOUT_SECONDS,
@@ -20,38 +30,6 @@ import {
   type OutboxConfig,
 } from "./webhook-config.js";
 
-/** Config is parsed once at cold start, so a bad value fails at once and names the variable. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-function integer(min: number, max: number, fallback: number): z.ZodType<number> {
-  return z.coerce.number().int().min(min).max(max).default(fallback);
-}
-
-/** Each config field: the variable it comes from and the schema its value must meet. */
-type EnvSpec = Record<string, readonly [name: string, schema: z.ZodType]>;
-export type EnvConfig<Spec extends EnvSpec> = { readonly [Field in keyof Spec]: z.output<Spec[Field][1]> };
-
-/** Reads every variable of `spec` at once, so one error lists every bad variable by name. */
-export function readEnv<Spec extends EnvSpec>(spec: Spec, env: Env): EnvConfig<Spec> {
-  const shape = Object.fromEntries(Object.values(spec).map(([name, schema]) => [name, schema]));
-  const result = z.object(shape).safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
-  }
-  const values = result.data as Record<string, unknown>;
-  return Object.fromEntries(
-    Object.entries(spec).map(([field, [name]]) => [field, values[name]]),
-  ) as EnvConfig<Spec>;
-}
-
 const tableName = [ENV.tableName, z.string().min(1)] as const;
 const queueUrl = [ENV.queueUrl, z.string().url()] as const;
 /** Unset: no results bucket, so results larger than the inline bound fail `result_too_large`. */
@@ -62,11 +40,6 @@ const resultBucketName = [
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "must be an S3 bucket name" })
     .optional(),
 ] as const;
-
-const flag = z
-  .enum(["true", "false"], { message: 'must be "true" or "false"' })
-  .default("false")
-  .transform((value) => value === "true");
 
 const workerSpec = {
   tableName,
@@ -178,11 +151,6 @@ export function loadMcpConfig(env: Env = process.env): McpConfig {
     callbacks: { ...loadCallbackConfig(env), ...loadOutboxConfig(env) },
   };
 }
-
-export const optionalText = z
-  .string()
-  .optional()
-  .transform((value) => (value?.trim() ? value.trim() : undefined));
 
 /** RFC 6749 scope-token: printable ASCII without space, quote or backslash. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;

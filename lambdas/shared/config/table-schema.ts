@@ -43,6 +43,3 @@ export const MAX_RESULT_MAX_BYTES = 100_000_000;
 
 /** No tool answer's text passes this many characters (hosted agents cap what one tool answer may hold). */
 export const MAX_ANSWER_CHARS = 20_000;
-
-/** Seconds between two checks of a batch_api job, unless BATCH_API_CHECK_SECONDS says otherwise. */
-export const DEFAULT_BATCH_API_CHECK_SECONDS = 15;

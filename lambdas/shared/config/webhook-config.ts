@@ -1,19 +1,12 @@
 import { z } from "zod";
-import { webhookKeyError } from "../adapters/standard-webhooks.js";
-import { ConfigError, type EnvConfig, readEnv } from "./config.js";
+import { webhookKeyError } from "../domain/webhook-secret.js";
 import { ENV } from "./env-names.js";
-
-type Env = Record<string, string | undefined>;
+import { ConfigError, type Env, type EnvConfig, flag, readEnv } from "./env-reader.js";
 
 /** Standard Webhooks' retry schedule, close to Svix's: 5 s, 1 min, 5 min, 30 min, 2 h, then every 6 h. */
 export const DEFAULT_WEBHOOK_RETRY_DELAYS_SECONDS = [5, 60, 300, 1_800, 7_200, 21_600] as const;
 /** How long one delivery attempt may take. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
-
-const flag = z
-  .enum(["true", "false"], { message: 'must be "true" or "false"' })
-  .default("false")
-  .transform((value) => value === "true");
 
 const url = z.url({ protocol: /^https?$/, message: "must be an http(s) URL" });
 

@@ -1,4 +1,12 @@
-import type { JobError } from "./job.js";
+import { z } from "zod";
+
+/** How a job failed, as its row, get_job and every other view carry it. */
+export const JobErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+export type JobError = z.infer<typeof JobErrorSchema>;
 
 /** Base of every error the domain raises on purpose; anything else is a bug or an outage. */
 export class DomainError extends Error {

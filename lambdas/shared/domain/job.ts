@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { JobErrorSchema } from "./errors.js";
 import { NotificationTargetSchema, NotificationViewSchema, toNotificationView } from "./notifications.js";
 import { ResultRefSchema } from "./results.js";
 
@@ -13,12 +14,7 @@ export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-export const JobErrorSchema = z.object({
-  code: z.string(),
-  message: z.string(),
-  retryable: z.boolean(),
-});
-export type JobError = z.infer<typeof JobErrorSchema>;
+export { type JobError, JobErrorSchema } from "./errors.js";
 
 export const ProgressSchema = z.object({
   current: z.number().finite().nonnegative(),

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { DomainError } from "./errors.js";
-import type { JobRow } from "./job.js";
 
 /**
  * Completion webhooks: the state of one callback target, kept in the job row beside the job.
@@ -65,41 +64,6 @@ export type NotificationMessage = z.infer<typeof NotificationMessageSchema>;
 
 export const JOB_EVENT_TYPES = ["job.completed", "job.failed", "job.cancelled"] as const;
 export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
-
-/** The outcome of one attempt, as the delivery worker records it. */
-export interface AttemptRecord {
-  readonly status: NotificationStatus;
-  readonly lastError?: string;
-}
-
-/** The job table as the notification outbox and the delivery worker use it. */
-export interface NotificationStore {
-  /** Consistent read; a missing or expired row reads as undefined. */
-  get(id: string): Promise<JobRow | undefined>;
-  /** Records that the notification messages of an ended job are on the queue; false if already recorded. */
-  markNotificationsQueued(id: string): Promise<boolean>;
-  /** Takes attempt `expectedAttempts + 1` for `leaseMs`; false when another worker holds or made it. */
-  claimAttempt(id: string, target: AttemptTarget, leaseMs: number): Promise<boolean>;
-  /** Records attempt `expectedAttempts + 1` of one target; false when another attempt got there first. */
-  recordAttempt(id: string, target: AttemptTarget, record: AttemptRecord): Promise<boolean>;
-}
-
-/** Which target (its place in the row's list and its id) and which attempt a write is about. */
-export interface AttemptTarget {
-  readonly index: number;
-  readonly webhookId: string;
-  readonly expectedAttempts: number;
-}
-
-/** The notification queue. */
-export interface NotificationQueue {
-  send(message: NotificationMessage, delaySeconds: number): Promise<void>;
-}
-
-/** Delays the redelivery of a message that arrived before its `notBefore`. */
-export interface NotificationWait {
-  waitFor(receiptHandle: string, seconds: number): Promise<void>;
-}
 
 /** A callbackUrl the server will not call: a tool error at start, nothing created. */
 export class CallbackRefusedError extends DomainError {}

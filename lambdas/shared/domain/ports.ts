@@ -1,5 +1,5 @@
 import type { JobError, JobMessage, JobRow, JobStatus, Progress } from "./job.js";
-import type { NotificationTarget } from "./notifications.js";
+import type { NotificationMessage, NotificationStatus, NotificationTarget } from "./notifications.js";
 import type { ResultRef } from "./results.js";
 
 export interface Clock {
@@ -151,4 +151,54 @@ export interface JobQueue {
 /** Delays the redelivery of a message that failed transiently (the retry backoff). */
 export interface RetryScheduler {
   retryAfter(receiptHandle: string, delaySeconds: number): Promise<void>;
+}
+
+// Completion webhooks: the outbox, the delivery worker and the sender.
+
+/** The outcome of one attempt, as the delivery worker records it. */
+export interface AttemptRecord {
+  readonly status: NotificationStatus;
+  readonly lastError?: string;
+}
+
+/** The job table as the notification outbox and the delivery worker use it. */
+export interface NotificationStore {
+  /** Consistent read; a missing or expired row reads as undefined. */
+  get(id: string): Promise<JobRow | undefined>;
+  /** Records that the notification messages of an ended job are on the queue; false if already recorded. */
+  markNotificationsQueued(id: string): Promise<boolean>;
+  /** Takes attempt `expectedAttempts + 1` for `leaseMs`; false when another worker holds or made it. */
+  claimAttempt(id: string, target: AttemptTarget, leaseMs: number): Promise<boolean>;
+  /** Records attempt `expectedAttempts + 1` of one target; false when another attempt got there first. */
+  recordAttempt(id: string, target: AttemptTarget, record: AttemptRecord): Promise<boolean>;
+}
+
+/** Which target (its place in the row's list and its id) and which attempt a write is about. */
+export interface AttemptTarget {
+  readonly index: number;
+  readonly webhookId: string;
+  readonly expectedAttempts: number;
+}
+
+/** The notification queue. */
+export interface NotificationQueue {
+  send(message: NotificationMessage, delaySeconds: number): Promise<void>;
+}
+
+/** Delays the redelivery of a message that arrived before its `notBefore`. */
+export interface NotificationWait {
+  waitFor(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+/** What one signed attempt came to. */
+export type AttemptOutcome =
+  | { readonly kind: "delivered"; readonly status: number }
+  /** The receiver or the rules say never again: 410 Gone, a redirect, a refused address. */
+  | { readonly kind: "stop"; readonly reason: string }
+  /** Anything else: another status, a timeout, a connection error. */
+  | { readonly kind: "retry"; readonly reason: string };
+
+/** Makes one signed POST of an event body to a target. */
+export interface WebhookSender {
+  send(target: Pick<NotificationTarget, "url" | "webhookId">, body: string): Promise<AttemptOutcome>;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { SecretReader } from "../auth/secret-api-keys.js";
-import { ConfigError, optionalText, readEnv } from "../config/config.js";
+import type { SecretReader } from "../adapters/secrets-manager.js";
 import { ENV, SECRET_ENV_PREFIX } from "../config/env-names.js";
+import { ConfigError, optionalText, readEnv } from "../config/env-reader.js";
 import { ExternalApiError } from "../domain/errors.js";
 import type { JobType } from "../jobs/job-type.js";
 import type { SecretValues } from "./integration-job-type.js";

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { DEFAULT_BATCH_API_CHECK_SECONDS } from "../config/table-schema.js";
 import { ExternalApiError } from "../domain/errors.js";
 import { query } from "./common.js";
+import { DEFAULT_BATCH_API_CHECK_SECONDS } from "./demo-contract.js";
 import { defineJobType, type SubmitCheckJobType } from "./job-type.js";
 
 const input = z.object({

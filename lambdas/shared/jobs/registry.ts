@@ -1,6 +1,6 @@
-import { DEFAULT_BATCH_API_CHECK_SECONDS } from "../config/table-schema.js";
 import { UnknownJobTypeError } from "../domain/errors.js";
 import { createBatchApi } from "./batch-api.js";
+import { DEFAULT_BATCH_API_CHECK_SECONDS } from "./demo-contract.js";
 import { exportApi } from "./export-api.js";
 import { failingApi } from "./failing-api.js";
 import { flakyApi } from "./flaky-api.js";

@@ -3,8 +3,10 @@ import type { Authenticator } from "../auth/authenticator.js";
 import { QUERY_STRING_TOKEN } from "../auth/bearer.js";
 import { MCP_PATH } from "../config/functions.js";
 import type { Log } from "../domain/logger.js";
-import { json, jsonRpcError } from "./json-rpc.js";
-import { createMcpServer, type McpServerDeps } from "./server.js";
+import { json, jsonRpcError } from "../http/json-rpc.js";
+import { createModernDoor } from "./door-2026.js";
+import { createMcpServer } from "./server.js";
+import { createToolCatalog, type McpServerDeps, type RequestScope } from "./tool-catalog.js";
 
 export const HEALTH_PATH = "/health";
 /** Tool calls answer this long before the invocation's own deadline. */
@@ -19,17 +21,21 @@ export interface FrontDoorOptions {
 }
 
 const CORS_ALLOW_HEADERS =
-  "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id";
+  "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name";
 
 /**
  * The HTTP edge of the MCP endpoint, on web Request/Response so it serves Lambda events and the
  * local server alike. It answers everything the SDK should never see (wrong path or method, foreign
- * origin, oversized body, missing credentials) and hands the rest to a fresh stateless MCP server.
+ * origin, oversized body, missing credentials) and hands the rest to one of two doors over the same
+ * tools: a request carrying the 2026-07-28 `_meta` envelope goes to the v2 SDK's handler, everything
+ * else (the `initialize` handshake, 2025-era requests) to a fresh stateless v1 server.
  */
 export function createFrontDoor(
   options: FrontDoorOptions,
 ): (request: Request, remainingTimeMs: number) => Promise<Response> {
   const allowedOrigins = new Set(options.allowedOrigins);
+  const catalog = createToolCatalog(options.server);
+  const modern = createModernDoor(catalog, options.server, options.maxBodyBytes);
 
   return async (request, remainingTimeMs) => {
     const url = new URL(request.url);
@@ -65,10 +71,28 @@ export function createFrontDoor(
     const auth = await options.authenticator.authenticate(request);
     if (!auth.ok) return withHeaders(auth.response, cors);
 
-    const server = createMcpServer(options.server, {
+    const scope: RequestScope = {
       caller: auth.caller,
       answerBy: Date.now() + remainingTimeMs - ANSWER_MARGIN_MS,
-    });
+    };
+    if (await modern.accepts(request)) {
+      if (!isJsonContentType(request.headers.get("content-type"))) {
+        return withHeaders(
+          jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json."),
+          cors,
+        );
+      }
+      try {
+        const response = await modern.fetch(request, scope);
+        const body = await response.text();
+        return withHeaders(new Response(body || null, response), cors);
+      } catch (error) {
+        options.log.error("MCP request failed", { error });
+        return jsonRpcError(500, -32603, "Internal error");
+      }
+    }
+
+    const server = createMcpServer(catalog, options.server, scope);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
@@ -87,6 +111,10 @@ export function createFrontDoor(
       await server.close();
     }
   };
+}
+
+function isJsonContentType(value: string | null): boolean {
+  return value?.split(";")[0]?.trim().toLowerCase() === "application/json";
 }
 
 function corsHeaders(origin: string): Record<string, string> {

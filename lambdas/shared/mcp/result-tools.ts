@@ -1,21 +1,11 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { MAX_ANSWER_CHARS } from "../config/table-schema.js";
 import type { JobRow, JobView } from "../domain/job.js";
 import type { Clock } from "../domain/ports.js";
 import type { ResultReader } from "../domain/results.js";
-import type { JobService } from "../usecases/job-service.js";
-import { readResultPage } from "../usecases/result-pages.js";
-import { MAX_RESULT_PAGE_BYTES, ReadJobResultInput, ReadJobResultOutput } from "./tool-schemas.js";
+import { MAX_RESULT_PAGE_BYTES } from "./tool-schemas.js";
 
 /** How long a presigned result link works. */
 export const RESULT_URL_SECONDS = 15 * 60;
-
-/**
- * Room in a read_job_result answer for everything but the page text: the field names, jobId,
- * offsets and the link's expiry (the link itself is counted separately).
- */
-const PAGE_ENVELOPE_CHARS = 400;
 
 export interface ResultAccess {
   /** Reads stored results; absent when no results bucket is configured. */
@@ -78,44 +68,4 @@ export function resultLinkContent(output: object): CallToolResult["content"] {
       ...(typeof size === "number" ? { size } : {}),
     },
   ];
-}
-
-export interface ResultToolDeps {
-  readonly service: JobService;
-  readonly access: ResultAccess;
-  readonly clock: Clock;
-}
-
-export function registerResultTools(
-  server: McpServer,
-  deps: ResultToolDeps,
-  owner: string,
-  answer: (run: () => Promise<object>) => Promise<CallToolResult>,
-): void {
-  server.registerTool(
-    "read_job_result",
-    {
-      title: "Read a job's result in pages",
-      description: `Returns a slice of a completed job's result as JSON text: up to maxBytes (at most ${MAX_RESULT_PAGE_BYTES}) bytes from offset, cut on a character boundary. Use it when get_job answers resultStored "s3" instead of a result; it works for any completed job. Start at offset 0 and call again with nextOffset until an answer has no nextOffset; the text fields joined in order are the whole result.`,
-      inputSchema: ReadJobResultInput,
-      outputSchema: ReadJobResultOutput,
-      annotations: {
-        title: "Read job result",
-        readOnlyHint: true,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
-    },
-    ({ jobId, offset, maxBytes }) =>
-      answer(async () => {
-        const job = await deps.service.get(owner, jobId);
-        const link = await resultLink(deps.access, job, deps.clock);
-        const page = await readResultPage(job, deps.access.reader, {
-          offset,
-          maxBytes,
-          maxEscapedChars: MAX_ANSWER_CHARS - PAGE_ENVELOPE_CHARS - (link?.resultUrl.length ?? 0),
-        });
-        return { ...page, ...link };
-      }),
-  );
 }

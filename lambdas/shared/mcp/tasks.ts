@@ -1,5 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   type CallToolRequest,
   CallToolRequestSchema,
@@ -10,9 +9,6 @@ import {
   ListToolsRequestSchema,
   type ListToolsResult,
   RELATED_TASK_META_KEY,
-  type ServerNotification,
-  type ServerRequest,
-  type ServerResult,
   type Task,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
@@ -41,14 +37,17 @@ export interface TaskDoorDeps {
   readonly answerBy: number;
   /** The tools that start a job: these accept a task-augmented call. */
   readonly startTools: ReadonlySet<string>;
+  /** The door's tools/list answer, before the Tasks door marks the start tools. */
+  listTools(): ListToolsResult;
+  /** The door's plain tools/call. */
+  callTool(request: CallToolRequest): Promise<CallToolResult>;
+  /** A start tool's start use case alone (its arguments validated; it never waits): the job view, or an isError answer. */
+  startJob(name: string, args: unknown): Promise<CallToolResult>;
   /** The job as get_job shows it (its pollAfterSeconds included), so a task never disagrees with it. */
   viewOf(job: JobRow): JobView;
   /** What get_job answers for a job: `tasks/result` returns exactly this. */
   answerFor(job: JobRow): Promise<CallToolResult>;
 }
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
-type RequestHandler = (request: unknown, extra: Extra) => Promise<ServerResult>;
 
 /** A JSON-RPC error answer; the SDK sends `code`, `message` and `data` as they are. */
 class RpcError extends Error {
@@ -83,15 +82,12 @@ const ListTasksRequest = z.object({
  * is written for work that runs inside the request (`storeTaskResult`, `updateTaskStatus` to any
  * status): here the worker owns every state change.
  */
-export function serveTasks(server: McpServer, deps: TaskDoorDeps): void {
-  const low = server.server;
+export function serveTasks(low: Server, deps: TaskDoorDeps): void {
   low.registerCapabilities({ tasks: TASKS_CAPABILITY });
-  const listTools = installedHandler(server, ListToolsRequestSchema.shape.method.value);
-  const callTool = installedHandler(server, CallToolRequestSchema.shape.method.value);
   const serve = <T>(run: () => Promise<T>): Promise<T> => translateErrors(deps.log, run);
 
-  low.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
-    const listed = (await listTools(request, extra)) as ListToolsResult;
+  low.setRequestHandler(ListToolsRequestSchema, () => {
+    const listed = deps.listTools();
     return {
       ...listed,
       tools: listed.tools.map((tool) =>
@@ -102,12 +98,12 @@ export function serveTasks(server: McpServer, deps: TaskDoorDeps): void {
     };
   });
 
-  low.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-    request.params.task === undefined ? callTool(request, extra) : serve(() => startTask(request, extra)),
+  low.setRequestHandler(CallToolRequestSchema, (request) =>
+    request.params.task === undefined ? deps.callTool(request) : serve(() => startTask(request)),
   );
 
   /** A task-augmented start is the plain start (same validation, limits, idempotency), answered as a task. */
-  async function startTask(request: CallToolRequest, extra: Extra): Promise<CreateTaskResult> {
+  async function startTask(request: CallToolRequest): Promise<CreateTaskResult> {
     const { task: _taskParams, ...params } = request.params;
     if (!deps.startTools.has(params.name)) {
       throw new RpcError(
@@ -116,10 +112,7 @@ export function serveTasks(server: McpServer, deps: TaskDoorDeps): void {
       );
     }
     // The task answers at once; waiting for the outcome is what tasks/result is for.
-    const started = (await callTool(
-      { method: request.method, params: { ...params, arguments: { ...params.arguments, waitSeconds: 0 } } },
-      extra,
-    )) as CallToolResult;
+    const started = await deps.startJob(params.name, params.arguments);
     if (started.isError === true || started.structuredContent === undefined) {
       // No job exists, so there is no task to answer with: the start's own message becomes the error.
       throw new RpcError(ErrorCode.InvalidParams, textOf(started));
@@ -233,20 +226,4 @@ async function translateErrors<T>(log: Log, run: () => Promise<T>): Promise<T> {
 function textOf(result: CallToolResult): string {
   const first = result.content[0];
   return first?.type === "text" ? first.text : "The job could not be started.";
-}
-
-/**
- * The handler McpServer installed for `method`. McpServer offers no public way to extend its
- * tools/list and tools/call, and its own route for taskSupport "optional" (registerToolTask) would
- * hold a plain start until the job ends; so this door wraps the two handlers instead. The SDK
- * version is pinned, and every tools/list and tools/call test fails if this lookup ever breaks.
- */
-function installedHandler(server: McpServer, method: string): RequestHandler {
-  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, RequestHandler> })
-    ._requestHandlers;
-  const handler = handlers?.get(method);
-  if (handler === undefined) {
-    throw new Error(`@modelcontextprotocol/sdk keeps no ${method} handler where the Tasks door extends it`);
-  }
-  return handler;
 }

@@ -1,28 +1,10 @@
 import type { Log } from "../domain/logger.js";
-import type {
-  AttemptRecord,
-  NotificationMessage,
-  NotificationStore,
-  NotificationTarget,
-} from "../domain/notifications.js";
-import type { Clock } from "../domain/ports.js";
+import type { NotificationMessage } from "../domain/notifications.js";
+import type { AttemptRecord, Clock, NotificationStore, WebhookSender } from "../domain/ports.js";
 import { jobEvent } from "./job-event.js";
 
 /** SQS delays a message by at most 900 s; longer waits are chained. */
 export const MAX_QUEUE_DELAY_SECONDS = 900;
-
-/** What one signed attempt came to. */
-export type AttemptOutcome =
-  | { readonly kind: "delivered"; readonly status: number }
-  /** The receiver or the rules say never again: 410 Gone, a redirect, a refused address. */
-  | { readonly kind: "stop"; readonly reason: string }
-  /** Anything else: another status, a timeout, a connection error. */
-  | { readonly kind: "retry"; readonly reason: string };
-
-/** Makes one signed POST of an event body to a target. */
-export interface WebhookSender {
-  send(target: Pick<NotificationTarget, "url" | "webhookId">, body: string): Promise<AttemptOutcome>;
-}
 
 export interface DeliverySettings {
   /** The wait after attempt 1, 2, …; the last one repeats until the job's TTL. */

@@ -1,6 +1,7 @@
 import { isTerminal, type JobRow } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
-import type { NotificationMessage, NotificationQueue, NotificationStore } from "../domain/notifications.js";
+import type { NotificationMessage } from "../domain/notifications.js";
+import type { NotificationQueue, NotificationStore } from "../domain/ports.js";
 
 /** The notification messages an ended job still owes: none while it is open or once they are queued. */
 export function dueNotifications(row: JobRow): NotificationMessage[] {

@@ -2,12 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { SQSRecord } from "aws-lambda";
 import { z } from "zod";
 import type { Log } from "../domain/logger.js";
-import {
-  type NotificationMessage,
-  NotificationMessageSchema,
-  type NotificationQueue,
-  type NotificationWait,
-} from "../domain/notifications.js";
+import { type NotificationMessage, NotificationMessageSchema } from "../domain/notifications.js";
+import type { NotificationQueue, NotificationWait } from "../domain/ports.js";
 import { type DeliveryDeps, deliverNotification } from "../usecases/deliver-notification.js";
 import { RetryScheduledError, type SqsBatchHandler } from "./sqs-handlers.js";
 

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { WorkerConfig } from "../config/config.js";
 import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, JobMessageSchema, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
@@ -12,8 +11,19 @@ import { completeJob } from "./complete-job.js";
 import { done, retryAfter, type WorkerDecision } from "./decision.js";
 import { afterSubmit, type CheckMessage, processCheck, resendLostCheck } from "./submit-check.js";
 
-/** The worker's tunables, as its config reads them. */
-export type WorkerSettings = Omit<WorkerConfig, "tableName" | "queueUrl" | "resultBucketName">;
+/** The worker's tunables; the worker's config produces them from the environment. */
+export interface WorkerSettings {
+  /** Receives per message before SQS dead-letters it: the last receive is the job's last chance. */
+  readonly maxReceiveCount: number;
+  readonly resultMaxBytes: number;
+  readonly resultInlineBytes: number;
+  readonly retryBaseSeconds: number;
+  readonly retryMaxSeconds: number;
+  /** Milliseconds kept back from the invocation's remaining time when a run's deadline is set. */
+  readonly deadlineMarginMs: number;
+  /** Milliseconds between a run's reads of its row (cancel and takeover). */
+  readonly cancelCheckMs: number;
+}
 
 /** The worker core's ports: it holds no queue and no receipt handle; it returns a decision. */
 export interface WorkerDeps {
