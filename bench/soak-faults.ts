@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
-import type { JobQueue, JobStore, RetryScheduler } from "../lambdas/shared/domain/ports.js";
+import type { JobQueue, RetryScheduler } from "../lambdas/shared/domain/ports.js";
 import type { LocalAwsClients } from "../local/aws-clients.js";
 import { currentRecords, type DeliveryFaults, invocationAbandoned } from "../local/sqs-poller.js";
 import type { Random } from "./soak-mix.js";
@@ -46,6 +46,24 @@ export const DEFAULT_FAULT_RATES: FaultRates = {
   cancel: 0.04,
 };
 
+/**
+ * The error codes each fault kind may legitimately cause. A job that ended `failed` with a code no
+ * fault that touched it can cause counts as wrong. Store faults (throttle, latency, freeze) can
+ * make a run miss its deadline or use up its deliveries or attempts; lost or repeated deliveries
+ * (abandon, sendFail, retryFail) can use up deliveries or attempts; a duplicate delivery and a
+ * cancel change no failure code.
+ */
+export const FAULT_ERROR_CODES: Readonly<Record<FaultKind, readonly string[]>> = {
+  abandon: ["delivery_exhausted", "external_api_unavailable", "timeout"],
+  duplicate: [],
+  sendFail: ["delivery_exhausted"],
+  retryFail: ["delivery_exhausted", "external_api_unavailable"],
+  throttle: ["delivery_exhausted", "timeout", "external_api_unavailable"],
+  latency: ["delivery_exhausted", "timeout", "external_api_unavailable"],
+  freeze: ["delivery_exhausted", "timeout", "external_api_unavailable"],
+  cancel: [],
+};
+
 /** Counts injections, remembers which jobs each one touched, and can be switched off. */
 export class FaultBook {
   readonly injected: Record<FaultKind, number> = Object.fromEntries(
@@ -53,6 +71,10 @@ export class FaultBook {
   ) as Record<FaultKind, number>;
   private readonly touched = new Map<string, Set<FaultKind>>();
   enabled = true;
+  /** When the latest injected delay or freeze ends (epoch ms): faults are over only after it. */
+  lastEndAt = 0;
+  /** Every freeze of DynamoDB Local, as [from, to] epoch ms (`to` 0 while frozen). */
+  readonly freezes: Array<[number, number]> = [];
 
   constructor(
     readonly rates: FaultRates,
@@ -117,7 +139,11 @@ export function addDynamoFaults(clients: LocalAwsClients, book: FaultBook): void
   clients.dynamo.middlewareStack.add(
     (next) => async (args) => {
       const jobIds = [...invocationJobIds(), ...requestJobIds(args.input)];
-      if (book.roll("latency", jobIds)) await sleep(300 + book.random.next() * 1_200);
+      if (book.roll("latency", jobIds)) {
+        const delayMs = 300 + book.random.next() * 1_200;
+        book.lastEndAt = Math.max(book.lastEndAt, Date.now() + delayMs);
+        await sleep(delayMs);
+      }
       if (book.roll("throttle", jobIds)) {
         throw new ProvisionedThroughputExceededException({
           message: "Injected: the level of configured provisioned throughput for the table was exceeded.",
@@ -163,33 +189,8 @@ export function failingRetries(queue: RetryScheduler & JobQueue, book: FaultBook
 }
 
 /** Calls made by an abandoned invocation must not land, and their answers must not be seen. */
-function playDead(): void {
+export function playDead(): void {
   if (invocationAbandoned()) throw new Error("Injected: this invocation was abandoned");
-}
-
-const OUTCOME_WRITES = new Set(["complete", "fail", "failOpen"]);
-
-/**
- * The worker's and dead-letter handler's store: counts each job's successful outcome writes (a
- * job must have at most one) and plays dead inside an abandoned invocation.
- */
-export function countingStore(store: JobStore, outcomeWrites: Map<string, number>): JobStore {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== "function") return value;
-      return async (...args: unknown[]) => {
-        playDead();
-        const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        if (OUTCOME_WRITES.has(String(property))) {
-          const jobId = String(args[0]);
-          outcomeWrites.set(jobId, (outcomeWrites.get(jobId) ?? 0) + 1);
-        }
-        playDead();
-        return result;
-      };
-    },
-  });
 }
 
 /** Duplicate deliveries and abandoned invocations, at their rates. */
@@ -213,6 +214,7 @@ export function deliveryFaults(book: FaultBook): DeliveryFaults {
 /** Freezes DynamoDB Local's java process for a moment; always resumes, also on exit. */
 export class DynamoFreezer {
   private frozen = false;
+  private timer: NodeJS.Timeout | undefined;
   private readonly resumeOnExit = (): void => this.resume();
 
   constructor(
@@ -225,14 +227,26 @@ export class DynamoFreezer {
   /** Per start: with the `freeze` rate, freezes for 1-2.5 s unless a freeze is on already. */
   maybeFreeze(openJobIds: () => readonly string[]): void {
     if (this.frozen || !this.book.roll("freeze", openJobIds())) return;
+    this.freezeFor(this.book.random.int(1_000, 2_500));
+  }
+
+  /** Freezes now for `ms` (a freeze already on is ended first); marks nothing. */
+  freezeFor(ms: number): void {
+    this.resume();
     this.frozen = true;
+    this.book.freezes.push([Date.now(), 0]);
     process.kill(this.pid, "SIGSTOP");
-    setTimeout(() => this.resume(), this.book.random.int(1_000, 2_500)).unref();
+    this.timer = setTimeout(() => this.resume(), ms);
+    this.timer.unref();
   }
 
   resume(): void {
     if (!this.frozen) return;
     this.frozen = false;
+    clearTimeout(this.timer);
+    const freeze = this.book.freezes[this.book.freezes.length - 1];
+    if (freeze !== undefined) freeze[1] = Date.now();
+    this.book.lastEndAt = Math.max(this.book.lastEndAt, Date.now());
     try {
       process.kill(this.pid, "SIGCONT");
     } catch {
