@@ -11,7 +11,7 @@ import {
   refusedAddressReason,
   sendOutbound,
 } from "../../lambdas/shared/outbound/outbound.js";
-import { type HttpFixture, startHttpFixture } from "../support/http-fixture.js";
+import { type FixtureHandler, type HttpFixture, startHttpFixture } from "../support/http-fixture.js";
 
 const strict: OutboundPolicy = { allowLoopback: false, maxResponseBytes: 1024, timeoutMs: 5_000 };
 const local: OutboundPolicy = { ...strict, allowLoopback: true };
@@ -147,6 +147,30 @@ describe("sendOutbound", () => {
     expect(seen?.headers["x-a"]).toBe("b");
   });
 
+  it("connects to the address it checked, not to a later answer for the same name (DNS rebinding)", async () => {
+    // Two servers on one port: the checked address, and a stand-in for the internal service a
+    // rebinding name points at on its second answer. The system resolver maps localhost to the
+    // second, so a connection that resolves the name again lands there instead of the checked one.
+    const { checked, rebound } = await serversOnOnePort();
+    try {
+      let answers = 0;
+      const rebinding: ResolveAll = async () => {
+        answers += 1;
+        return [{ address: answers === 1 ? "127.0.0.2" : "127.0.0.1", family: 4 }];
+      };
+      const response = await sendOutbound(
+        { url: `http://localhost:${checked.port}/who` },
+        { ...local, lookup: rebinding },
+      );
+      expect(response.body.toString()).toBe("checked");
+      expect(answers).toBe(1);
+      expect(checked.requests.map((request) => request.target)).toEqual(["/who"]);
+      expect(rebound.requests).toEqual([]);
+    } finally {
+      await Promise.all([checked.close(), rebound.close()]);
+    }
+  });
+
   it("returns a redirect as it is, without following it", async () => {
     fixture.handle((_request, response) => response.writeHead(302, { location: "/elsewhere" }).end());
     const before = fixture.requests.length;
@@ -205,3 +229,21 @@ describe("sendOutbound", () => {
     expect(fixture.requests.length).toBe(before);
   });
 });
+
+/** One fixture on 127.0.0.2 and one on 127.0.0.1, on the same port, each answering its own name. */
+async function serversOnOnePort(): Promise<{ checked: HttpFixture; rebound: HttpFixture }> {
+  const reply =
+    (name: string): FixtureHandler =>
+    (_request, response) =>
+      response.writeHead(200).end(name);
+  for (let attempt = 0; ; attempt++) {
+    const checked = await startHttpFixture(reply("checked"), { host: "127.0.0.2" });
+    try {
+      const rebound = await startHttpFixture(reply("rebound"), { host: "127.0.0.1", port: checked.port });
+      return { checked, rebound };
+    } catch (error) {
+      await checked.close();
+      if (attempt >= 10) throw error;
+    }
+  }
+}
