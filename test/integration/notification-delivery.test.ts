@@ -40,7 +40,12 @@ const ATTEMPT_LEASE_MS = 6_000;
 function deps(clock = new TestClock(), sender?: WebhookSender): DeliveryDeps {
   const jobs = storeFor(aws, clock);
   return {
-    store: new DynamoNotificationStore({ client: aws.dynamo, tableName: aws.resources.tableName, jobs, clock }),
+    store: new DynamoNotificationStore({
+      client: aws.dynamo,
+      tableName: aws.resources.tableName,
+      jobs,
+      clock,
+    }),
     sender:
       sender ??
       new OutboundWebhookSender({
@@ -111,7 +116,8 @@ describe("completion webhooks on the real table are sent once per attempt", () =
     const { jobId, webhookId } = await endedJobOwing();
     const delivery = deps();
     const message = { jobId, webhookId, attempt: 1 };
-    for (let i = 0; i < 3; i++) expect(await deliverNotification(delivery, message)).toEqual({ kind: "done" });
+    for (let i = 0; i < 3; i++)
+      expect(await deliverNotification(delivery, message)).toEqual({ kind: "done" });
     expect(postsFor(webhookId)).toBe(1);
     expect(await targetOf(jobId)).toMatchObject({ status: "delivered", attempts: 1 });
     expect(await targetOf(jobId)).not.toHaveProperty("attemptLeaseUntil");
