@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { MemoryJobStore } from "../../lambdas/shared/adapters/memory-job-store.js";
+import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
 import type { JobMessage, JobRow } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { JobRunStore } from "../../lambdas/shared/domain/ports.js";
@@ -11,6 +12,7 @@ import {
   type JobState,
   type RunContext,
   type SubmitCheckJobType,
+  type SubmitOutcome,
 } from "../../lambdas/shared/jobs/job-type.js";
 import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import type { WorkerDecision } from "../../lambdas/shared/worker/decision.js";
@@ -31,6 +33,8 @@ interface Calls {
 function external(
   options: {
     timeoutMs?: number;
+    maxDurationSeconds?: number;
+    submit?: () => Promise<SubmitOutcome>;
     check?: (state: JobState, context: RunContext) => Promise<CheckOutcome>;
     cancel?: (state: JobState, context: RunContext) => Promise<void>;
   } = {},
@@ -44,9 +48,10 @@ function external(
     timeoutMs: options.timeoutMs ?? 10_000,
     maxAttempts: 3,
     pollAfterSeconds: 5,
-    maxDurationSeconds: 3_600,
+    maxDurationSeconds: options.maxDurationSeconds ?? 3_600,
     async submit(input, context) {
       calls.submits.push({ jobId: context.jobId, attempt: context.attempt });
+      if (options.submit) return options.submit();
       return { state: { externalId: `ext-${context.jobId}`, query: input.query }, checkAfterSeconds: 2 };
     },
     async check(state, context) {
@@ -61,7 +66,11 @@ function external(
   return Object.assign(type, { calls });
 }
 
-function workerWith(type: SubmitCheckJobType, wrap: (store: MemoryJobStore) => JobRunStore = (s) => s) {
+function workerWith(
+  type: SubmitCheckJobType,
+  wrap: (store: MemoryJobStore) => JobRunStore = (s) => s,
+  remainingMs = 30_000,
+) {
   const clock = new FrozenClock(Date.now());
   const store = new MemoryJobStore({ clock });
   const deps = {
@@ -72,7 +81,11 @@ function workerWith(type: SubmitCheckJobType, wrap: (store: MemoryJobStore) => J
     log: silentLog,
   };
   const deliver = (message: JobMessage, receiveCount = 1): Promise<WorkerDecision> =>
-    processDelivery(deps, { body: JSON.stringify(message), receiveCount, remainingTimeMs: () => 30_000 });
+    processDelivery(deps, {
+      body: JSON.stringify(message),
+      receiveCount,
+      remainingTimeMs: () => remainingMs,
+    });
   return {
     store,
     clock,
@@ -281,5 +294,218 @@ describe("a submit whose record was lost", () => {
     expect(JSON.parse((await w.store.get(job.id))?.stateJson ?? "")).toMatchObject({
       batchId: `batch-${job.id}`,
     });
+  });
+});
+
+describe("what a submit or a check answers", () => {
+  const transient = new ExternalApiError("503 from the status API", true);
+
+  it("a submit that answers a result completes the job at once and asks for no check", async () => {
+    const type = external({ submit: async () => ({ result: { answer: "now" } }) });
+    const w = workerWith(type);
+    const job = await w.start();
+    expect(await w.deliver({ jobId: job.id, type: job.type })).toEqual({ kind: "done" });
+    expect(await w.store.get(job.id)).toMatchObject({ status: "completed", resultJson: '{"answer":"now"}' });
+  });
+
+  it.each([
+    ["an array", [1, 2], "invalid_state", /not a JSON object/],
+    [
+      "a state past 64 KiB",
+      { blob: "x".repeat(70_000) },
+      "state_too_large",
+      /70\d{3} bytes of JSON; states are limited to 65536 bytes/,
+    ],
+  ])(
+    "a submit whose state is %s fails the job and asks the service to stop",
+    async (_name, state, code, message) => {
+      const type = external({ submit: async () => ({ state: state as JobState }) });
+      const w = workerWith(type);
+      const job = await w.start();
+      expect(await w.deliver({ jobId: job.id, type: job.type })).toEqual({ kind: "done" });
+      const row = await w.store.get(job.id);
+      expect(row).toMatchObject({ status: "failed", error: { code, retryable: false } });
+      expect(row?.error?.message).toMatch(message);
+      expect(row?.stateJson).toBeUndefined();
+      expect(type.calls.cancels.map((call) => call.state)).toEqual([state]);
+    },
+  );
+
+  it("a check that reports the external work failed ends the job with that error", async () => {
+    const failed = { code: "batch_failed", message: "The batch failed.", retryable: true };
+    const type = external({ check: async () => ({ failed }) });
+    const w = workerWith(type);
+    const job = await w.start();
+    expect(await w.deliver(await w.submitted(job))).toEqual({ kind: "done" });
+    expect(await w.store.get(job.id)).toMatchObject({ status: "failed", error: failed });
+    expect(type.calls.cancels).toEqual([]);
+  });
+
+  it("a pending check: a larger state is stored, progress only moves forward, a bad ETA is dropped", async () => {
+    let n = 0;
+    const type = external({
+      check: async (state) => {
+        n += 1;
+        if (n === 1)
+          return {
+            pending: {
+              state: { ...state, step: 1 },
+              progress: { current: 5 },
+              estimatedCompletion: "2030-01-01T00:00:00Z",
+              checkAfterSeconds: 3,
+            },
+          };
+        return { pending: { progress: { current: 2 }, estimatedCompletion: "soon", checkAfterSeconds: 0 } };
+      },
+    });
+    const w = workerWith(type);
+    const job = await w.start();
+    const second = await w.deliver(await w.submitted(job));
+    expect(second).toMatchObject({ kind: "checkAfter", seconds: 3, message: { check: 2 } });
+    const afterFirst = await w.store.get(job.id);
+    expect(afterFirst).toMatchObject({
+      checkSeq: 2,
+      progress: { current: 5 },
+      estimatedCompletion: "2030-01-01T00:00:00Z",
+    });
+    expect(JSON.parse(afterFirst?.stateJson ?? "")).toMatchObject({ step: 1 });
+
+    const third = await w.deliver({ jobId: job.id, type: job.type, check: 2, dueAt: 0 });
+    // checkAfterSeconds 0 falls back to the type's pollAfterSeconds (5).
+    expect(third).toMatchObject({ kind: "checkAfter", seconds: 5, message: { check: 3 } });
+    const afterSecond = await w.store.get(job.id);
+    expect(afterSecond).toMatchObject({
+      checkSeq: 3,
+      progress: { current: 5 },
+      estimatedCompletion: "2030-01-01T00:00:00Z",
+    });
+    expect(afterSecond?.stateJson).toBe(afterFirst?.stateJson);
+  });
+
+  it("a pending check whose new state is too large fails the job and cancels with that newest state", async () => {
+    const type = external({
+      check: async () => ({ pending: { state: { blob: "y".repeat(70_000) }, checkAfterSeconds: 1 } }),
+    });
+    const w = workerWith(type);
+    const job = await w.start();
+    expect(await w.deliver(await w.submitted(job))).toEqual({ kind: "done" });
+    expect(await w.store.get(job.id)).toMatchObject({ status: "failed", error: { code: "state_too_large" } });
+    expect(type.calls.cancels.map((call) => Object.keys(call.state))).toEqual([["blob"]]);
+  });
+
+  it("a transient check failure is retried on the same check, attempt + 1; a permanent one fails and cancels", async () => {
+    let n = 0;
+    const type = external({
+      check: async () => {
+        n += 1;
+        if (n === 1) throw transient;
+        throw new ExternalApiError("404 unknown batch", false, "batch_not_found");
+      },
+    });
+    const w = workerWith(type);
+    const job = await w.start();
+    const check1 = await w.submitted(job);
+    const retry = await w.deliver(check1);
+    expect(retry.kind).toBe("retryAfter");
+    expect(await w.store.get(job.id)).toMatchObject({
+      status: "running",
+      attempt: 2,
+      checkSeq: 1,
+      lastError: { code: "external_api_unavailable" },
+    });
+    expect(await w.deliver(check1, 2)).toEqual({ kind: "done" });
+    expect(await w.store.get(job.id)).toMatchObject({
+      status: "failed",
+      attempt: 2,
+      error: { code: "batch_not_found" },
+    });
+    expect(type.calls.cancels).toHaveLength(1);
+  });
+
+  it("past maxDurationSeconds the next check fails the job deadline_exceeded, cancels once, and never waits past it", async () => {
+    const type = external({
+      maxDurationSeconds: 30,
+      check: async () => ({ pending: { checkAfterSeconds: 600 } }),
+    });
+    const w = workerWith(type);
+    const job = await w.start();
+    const check1 = await w.submitted(job);
+    w.clock.advance(20_000);
+    // A check asking for 600 s is scheduled at the deadline instead (10 s away).
+    expect(await w.deliver(check1)).toMatchObject({ kind: "checkAfter", seconds: 10 });
+    w.clock.advance(10_000);
+    expect(await w.deliver({ jobId: job.id, type: job.type, check: 2, dueAt: 0 })).toEqual({ kind: "done" });
+    const row = await w.store.get(job.id);
+    expect(row).toMatchObject({ status: "failed", error: { code: "deadline_exceeded", retryable: false } });
+    expect(row?.error?.message).toContain("(30 s after its submit)");
+    expect(type.calls.cancels).toHaveLength(1);
+    expect(type.calls.checks).toHaveLength(1);
+  });
+
+  it("a stored state that no longer reads fails the job invalid_state without calling the type", async () => {
+    const type = external();
+    const w = workerWith(type);
+    const job = await w.start();
+    await w.store.claim(job.id, 1_000);
+    await w.store.recordSubmit(job.id, 1, {
+      stateJson: "[1]",
+      nextCheckAt: w.clock.now(),
+      deadlineAt: w.clock.now() + 60_000,
+    });
+    expect(await w.deliver({ jobId: job.id, type: job.type, check: 1, dueAt: 0 })).toEqual({ kind: "done" });
+    expect(await w.store.get(job.id)).toMatchObject({
+      status: "failed",
+      error: { code: "invalid_state", message: "The job's stored state is missing or unreadable." },
+    });
+    expect(type.calls.checks).toEqual([]);
+  });
+
+  it("a check with no time left records a timeout without calling the type", async () => {
+    const type = external();
+    const w = workerWith(type, (store) => store, 100);
+    const job = await w.start();
+    // The submit itself has no time either: it is retried.
+    expect(await w.deliver({ jobId: job.id, type: job.type })).toMatchObject({ kind: "retryAfter" });
+    expect(await w.store.get(job.id)).toMatchObject({ lastError: { code: "timeout" } });
+    expect(type.calls.submits).toEqual([]);
+  });
+});
+
+describe("duplicate and redelivered check messages", () => {
+  it("a first delivery of a stale check does nothing; a redelivery after the next check was recorded sends it again", async () => {
+    const type = external({ check: async () => ({ pending: { checkAfterSeconds: 4 } }) });
+    const w = workerWith(type);
+    const job = await w.start();
+    const check1 = await w.submitted(job);
+    await w.deliver(check1);
+    const row = await w.store.get(job.id);
+    expect(row).toMatchObject({ checkSeq: 2 });
+    expect(await w.deliver(check1)).toEqual({ kind: "done" });
+    expect(await w.deliver(check1, 2)).toEqual({
+      kind: "checkAfter",
+      seconds: 4,
+      message: { jobId: job.id, type: job.type, check: 2, dueAt: row?.nextCheckAt },
+    });
+    // A redelivered start message of a submitted job re-sends the recorded check the same way.
+    expect(await w.deliver({ jobId: job.id, type: job.type }, 2)).toEqual({ kind: "done" });
+    expect(type.calls.checks).toHaveLength(1);
+    expect(type.calls.submits).toHaveLength(1);
+  });
+
+  it("a check message for an unknown or expired job, or an ended one, does nothing", async () => {
+    const type = external();
+    const w = workerWith(type);
+    expect(
+      await w.deliver({ jobId: "00000000-0000-4000-8000-000000000000", type: "ext", check: 1, dueAt: 0 }),
+    ).toEqual({
+      kind: "done",
+    });
+    const job = await w.start();
+    const check1 = await w.submitted(job);
+    await w.deliver(check1);
+    expect(await w.store.get(job.id)).toMatchObject({ status: "completed" });
+    expect(await w.deliver(check1, 2)).toEqual({ kind: "done" });
+    expect(type.calls.checks).toHaveLength(1);
+    expect(type.calls.cancels).toEqual([]);
   });
 });
