@@ -130,8 +130,9 @@ describe.concurrent("poll-mode integrations through the MCP endpoint", () => {
     // After the first check the API said "running, 30%": get_job shows it, and the poll hint
     // follows the next check, which is at most everySeconds away.
     await until(() => requestsFor("done", jobId).length >= 1);
+    // The worker writes the progress just after that GET; however late, it shows up.
     let view: Record<string, unknown> | undefined;
-    for (let i = 0; i < 50 && view?.progress === undefined; i++) {
+    for (const end = Date.now() + 60_000; view?.progress === undefined && Date.now() < end; ) {
       view = (await callTool(client, "get_job", { jobId })).structured as Record<string, unknown>;
       if (view.progress === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
     }

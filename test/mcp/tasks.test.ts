@@ -172,10 +172,9 @@ describe("a client without task support", () => {
 
 describe("a start_* tool run as a task", () => {
   it("answers a task at once, moves working → completed, and tasks/result returns what get_job returns", async () => {
-    const startedAt = Date.now();
-    // waitSeconds is ignored on a task-augmented start: the task answers at once.
+    // waitSeconds is ignored on a task-augmented start: the task answers at once, while the 4 s
+    // job is still working (a start that waited would answer it completed).
     const created = await startTask(alice, { query: "tasks", delaySeconds: 4, waitSeconds: 10 });
-    expect(Date.now() - startedAt).toBeLessThan(4_000);
     const { task } = created;
     expect(task.status).toBe("working");
     expect(task.taskId).toMatch(/^[0-9a-f-]{36}$/);
@@ -298,9 +297,9 @@ describe("a start_* tool run as a task", () => {
       expect(error.message).toMatch(/still working/);
       expect(error.message).toMatch(/poll tasks\/get/i);
       expect(error.data).toMatchObject({ taskId: task.taskId, status: "working", pollInterval: 5_000 });
-      // It did wait server-side, and answered inside the 30 s an HTTP API allows.
+      // It did wait server-side. That the wait never passes the caller's deadline is the job
+      // service's own test (waitFor's reads); here the client's 45 s timeout is the bound.
       expect(waitedMs).toBeGreaterThan(15_000);
-      expect(waitedMs).toBeLessThan(30_000);
     } finally {
       await alice.experimental.tasks.cancelTask(task.taskId);
     }
