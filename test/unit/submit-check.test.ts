@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { MemoryJobStore } from "../../lambdas/shared/adapters/memory-job-store.js";
-import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
+import { ExternalApiError, JobStateConflictError } from "../../lambdas/shared/domain/errors.js";
 import type { JobMessage, JobRow } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { JobRunStore } from "../../lambdas/shared/domain/ports.js";
@@ -507,5 +507,168 @@ describe("duplicate and redelivered check messages", () => {
     expect(await w.deliver(check1, 2)).toEqual({ kind: "done" });
     expect(type.calls.checks).toHaveLength(1);
     expect(type.calls.cancels).toEqual([]);
+  });
+});
+
+describe("submit/check edges", () => {
+  it("a check message due within a second is checked now; one due later is passed on", async () => {
+    const type = external();
+    const w = workerWith(type);
+    const job = await w.start();
+    const check1 = await w.submitted(job);
+    const later = { ...check1, dueAt: w.clock.now() + 1_001 };
+    expect(await w.deliver(later)).toEqual({ kind: "checkAfter", seconds: 2, message: later });
+    expect(type.calls.checks).toEqual([]);
+    expect(await w.deliver({ ...check1, dueAt: w.clock.now() + 1_000 })).toEqual({ kind: "done" });
+    expect(type.calls.checks).toHaveLength(1);
+  });
+
+  it("a check with no time left records a timeout without calling the type", async () => {
+    const type = external();
+    const job = await (async () => {
+      const w = workerWith(type);
+      const started = await w.start();
+      return { w, check1: await w.submitted(started), started };
+    })();
+    const short = workerWith(type, (store) => store, 100);
+    // The same store: hand the submitted row over.
+    await short.store.create(newJob({ id: job.started.id, type: "ext", input: { query: "q" } }));
+    await short.store.claim(job.started.id, 1_000);
+    await short.store.recordSubmit(job.started.id, 1, {
+      stateJson: "{}",
+      nextCheckAt: short.clock.now(),
+      deadlineAt: short.clock.now() + 60_000,
+    });
+    expect(await short.deliver(job.check1)).toMatchObject({ kind: "retryAfter" });
+    expect(await short.store.get(job.started.id)).toMatchObject({
+      lastError: { code: "timeout", message: "The external call did not answer within 0 s." },
+    });
+    expect(type.calls.checks).toEqual([]);
+  });
+
+  it("a check's result too large for the row fails the job result_too_large and stops the external work", async () => {
+    const type = external({ check: async () => ({ done: "x".repeat(20_000) }) });
+    const w = workerWith(type);
+    const job = await w.start();
+    expect(await w.deliver(await w.submitted(job))).toEqual({ kind: "done" });
+    expect(await w.store.get(job.id)).toMatchObject({
+      status: "failed",
+      error: { code: "result_too_large" },
+    });
+    expect(type.calls.cancels).toHaveLength(1);
+  });
+
+  it("a check that ends after the job was cancelled: the result is dropped and cancel(state) is called", async () => {
+    let store: MemoryJobStore | undefined;
+    const type = external({
+      check: async (_state, context) => {
+        const row = await store?.get(context.jobId);
+        await store?.cancel(context.jobId, row?.owner ?? "");
+        return { done: "too late" };
+      },
+    });
+    const w = workerWith(type);
+    store = w.store;
+    const job = await w.start();
+    expect(await w.deliver(await w.submitted(job))).toEqual({ kind: "done" });
+    expect(await w.store.get(job.id)).toMatchObject({ status: "cancelled" });
+    expect(type.calls.cancels).toHaveLength(1);
+  });
+
+  it.each([
+    ["recordSubmit", "the submit"],
+    ["recordCheck", "a pending check"],
+    ["retryCheck", "a retried check"],
+  ] as const)("a %s that loses to a cancel calls cancel(state) once (%s)", async (write, _what) => {
+    let n = 0;
+    const type = external({
+      check: async () => {
+        n += 1;
+        if (write === "retryCheck") throw new ExternalApiError("503", true);
+        return { pending: { checkAfterSeconds: 1 } };
+      },
+    });
+    const w = workerWith(type, (store) =>
+      Object.assign(Object.create(store) as MemoryJobStore, {
+        [write]: async (id: string, ...rest: unknown[]) => {
+          const row = await store.get(id);
+          await store.cancel(id, row?.owner ?? "");
+          return (store[write] as (...args: unknown[]) => Promise<unknown>).call(store, id, ...rest);
+        },
+      }),
+    );
+    const job = await w.start();
+    if (write === "recordSubmit") {
+      expect(await w.deliver({ jobId: job.id, type: job.type })).toEqual({ kind: "done" });
+    } else {
+      const check1 = await w.submitted(job);
+      expect(await w.deliver(check1)).toEqual({ kind: "done" });
+      expect(n).toBe(1);
+    }
+    expect(await w.store.get(job.id)).toMatchObject({ status: "cancelled" });
+    expect(type.calls.cancels).toHaveLength(1);
+  });
+
+  it("a write lost to a takeover (not a cancel) calls no cancel(state)", async () => {
+    const type = external({ check: async () => ({ pending: { checkAfterSeconds: 1 } }) });
+    const w = workerWith(type, (store) =>
+      Object.assign(Object.create(store) as MemoryJobStore, {
+        recordCheck: () => Promise.reject(new JobStateConflictError("x", "record check 1")),
+      }),
+    );
+    const job = await w.start();
+    expect(await w.deliver(await w.submitted(job))).toEqual({ kind: "done" });
+    expect(type.calls.cancels).toEqual([]);
+  });
+
+  it("a redelivered check while another delivery holds it, or of an expired job, re-sends nothing", async () => {
+    const type = external({ check: async () => ({ pending: { checkAfterSeconds: 4 } }) });
+    const w = workerWith(type);
+    const job = await w.start();
+    const check1 = await w.submitted(job);
+    await w.store.claimCheck(job.id, 1, 60_000);
+    expect(await w.deliver(check1, 2)).toEqual({ kind: "done" });
+    expect(type.calls.checks).toEqual([]);
+    w.clock.advance(2 * 3_600_000);
+    expect(await w.deliver(check1, 3)).toEqual({ kind: "done" });
+    expect(type.calls.checks).toEqual([]);
+  });
+
+  it("a type without cancel(): a cancelled job's check ends quietly and marks nothing", async () => {
+    const { cancel: _cancel, ...withoutCancel } = external();
+    const w = workerWith(withoutCancel as SubmitCheckJobType);
+    const job = await w.start();
+    const check1 = await w.submitted(job);
+    await w.store.cancel(job.id, job.owner);
+    expect(await w.deliver(check1)).toEqual({ kind: "done" });
+    expect((await w.store.get(job.id))?.cancelCalledAt).toBeUndefined();
+  });
+
+  it("a check failing on its last attempt says it gave up", async () => {
+    const type = external({
+      check: async () => {
+        throw new ExternalApiError("503", true);
+      },
+    });
+    const w = workerWith(type);
+    const job = await w.start();
+    const check1 = await w.submitted(job);
+    expect(await w.deliver(check1, 5)).toEqual({ kind: "done" });
+    expect(await w.store.get(job.id)).toMatchObject({
+      status: "failed",
+      error: {
+        code: "external_api_unavailable",
+        message: expect.stringMatching(/Gave up after 1 attempts\.$/),
+      },
+    });
+  });
+
+  it("the deadline stays a minute inside the job's TTL", async () => {
+    const type = external({ maxDurationSeconds: 86_400 });
+    const w = workerWith(type);
+    const expiresAt = Math.floor(w.clock.now() / 1000) + 600;
+    const { job } = await w.store.create(newJob({ type: "ext", input: { query: "q" }, expiresAt }));
+    await w.submitted(job);
+    expect((await w.store.get(job.id))?.deadlineAt).toBe(expiresAt * 1000 - 60_000);
   });
 });
