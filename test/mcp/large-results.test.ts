@@ -118,8 +118,10 @@ afterAll(async () => {
 describe("large results through the MCP endpoint", () => {
   /** The 100 000-row export several tests read: started by whichever test needs it first. */
   let bigJob: Promise<Record<string, unknown>> | undefined;
-  const bigJobId = async (): Promise<string> =>
-    String((await (bigJob ??= runExport(alice, "report", 100_000))).jobId);
+  const bigJobId = async (): Promise<string> => {
+    bigJob ??= runExport(alice, "report", 100_000);
+    return String((await bigJob).jobId);
+  };
 
   it(
     "export_api with 100 000 rows completes with the result in S3, and paging reassembles it exactly",
