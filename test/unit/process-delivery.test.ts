@@ -335,3 +335,90 @@ describe("processDelivery: the run's edges", () => {
     }
   });
 });
+
+describe("processDelivery: leases and cancels", () => {
+  it("claims for the run's budget plus the margin", async () => {
+    let leaseLeftMs = 0;
+    let worker: ReturnType<typeof workerWith> | undefined;
+    const peeks = defineJobType({
+      name: "peeks",
+      title: "peeks",
+      description: "Reads its own lease.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 10_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      async run(_input, context) {
+        const row = await worker?.store.get(context.jobId);
+        leaseLeftMs = (row?.leaseExpiresAt ?? 0) - (worker?.clock.now() ?? 0);
+        return "ok";
+      },
+    });
+    worker = workerWith([peeks]);
+    await worker.deliver(await worker.start("peeks"));
+    // min(10 s type timeout, 30 s remaining − 200 ms margin) + 200 ms margin.
+    expect(leaseLeftMs).toBeGreaterThan(10_000);
+    expect(leaseLeftMs).toBeLessThanOrEqual(10_200);
+  });
+
+  it("a job held by another run with a fresh message waits for the lease, not for the row", async () => {
+    const worker = workerWith([scripted("held", ["x"])]);
+    const job = await worker.start("held");
+    await worker.store.claim(job.id, 20_000);
+    const decision = await worker.deliverRaw({
+      body: JSON.stringify({ jobId: job.id, type: job.type }),
+      receiveCount: 1,
+      remainingTimeMs: () => 30_000,
+      sentAtMs: worker.clock.now(),
+    });
+    expect(decision).toEqual({ kind: "retryAfter", seconds: 21 });
+  });
+
+  it("cancel_job while running aborts the run with cancelled and writes nothing more", async () => {
+    const signals: AbortSignal[] = [];
+    const waits = defineJobType({
+      name: "waits_cancel",
+      title: "waits",
+      description: "Waits for its signal.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 10_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      run: (_input, context) =>
+        new Promise((_, reject) => {
+          signals.push(context.signal);
+          context.signal.addEventListener("abort", () => reject(context.signal.reason), { once: true });
+        }),
+    });
+    const worker = workerWith([waits]);
+    const job = await worker.start("waits_cancel");
+    const run = worker.deliver(job);
+    await vi.waitFor(() => expect(signals).toHaveLength(1));
+    await worker.store.cancel(job.id, job.owner);
+    expect(await run).toEqual(done);
+    expect(signals[0]?.reason).toMatchObject({ name: "RunAbort", reason: "cancelled" });
+    expect(await worker.store.get(job.id)).toMatchObject({ status: "cancelled", attempt: 1 });
+  });
+
+  it("a transient failure after the job was cancelled mid-call schedules no retry", async () => {
+    let worker: ReturnType<typeof workerWith> | undefined;
+    const cancelsItself = defineJobType({
+      name: "cancelled_then_fails",
+      title: "cancelled then fails",
+      description: "Its caller cancels during the call; the call then fails transiently.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 10_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      async run(_input, context) {
+        const row = await worker?.store.get(context.jobId);
+        await worker?.store.cancel(context.jobId, row?.owner ?? "");
+        throw new ExternalApiError("503", true);
+      },
+    });
+    worker = workerWith([cancelsItself]);
+    const job = await worker.start("cancelled_then_fails");
+    expect(await worker.deliver(job)).toEqual(done);
+    expect(await worker.store.get(job.id)).toMatchObject({ status: "cancelled" });
+  });
+});
