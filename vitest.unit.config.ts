@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * The fast inner loop (`npm run test:unit`): the unit tests and the in-memory half of the job-store
- * contract. No global setup, so no DynamoDB Local and no SQS emulator start.
+ * The fast tests: unit tests and the store contract suite against the in-memory store. No
+ * emulators start, so this runs in seconds and is what mutation testing runs against each mutant.
  */
 export default defineConfig({
   test: {

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { App, Stack } from "aws-cdk-lib";
+import { App, type CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import type { Construct } from "constructs";
 import { afterAll, describe, expect, it } from "vitest";
 import { ENV } from "../../lambdas/shared/config/env-names.js";
 import { MCP_PATH } from "../../lambdas/shared/config/functions.js";
@@ -61,12 +62,18 @@ describe("AsyncMcpJobs in a user's stack", () => {
     template.resourceCountIs("AWS::Lambda::Function", 4);
     template.resourceCountIs("AWS::DynamoDB::Table", 1);
     expect(jobs.mcpUrl).toContain(MCP_PATH);
-    expect(jobs.table.table.tableName).toBeTruthy();
-    expect(jobs.queue.queue.queueUrl).toBeTruthy();
+    // The names are tokens: they must resolve to the resources in the template, not to anything else.
+    const stack = Stack.of(jobs);
+    const refOf = (construct: Construct): unknown => ({
+      Ref: stack.getLogicalId(construct.node.defaultChild as CfnElement),
+    });
+    expect(stack.resolve(jobs.table.table.tableName)).toEqual(refOf(jobs.table.table));
+    expect(stack.resolve(jobs.queue.queue.queueUrl)).toEqual(refOf(jobs.queue.queue));
+    expect(refOf(jobs.queue.queue)).not.toEqual(refOf(jobs.notifications.queue));
     expect(jobs.mcpFunction).toBe(jobs.endpoint.function);
     expect(jobs.workerFunction).toBe(jobs.worker.function);
     expect(jobs.deadLetterFunction).toBe(jobs.deadLetterHandler.function);
-    expect(jobs.notifications.queue.queueUrl).toBeTruthy();
+    expect(stack.resolve(jobs.notifications.queue.queueUrl)).toEqual(refOf(jobs.notifications.queue));
   });
 
   it("refuses to serve no job types at all, naming the props to set", () => {

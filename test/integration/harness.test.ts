@@ -272,11 +272,14 @@ describe("SQS poller", () => {
       { step: "initialize", name: "countReceives" },
     );
     let running = 0;
-    let mostAtOnce = 0;
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Each handler holds its message until the test lets go: only loops that woke can take the rest.
     const handler = vi.fn<SqsBatchHandler>(async () => {
       running++;
-      mostAtOnce = Math.max(mostAtOnce, running);
-      await sleep(1_500);
+      await held;
       running--;
     });
     poll(aws, handler, { concurrency: 5, batchSize: 1 });
@@ -286,9 +289,11 @@ describe("SQS poller", () => {
     expect(receives).toBeLessThanOrEqual(4 + 4);
 
     for (let i = 0; i < 5; i++) await send(aws, `burst ${i}`);
-    await vi.waitFor(() => expect(handler).toHaveBeenCalledTimes(5), { timeout: 10_000, interval: 50 });
     // The four rested loops woke at the first message and took the rest while it still ran.
-    expect(mostAtOnce).toBeGreaterThanOrEqual(4);
+    await vi.waitFor(() => expect(running).toBe(5), { timeout: 20_000, interval: 50 });
+    release();
+    await vi.waitFor(() => expect(running).toBe(0), { timeout: 10_000, interval: 50 });
+    expect(handler).toHaveBeenCalledTimes(5);
   });
 
   it("stops: stop() resolves and a message sent afterwards stays visible in the queue", async () => {

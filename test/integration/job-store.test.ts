@@ -1,12 +1,30 @@
 import { createHash, randomUUID } from "node:crypto";
+import { DeleteMessageCommand } from "@aws-sdk/client-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoJobStore } from "../../lambdas/shared/adapters/dynamo-job-store.js";
 import { SqsJobQueue } from "../../lambdas/shared/adapters/sqs-job-queue.js";
 import type { JobError } from "../../lambdas/shared/domain/job.js";
-import type { NewJob } from "../../lambdas/shared/domain/ports.js";
+import { silentLog } from "../../lambdas/shared/domain/logger.js";
+import { type NewJob, systemClock } from "../../lambdas/shared/domain/ports.js";
+import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
+import { JobService } from "../../lambdas/shared/usecases/job-service.js";
+import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
+import { ROW_WAIT_WINDOW_MS } from "../../lambdas/shared/worker/process-delivery.js";
+import { createSqsWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { localAwsClients } from "../../local/aws-clients.js";
 import { countItems, countMessages, type LocalAws, useLocalAws } from "../support/local-aws.js";
-import { epochSeconds, FrozenClock, newJob, rawItem, storeFor, uniqueOwner } from "../support/worker-kit.js";
+import {
+  epochSeconds,
+  FrozenClock,
+  lambdaContext,
+  newJob,
+  rawItem,
+  receiveRecord,
+  storeFor,
+  TestClock,
+  uniqueOwner,
+  workerConfig,
+} from "../support/worker-kit.js";
 
 // The rules every store keeps are in test/contract/job-store.contract.ts, run against this adapter
 // by test/contract/dynamo-job-store.test.ts. These cases are about DynamoDB itself: helper rows,
@@ -127,24 +145,81 @@ describe("conditional writes", () => {
   });
 });
 
-describe("idempotent create", () => {
-  it("returns the existing job and writes no second row or record; the caller enqueues nothing", async () => {
+describe("idempotent start, in the order production runs it (message first, then the row)", () => {
+  /** The real start use case on this table and a fresh queue, and a worker on both. */
+  async function startAndWorker() {
     const queueAws = await useLocalAws();
-    const queue = new SqsJobQueue({ client: queueAws.sqs, queueUrl: queueAws.resources.queueUrl });
+    const on = { ...queueAws, resources: { ...queueAws.resources, tableName: aws.resources.tableName } };
+    const service = new JobService({
+      store,
+      quotas: store,
+      queue: new SqsJobQueue({ client: queueAws.sqs, queueUrl: queueAws.resources.queueUrl }),
+      clock: systemClock,
+      log: silentLog,
+      jobTtlSeconds: 3600,
+      limits: { maxActiveJobs: 0, maxStartsPerMinute: 0 },
+    });
+    // A worker whose clock is past the row wait, so a message whose row never came is dropped now.
+    const clock = new TestClock(Date.now() + ROW_WAIT_WINDOW_MS + 5_000);
+    const worker = createSqsWorkerHandler(
+      createWorkerDeps(workerConfig(on), on, silentLog, { jobTypes: [slowApi], clock }),
+    );
+    return { queueAws, service, worker };
+  }
+
+  const jobRows = async (owner: string) => (await store.listByOwner(owner, { limit: 50 })).jobs;
+
+  it("a second start with the same key answers the first job and sends and writes nothing", async () => {
+    const { queueAws, service } = await startAndWorker();
     const owner = uniqueOwner();
-    // The start use case sends a message only for a job it created.
-    const start = async (job: NewJob): Promise<string> => {
-      const outcome = await store.create(job);
-      if (outcome.created) await queue.send({ jobId: outcome.job.id, type: outcome.job.type });
-      return outcome.job.id;
+    const request = {
+      owner,
+      jobType: slowApi,
+      input: { query: "q", delaySeconds: 0 },
+      idempotencyKey: "same",
     };
-
-    const first = newJob({ owner, idempotencyKey: "same" });
-    expect(await start(first)).toBe(first.id);
+    const first = await service.start(request);
     const itemsAfterFirst = await countItems(aws.dynamo, aws.resources.tableName);
+    expect(await countMessages(queueAws.sqs, queueAws.resources.queueUrl)).toBe(1);
 
-    expect(await start(newJob({ owner, idempotencyKey: "same" }))).toBe(first.id);
+    expect((await service.start(request)).id).toBe(first.id);
     expect(await countItems(aws.dynamo, aws.resources.tableName)).toBe(itemsAfterFirst);
     expect(await countMessages(queueAws.sqs, queueAws.resources.queueUrl)).toBe(1);
+    expect((await jobRows(owner)).map((job) => job.id)).toEqual([first.id]);
+  });
+
+  it("two starts with one key at once: one job; the loser's message finds no row and lapses, running nothing", async () => {
+    const { queueAws, service, worker } = await startAndWorker();
+    const owner = uniqueOwner();
+    const request = {
+      owner,
+      jobType: slowApi,
+      input: { query: "race", delaySeconds: 0 },
+      idempotencyKey: "race",
+    };
+    const [one, two] = await Promise.all([service.start(request), service.start(request)]);
+    expect(two.id).toBe(one.id);
+    expect((await jobRows(owner)).map((job) => job.id)).toEqual([one.id]);
+
+    // Each start sent its message before its row; the worker drains them all.
+    const messages = await countMessages(queueAws.sqs, queueAws.resources.queueUrl);
+    expect([1, 2]).toContain(messages);
+    const jobIds = new Set<string>();
+    for (let i = 0; i < messages; i++) {
+      const record = await receiveRecord(queueAws);
+      jobIds.add(JSON.parse(record.body).jobId);
+      expect(await worker({ Records: [record] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+      // Acknowledged: the event source deletes it.
+      await queueAws.sqs.send(
+        new DeleteMessageCommand({
+          QueueUrl: queueAws.resources.queueUrl,
+          ReceiptHandle: record.receiptHandle,
+        }),
+      );
+    }
+    expect(jobIds).toContain(one.id);
+    expect(await countMessages(queueAws.sqs, queueAws.resources.queueUrl)).toBe(0);
+    for (const id of jobIds) if (id !== one.id) expect(await rawItem(aws, id)).toBeUndefined();
+    expect((await jobRows(owner)).map((job) => [job.id, job.status])).toEqual([[one.id, "completed"]]);
   });
 });

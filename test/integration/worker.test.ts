@@ -23,6 +23,7 @@ import {
   counted,
   enqueue,
   epochSeconds,
+  expectRedelivered,
   lambdaContext,
   newJob,
   rawItem,
@@ -34,6 +35,9 @@ import {
 } from "../support/worker-kit.js";
 
 const eventually = { timeout: 10_000, interval: 50 };
+
+/** Retries come back after 1 to 2 s: long enough to see that the message stayed away meanwhile. */
+const retrySettings: Partial<WorkerSettings> = { retryBaseSeconds: 2, retryMaxSeconds: 2 };
 
 let aws: LocalAws;
 
@@ -206,33 +210,41 @@ describe("hung_api", () => {
     expect(hung.runs.map((run) => run.attempt)).toEqual([1, 2, 3]);
   });
 
-  it("times out at the job type's own timeout when that comes first", async () => {
+  it("times out at the job type's own timeout when that comes first; the retry comes back after its backoff", async () => {
+    const queue = await useLocalAws();
     const quick = waitsForAbort("quick_timeout", 300);
-    const { store, deliver, start } = worker([quick]);
+    // Backoff of attempt 1: between 1 and 2 s.
+    const { store, deliver, start } = worker([quick], { on: queue, settings: retrySettings });
     const job = await start("quick_timeout", {});
-    const started = Date.now();
-    const record = syntheticRecord(body(job));
+    await enqueue(queue, { jobId: job.id, type: job.type });
+    const record = await receiveRecord(queue);
     expect(await deliver([record], 30_000)).toEqual({
       batchItemFailures: [{ itemIdentifier: record.messageId }],
     });
-    expect(Date.now() - started).toBeLessThan(2_000);
+    const retriedAt = Date.now();
     expect(quick.signals[0]?.aborted).toBe(true);
+    expect(quick.signals[0]?.reason).toMatchObject({ message: "timeout" });
     expect(await store.get(job.id)).toMatchObject({ status: "running", lastError: { code: "timeout" } });
+    await expectRedelivered(queue, record, retriedAt, { atLeastSeconds: 1, withinSeconds: 10 });
   });
 
-  it("records a timeout without running when less time remains than the margin", async () => {
+  it("records a timeout without running when less time remains than the margin; the retry comes back", async () => {
+    const queue = await useLocalAws();
     const hung = counted(hungApi);
-    const { store, deliver, start } = worker([hung]);
+    const { store, deliver, start } = worker([hung], { on: queue, settings: retrySettings });
     const job = await start("hung_api", { query: "q" });
-    const record = syntheticRecord(body(job));
+    await enqueue(queue, { jobId: job.id, type: job.type });
+    const record = await receiveRecord(queue);
     expect(await deliver([record], 150)).toEqual({
       batchItemFailures: [{ itemIdentifier: record.messageId }],
     });
+    const retriedAt = Date.now();
     expect(hung.runs).toEqual([]);
     expect(await store.get(job.id)).toMatchObject({
       attempt: 1,
       lastError: { code: "timeout", retryable: true },
     });
+    await expectRedelivered(queue, record, retriedAt, { atLeastSeconds: 1, withinSeconds: 10 });
   });
 });
 
@@ -560,5 +572,93 @@ describe("dead-letter handler", () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(await rawItem(aws, job.id)).toEqual(before);
     expect(await countItems(aws.dynamo, aws.resources.tableName)).toBe(items);
+  });
+});
+
+describe("a job type that throws unexpectedly", () => {
+  it("fails the run with internal_error, retryable, without its text; retried after the backoff; failed at the end", async () => {
+    const queue = await useLocalAws();
+    const throwing = counted(
+      defineJobType({
+        name: "throws_unexpectedly",
+        title: "throws",
+        description: "Throws an error that is no ExternalApiError.",
+        input: z.object({}),
+        timeoutMs: 10_000,
+        maxAttempts: 2,
+        pollAfterSeconds: 1,
+        async run() {
+          throw new TypeError("Cannot read properties of undefined (reading 'secret-internal-detail')");
+        },
+      }),
+    );
+    const { store, deliver, start } = worker([throwing], { on: queue, settings: retrySettings });
+    const job = await start("throws_unexpectedly", {}, { maxAttempts: 2 });
+    await enqueue(queue, { jobId: job.id, type: job.type });
+
+    const first = await receiveRecord(queue);
+    expect(await deliver([first])).toEqual({ batchItemFailures: [{ itemIdentifier: first.messageId }] });
+    const retriedAt = Date.now();
+    const retrying = await store.get(job.id);
+    expect(retrying).toMatchObject({
+      status: "running",
+      attempt: 1,
+      leaseExpiresAt: 0,
+      lastError: { code: "internal_error", message: "The job failed unexpectedly.", retryable: true },
+    });
+    expect(JSON.stringify(await rawItem(queue, job.id))).not.toContain("secret-internal-detail");
+
+    const second = await expectRedelivered(queue, first, retriedAt, { atLeastSeconds: 1, withinSeconds: 10 });
+    expect(await deliver([second])).toEqual({ batchItemFailures: [] });
+    expect(await store.get(job.id)).toMatchObject({
+      status: "failed",
+      attempt: 2,
+      error: {
+        code: "internal_error",
+        retryable: true,
+        message: "The job failed unexpectedly. Gave up after 2 attempts.",
+      },
+    });
+    expect(throwing.runs.map((run) => run.attempt)).toEqual([1, 2]);
+  });
+});
+
+describe("a run whose job was taken over", () => {
+  it("is aborted by the watcher with taken_over, writes nothing, and acknowledges its message", async () => {
+    const clock = new TestClock();
+    const signals: AbortSignal[] = [];
+    const type = counted(
+      defineJobType({
+        name: "taken_over",
+        title: "taken over",
+        description: "The first run waits for its signal; later runs answer at once.",
+        input: z.object({}),
+        timeoutMs: 60_000,
+        maxAttempts: 3,
+        pollAfterSeconds: 1,
+        async run(_input, context) {
+          if (context.attempt > 1) return { from: context.attempt };
+          signals.push(context.signal);
+          return new Promise<never>((_, reject) => {
+            context.signal.addEventListener("abort", () => reject(context.signal.reason), { once: true });
+          });
+        },
+      }),
+    );
+    const { store, deliver, start } = worker([type], { clock, settings: { cancelCheckMs: 100 } });
+    const job = await start("taken_over", {});
+
+    const stale = deliver([syntheticRecord(body(job))], 5_000);
+    await vi.waitFor(() => expect(signals).toHaveLength(1), eventually);
+    clock.advance(10_000); // the first run's lease (5 s) has lapsed: another delivery takes the job
+    expect(await deliver([syntheticRecord(body(job), 2)])).toEqual({ batchItemFailures: [] });
+    const winner = await store.get(job.id);
+    expect(winner).toMatchObject({ status: "completed", attempt: 2, resultJson: '{"from":2}' });
+
+    // The first run learns through its watcher, long before its own 5 s deadline.
+    expect(await stale).toEqual({ batchItemFailures: [] });
+    expect(signals[0]?.reason).toMatchObject({ message: "taken_over" });
+    expect(await store.get(job.id)).toEqual(winner);
+    expect(type.runs.map((run) => run.attempt)).toEqual([1, 2]);
   });
 });

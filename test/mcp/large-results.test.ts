@@ -116,7 +116,12 @@ afterAll(async () => {
 });
 
 describe("large results through the MCP endpoint", () => {
-  let bigJobId = "";
+  /** The 100 000-row export several tests read: started by whichever test needs it first. */
+  let bigJob: Promise<Record<string, unknown>> | undefined;
+  const bigJobId = async (): Promise<string> => {
+    bigJob ??= runExport(alice, "report", 100_000);
+    return String((await bigJob).jobId);
+  };
 
   it(
     "export_api with 100 000 rows completes with the result in S3, and paging reassembles it exactly",
@@ -124,8 +129,8 @@ describe("large results through the MCP endpoint", () => {
       const expected = expectedExport("report", 100_000);
       expect(Buffer.byteLength(expected)).toBeGreaterThan(3_000_000);
 
-      const job = await runExport(alice, "report", 100_000);
-      bigJobId = String(job.jobId);
+      const id = await bigJobId();
+      const job = await structured(alice, "get_job", { jobId: id });
       expect(job).toMatchObject({
         status: "completed",
         resultStored: "s3",
@@ -135,7 +140,7 @@ describe("large results through the MCP endpoint", () => {
       expect(job).not.toHaveProperty("result");
       expect(String(job.resultHint)).toMatch(/read_job_result/);
 
-      const { text, pages } = await readAll(alice, bigJobId);
+      const { text, pages } = await readAll(alice, id);
       expect(text).toBe(expected);
       expect(pages.every((page) => page.totalBytes === Buffer.byteLength(expected))).toBe(true);
       expect(pages.at(-1)).not.toHaveProperty("nextOffset");
@@ -144,15 +149,15 @@ describe("large results through the MCP endpoint", () => {
 
       // The SHA-256 the row keeps matches what was reassembled and what S3 holds.
       const aws: LocalAws = { ...stack.clients, resources: stack.resources, endpoints: stack.endpoints };
-      const row = await rawItem(aws, bigJobId);
+      const row = await rawItem(aws, id);
       expect(row?.resultRef).toMatchObject({
-        key: resultKey(bigJobId),
+        key: resultKey(id),
         bytes: Buffer.byteLength(expected),
         sha256: sha256(text),
       });
       expect(row).not.toHaveProperty("resultJson");
       const object = await stack.clients.s3.send(
-        new GetObjectCommand({ Bucket: stack.resources.resultBucketName, Key: resultKey(bigJobId) }),
+        new GetObjectCommand({ Bucket: stack.resources.resultBucketName, Key: resultKey(id) }),
       );
       expect(
         sha256(await (object.Body as { transformToString(): Promise<string> }).transformToString()),
@@ -161,47 +166,57 @@ describe("large results through the MCP endpoint", () => {
     LONG_TEST_MS,
   );
 
-  it("carries a presigned link to the whole result as a resource_link and in the text", async () => {
-    const result = await call(alice, "get_job", { jobId: bigJobId });
-    const job = result.structuredContent as Record<string, unknown>;
-    const url = String(job.resultUrl);
-    expect(url).toMatch(/X-Amz-Signature=/);
-    expect(url).toMatch(/X-Amz-Expires=900/);
-    expect(Date.parse(String(job.resultUrlExpiresAt)) - clock.now()).toBeGreaterThan(14 * 60_000);
-    expect(textOf(result)).toContain(url);
-    expect(result.content).toContainEqual(
-      expect.objectContaining({ type: "resource_link", uri: url, mimeType: "application/json" }),
-    );
-    // The URL serves the whole object (fauxqs ignores the signature; AWS checks it and its expiry).
-    expect(new URL(url).hostname).toBe("127.0.0.1");
-    const download = await fetch(url);
-    expect(download.status).toBe(200);
-    expect(sha256(await download.text())).toBe(job.resultSha256);
+  it(
+    "carries a presigned link to the whole result as a resource_link and in the text",
+    async () => {
+      const id = await bigJobId();
+      const result = await call(alice, "get_job", { jobId: id });
+      const job = result.structuredContent as Record<string, unknown>;
+      const url = String(job.resultUrl);
+      expect(url).toMatch(/X-Amz-Signature=/);
+      expect(url).toMatch(/X-Amz-Expires=900/);
+      expect(Date.parse(String(job.resultUrlExpiresAt)) - clock.now()).toBeGreaterThan(14 * 60_000);
+      expect(textOf(result)).toContain(url);
+      expect(result.content).toContainEqual(
+        expect.objectContaining({ type: "resource_link", uri: url, mimeType: "application/json" }),
+      );
+      // The URL serves the whole object (fauxqs ignores the signature; AWS checks it and its expiry).
+      expect(new URL(url).hostname).toBe("127.0.0.1");
+      const download = await fetch(url);
+      expect(download.status).toBe(200);
+      expect(sha256(await download.text())).toBe(job.resultSha256);
 
-    const page = await call(alice, "read_job_result", { jobId: bigJobId, maxBytes: 10 });
-    expect(page.content).toContainEqual(expect.objectContaining({ type: "resource_link" }));
-  });
+      const page = await call(alice, "read_job_result", { jobId: id, maxBytes: 10 });
+      expect(page.content).toContainEqual(expect.objectContaining({ type: "resource_link" }));
+    },
+    LONG_TEST_MS,
+  );
 
-  it("tasks/result for a stored result carries get_job's hint and link, as text and as a resource_link", async () => {
-    const getJob = await call(alice, "get_job", { jobId: bigJobId });
-    const viaTask = await alice.experimental.tasks.getTaskResult(bigJobId, CallToolResultSchema);
-    const job = getJob.structuredContent as Record<string, unknown>;
-    const task = viaTask.structuredContent as Record<string, unknown>;
-    expect(task).toMatchObject({ jobId: bigJobId, resultStored: "s3", resultHint: job.resultHint });
-    expect(String(task.resultHint)).toMatch(/read_job_result/);
-    // A link is minted per answer: the same object, signed again.
-    const url = String(task.resultUrl);
-    expect(url).toMatch(/X-Amz-Signature=/);
-    expect(url.split("?")[0]).toBe(String(job.resultUrl).split("?")[0]);
-    expect(Date.parse(String(task.resultUrlExpiresAt)) - clock.now()).toBeGreaterThan(14 * 60_000);
-    expect(textOf(viaTask)).toContain(url);
-    expect(viaTask.content).toContainEqual(
-      expect.objectContaining({ type: "resource_link", uri: url, mimeType: "application/json" }),
-    );
-    const { resultUrl: _taskUrl, resultUrlExpiresAt: _taskExpiry, ...taskRest } = task;
-    const { resultUrl: _jobUrl, resultUrlExpiresAt: _jobExpiry, ...jobRest } = job;
-    expect(taskRest).toEqual(jobRest);
-  });
+  it(
+    "tasks/result for a stored result carries get_job's hint and link, as text and as a resource_link",
+    async () => {
+      const id = await bigJobId();
+      const getJob = await call(alice, "get_job", { jobId: id });
+      const viaTask = await alice.experimental.tasks.getTaskResult(id, CallToolResultSchema);
+      const job = getJob.structuredContent as Record<string, unknown>;
+      const task = viaTask.structuredContent as Record<string, unknown>;
+      expect(task).toMatchObject({ jobId: id, resultStored: "s3", resultHint: job.resultHint });
+      expect(String(task.resultHint)).toMatch(/read_job_result/);
+      // A link is minted per answer: the same object, signed again.
+      const url = String(task.resultUrl);
+      expect(url).toMatch(/X-Amz-Signature=/);
+      expect(url.split("?")[0]).toBe(String(job.resultUrl).split("?")[0]);
+      expect(Date.parse(String(task.resultUrlExpiresAt)) - clock.now()).toBeGreaterThan(14 * 60_000);
+      expect(textOf(viaTask)).toContain(url);
+      expect(viaTask.content).toContainEqual(
+        expect.objectContaining({ type: "resource_link", uri: url, mimeType: "application/json" }),
+      );
+      const { resultUrl: _taskUrl, resultUrlExpiresAt: _taskExpiry, ...taskRest } = task;
+      const { resultUrl: _jobUrl, resultUrlExpiresAt: _jobExpiry, ...jobRest } = job;
+      expect(taskRest).toEqual(jobRest);
+    },
+    LONG_TEST_MS,
+  );
 
   it(
     "pages cut on UTF-8 boundaries: offsets are bytes, every character arrives whole",
@@ -248,32 +263,37 @@ describe("large results through the MCP endpoint", () => {
     expect(textOf(read)).toMatch(/no result/);
   });
 
-  it("another caller's, an unknown and a still-running job's result is not readable, and nothing is created", async () => {
-    for (const [client, jobId] of [
-      [alice, UNKNOWN_ID],
-      [bob, bigJobId],
-    ] as const) {
-      const answer = await expectNothingCreated(stack, () => call(client, "read_job_result", { jobId }));
-      expect(answer.isError).toBe(true);
-      expect(textOf(answer)).toBe(`Job ${jobId} was not found or has expired.`);
-      expect(textOf(answer)).toBe(textOf(await call(client, "get_job", { jobId })));
-      expect(answer.structuredContent).toBeUndefined();
-    }
+  it(
+    "another caller's, an unknown and a still-running job's result is not readable, and nothing is created",
+    async () => {
+      const id = await bigJobId();
+      for (const [client, jobId] of [
+        [alice, UNKNOWN_ID],
+        [bob, id],
+      ] as const) {
+        const answer = await expectNothingCreated(stack, () => call(client, "read_job_result", { jobId }));
+        expect(answer.isError).toBe(true);
+        expect(textOf(answer)).toBe(`Job ${jobId} was not found or has expired.`);
+        expect(textOf(answer)).toBe(textOf(await call(client, "get_job", { jobId })));
+        expect(answer.structuredContent).toBeUndefined();
+      }
 
-    const bad = await expectNothingCreated(stack, () =>
-      call(alice, "read_job_result", { jobId: bigJobId, maxBytes: 16_001 }),
-    );
-    expect(bad.isError).toBe(true);
-    expect(textOf(bad)).toMatch(/maxBytes/);
-    const past = await call(alice, "read_job_result", { jobId: bigJobId, offset: 10_000_000 });
-    expect(textOf(past)).toMatch(/past the end/);
+      const bad = await expectNothingCreated(stack, () =>
+        call(alice, "read_job_result", { jobId: id, maxBytes: 16_001 }),
+      );
+      expect(bad.isError).toBe(true);
+      expect(textOf(bad)).toMatch(/maxBytes/);
+      const past = await call(alice, "read_job_result", { jobId: id, offset: 10_000_000 });
+      expect(textOf(past)).toMatch(/past the end/);
 
-    const open = await structured(alice, "start_export_api", { query: "later", rows: 5, delaySeconds: 30 });
-    const early = await call(alice, "read_job_result", { jobId: open.jobId });
-    expect(early.isError).toBe(true);
-    expect(textOf(early)).toMatch(/no result yet/);
-    await call(alice, "cancel_job", { jobId: open.jobId });
-  });
+      const open = await structured(alice, "start_export_api", { query: "later", rows: 5, delaySeconds: 30 });
+      const early = await call(alice, "read_job_result", { jobId: open.jobId });
+      expect(early.isError).toBe(true);
+      expect(textOf(early)).toMatch(/no result yet/);
+      await call(alice, "cancel_job", { jobId: open.jobId });
+    },
+    LONG_TEST_MS,
+  );
 
   it(
     "list_jobs shrinks a page that would pass the bound and pages on with its cursor",
@@ -308,14 +328,19 @@ describe("large results through the MCP endpoint", () => {
     LONG_TEST_MS,
   );
 
-  it("an expired job's result is not readable", async () => {
-    clock.advance(25 * 3600_000);
-    const expired = await call(alice, "read_job_result", { jobId: bigJobId });
-    expect(expired.isError).toBe(true);
-    expect(textOf(expired)).toMatch(/not found or has expired/);
-    const view = await call(alice, "get_job", { jobId: bigJobId });
-    expect(textOf(view)).toBe(textOf(expired));
-  });
+  it(
+    "an expired job's result is not readable",
+    async () => {
+      const id = await bigJobId();
+      clock.advance(25 * 3600_000);
+      const expired = await call(alice, "read_job_result", { jobId: id });
+      expect(expired.isError).toBe(true);
+      expect(textOf(expired)).toMatch(/not found or has expired/);
+      const view = await call(alice, "get_job", { jobId: id });
+      expect(textOf(view)).toBe(textOf(expired));
+    },
+    LONG_TEST_MS,
+  );
 
   it("every answer of this session stays under 20 000 characters, and text and structuredContent agree", () => {
     expect(answers.length).toBeGreaterThan(250);

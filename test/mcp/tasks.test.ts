@@ -1,3 +1,4 @@
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   type CallToolResult,
@@ -13,7 +14,7 @@ import type { JobStatus } from "../../lambdas/shared/domain/job.js";
 import { MODEL_IMMEDIATE_RESPONSE, TASKS_CAPABILITY } from "../../lambdas/shared/mcp/tasks.js";
 import type { LocalStack } from "../../local/local-stack.js";
 import { callForJob, callTool, connectClient, type JobAnswer, startTestStack } from "../support/mcp-stack.js";
-import { expectNothingCreated } from "../support/nothing-created.js";
+import { expectNothingCreated, queueDrained } from "../support/nothing-created.js";
 import { MCP_HEADERS } from "../support/raw-mcp.js";
 
 const ALICE_KEY = "alice-key-3c2b1a0f9e8d7c6b5a49";
@@ -87,6 +88,16 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, tim
   }
 }
 
+/** The keys of the table's rows that are not jobs. */
+async function helperRowIds(): Promise<string[]> {
+  const { Items = [] } = await stack.clients.dynamo.send(
+    new ScanCommand({ TableName: stack.resources.tableName, ProjectionExpression: "id" }),
+  );
+  return Items.map((item) => item.id?.S ?? "").filter((id) => !jobIdPattern.test(id));
+}
+
+const jobIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 async function rpcError(call: () => Promise<unknown>): Promise<McpError> {
   const error = await call().then(
     () => undefined,
@@ -124,12 +135,19 @@ describe("bad task requests get a clear error and create nothing", () => {
     expect(error.message).toMatch(/only the start_\* tools/);
   });
 
-  it("a missing taskId is named; a taskId that is no job id is not found", async () => {
+  it("a missing taskId is named; a taskId that is no job id, even a helper row's own key, is not found", async () => {
     const missing = await raw(ALICE_KEY, "tasks/get", {});
     expect(missing).toMatch(/"code":-32602/);
     expect(missing).toMatch(/taskId is required/);
-    const odd = await raw(ALICE_KEY, "tasks/get", { taskId: "idem#alice#key" });
-    expect(odd).toBe(await raw(ALICE_KEY, "tasks/get", { taskId: UNKNOWN_ID }));
+    // The table's helper rows (here an idempotency key's) share the job key space.
+    await startTask(alice, { query: "helper rows", delaySeconds: 0, idempotencyKey: "helper-row-key" });
+    const helperIds = await helperRowIds();
+    expect(helperIds.some((id) => id.startsWith("idempotency#"))).toBe(true);
+    const notFound = await raw(ALICE_KEY, "tasks/get", { taskId: UNKNOWN_ID });
+    expect(notFound).toMatch(/not found/i);
+    for (const taskId of helperIds) {
+      expect(await raw(ALICE_KEY, "tasks/get", { taskId })).toBe(notFound.replaceAll(UNKNOWN_ID, taskId));
+    }
     const cancel = await expectNothingCreated(stack, () => raw(ALICE_KEY, "tasks/cancel", { taskId: 42 }));
     expect(cancel).toMatch(/taskId is required/);
   });
@@ -154,10 +172,9 @@ describe("a client without task support", () => {
 
 describe("a start_* tool run as a task", () => {
   it("answers a task at once, moves working → completed, and tasks/result returns what get_job returns", async () => {
-    const startedAt = Date.now();
-    // waitSeconds is ignored on a task-augmented start: the task answers at once.
+    // waitSeconds is ignored on a task-augmented start: the task answers at once, while the 4 s
+    // job is still working (a start that waited would answer it completed).
     const created = await startTask(alice, { query: "tasks", delaySeconds: 4, waitSeconds: 10 });
-    expect(Date.now() - startedAt).toBeLessThan(4_000);
     const { task } = created;
     expect(task.status).toBe("working");
     expect(task.taskId).toMatch(/^[0-9a-f-]{36}$/);
@@ -241,14 +258,17 @@ describe("a start_* tool run as a task", () => {
     expect(cancelled.status).toBe("cancelled");
     const after = await bothDoors(alice, task.taskId);
     expect(after.job.status).toBe("cancelled");
-    expect(after.task).toEqual({ ...cancelled, _meta: undefined, ...after.task });
+    const { _meta: _cancelMeta, ...cancelAnswer } = cancelled;
+    expect(cancelAnswer).toEqual(after.task);
 
     const again = await rpcError(() => alice.experimental.tasks.cancelTask(task.taskId));
     expect(again.code).toBe(-32602);
     expect(again.message).toMatch(/already ended \(cancelled\)/);
 
-    // It stays cancelled after the worker notices, and tasks/result answers get_job's cancelled job.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // It stays cancelled once the worker has noticed and let go of the message, and tasks/result
+    // answers get_job's cancelled job.
+    await queueDrained(stack);
+    expect((await bothDoors(alice, task.taskId)).task).toEqual(after.task);
     const result = await alice.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
     expect(result.structuredContent).toMatchObject({ status: "cancelled", error: { code: "cancelled" } });
   });
@@ -277,9 +297,9 @@ describe("a start_* tool run as a task", () => {
       expect(error.message).toMatch(/still working/);
       expect(error.message).toMatch(/poll tasks\/get/i);
       expect(error.data).toMatchObject({ taskId: task.taskId, status: "working", pollInterval: 5_000 });
-      // It did wait server-side, and answered inside the 30 s an HTTP API allows.
+      // It did wait server-side. That the wait never passes the caller's deadline is the job
+      // service's own test (waitFor's reads); here the client's 45 s timeout is the bound.
       expect(waitedMs).toBeGreaterThan(15_000);
-      expect(waitedMs).toBeLessThan(30_000);
     } finally {
       await alice.experimental.tasks.cancelTask(task.taskId);
     }

@@ -12,7 +12,7 @@ export interface RecordedRequest {
 export type FixtureHandler = (request: RecordedRequest, response: ServerResponse) => unknown;
 
 export interface HttpFixture {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://<host>:<port>`, by default `http://127.0.0.1:<port>` */
   readonly origin: string;
   readonly port: number;
   readonly requests: RecordedRequest[];
@@ -21,8 +21,18 @@ export interface HttpFixture {
   close(): Promise<void>;
 }
 
+export interface FixtureAddress {
+  /** A loopback address; any of 127.0.0.0/8 works on Linux. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0: a free port. */
+  readonly port?: number;
+}
+
 /** A loopback HTTP server that records every request, for tests of outbound calls. */
-export async function startHttpFixture(handler: FixtureHandler = defaultHandler): Promise<HttpFixture> {
+export async function startHttpFixture(
+  handler: FixtureHandler = defaultHandler,
+  { host = "127.0.0.1", port: wanted = 0 }: FixtureAddress = {},
+): Promise<HttpFixture> {
   let current = handler;
   const requests: RecordedRequest[] = [];
   const server = createServer((incoming, response) => {
@@ -39,10 +49,13 @@ export async function startHttpFixture(handler: FixtureHandler = defaultHandler)
       Promise.resolve(current(recorded, response)).catch(() => response.destroy());
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(wanted, host, resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `http://${host}:${port}`,
     port,
     requests,
     handle(next) {

@@ -28,3 +28,23 @@ export async function expectNothingCreated<T>(stack: LocalStack, send: () => Pro
   expect(await rowsAndMessages(stack)).toEqual(before);
   return answer;
 }
+
+/**
+ * Waits until nothing is left that could act again: the job queue and the notification queue
+ * hold no message (visible, in flight or delayed), on two reads in a row. Once that holds, every
+ * job message was acknowledged and every delivery attempt recorded, so counts taken next are final,
+ * however late a duplicate would have come. Fails if the queues do not drain in time.
+ */
+export async function quiescent(stack: LocalStack, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let emptyReads = 0;
+  while (emptyReads < 2) {
+    const messages =
+      (await countMessages(stack.clients.sqs, stack.resources.queueUrl)) +
+      (await countMessages(stack.clients.sqs, stack.resources.notificationQueueUrl));
+    emptyReads = messages === 0 ? emptyReads + 1 : 0;
+    if (emptyReads === 2) return;
+    if (Date.now() > deadline) throw new Error(`${messages} messages are still queued after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -214,3 +214,56 @@ export function counted<T extends RunJobType>(type: T): T & RunLog {
     },
   };
 }
+
+/** Receives at most one message now, without waiting; undefined when none is visible. */
+export async function receiveNow(
+  aws: LocalAws,
+  queueUrl = aws.resources.queueUrl,
+): Promise<SQSRecord | undefined> {
+  const { Messages } = await aws.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 1,
+      WaitTimeSeconds: 0,
+      MessageSystemAttributeNames: ["All"],
+    }),
+  );
+  const message = Messages?.[0];
+  return message === undefined ? undefined : toRecord(message, queueUrl);
+}
+
+/**
+ * Proves a retry's ChangeMessageVisibility took effect: the message is not receivable at once, and
+ * is received again (the same message, one receive later) no sooner than `atLeastSeconds` after
+ * `retriedAt`, and within `withinSeconds` — far sooner than the queue's own visibility timeout.
+ */
+export async function expectRedelivered(
+  aws: LocalAws,
+  record: SQSRecord,
+  retriedAt: number,
+  { atLeastSeconds, withinSeconds }: { atLeastSeconds: number; withinSeconds: number },
+  queueUrl = aws.resources.queueUrl,
+): Promise<SQSRecord> {
+  if (atLeastSeconds > 0) {
+    const early = await receiveNow(aws, queueUrl);
+    if (early !== undefined && Date.now() - retriedAt < atLeastSeconds * 1000) {
+      throw new Error(`message ${early.messageId} was receivable before its retry delay`);
+    }
+  }
+  const deadline = retriedAt + withinSeconds * 1000;
+  for (;;) {
+    const again = await receiveNow(aws, queueUrl);
+    if (again !== undefined) {
+      const waitedMs = Date.now() - retriedAt;
+      if (again.messageId !== record.messageId) throw new Error(`another message arrived: ${again.body}`);
+      if (waitedMs < atLeastSeconds * 1000 - 50) throw new Error(`redelivered after ${waitedMs} ms only`);
+      const before = Number(record.attributes.ApproximateReceiveCount);
+      if (Number(again.attributes.ApproximateReceiveCount) !== before + 1) {
+        throw new Error(`receive count ${again.attributes.ApproximateReceiveCount}, expected ${before + 1}`);
+      }
+      return again;
+    }
+    if (Date.now() > deadline) throw new Error(`message not redelivered within ${withinSeconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

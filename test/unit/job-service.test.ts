@@ -1,17 +1,20 @@
 import { randomUUID } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MemoryJobStore } from "../../lambdas/shared/adapters/memory-job-store.js";
 import {
   EnqueueFailedError,
   IdempotencyConflictError,
   JobNotFoundError,
+  JobNotRecordedError,
   LimitExceededError,
 } from "../../lambdas/shared/domain/errors.js";
 import { type JobMessage, JobRowSchema } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { Clock, JobQueue } from "../../lambdas/shared/domain/ports.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
+import { CallbackTargets } from "../../lambdas/shared/usecases/callback-targets.js";
 import { type CallerLimits, JobService } from "../../lambdas/shared/usecases/job-service.js";
+import type { NotificationOutbox } from "../../lambdas/shared/usecases/notification-outbox.js";
 import { FrozenClock, TestClock, uniqueOwner } from "../support/worker-kit.js";
 
 // The tools' use cases on the in-memory store: no emulators. The store's own rules are the
@@ -193,5 +196,169 @@ describe("waitFor", () => {
     const job = await service.start({ owner, jobType: slowApi, input });
     const ended = await service.waitFor(owner, job.id, { waitMs: 20_000, notAfter: Date.now() + 300 });
     expect(ended).toMatchObject({ id: job.id, status: "queued" });
+  });
+});
+
+describe("waitFor's reads", () => {
+  it("read again after 100 ms, then 1.5 times longer up to 500 ms, and return at the first read after the end", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "Date"] });
+    try {
+      const { service, store, owner } = serviceWith({ clock: { now: () => Date.now() } });
+      const job = await service.start({ owner, jobType: slowApi, input });
+      const t0 = Date.now();
+      const reads = readTimes(store, t0);
+      const waiting = service.waitFor(owner, job.id, { waitMs: 20_000, notAfter: t0 + 20_000 });
+      await vi.advanceTimersByTimeAsync(1_000);
+      await store.claim(job.id, 60_000);
+      await store.complete(job.id, 1, '"done"');
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(await waiting).toMatchObject({ status: "completed", resultJson: '"done"' });
+      expect(reads).toEqual([0, 100, 250, 475, 812, 1312]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("make a last read exactly at the caller's deadline, never after it", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "Date"] });
+    try {
+      const { service, store, owner } = serviceWith({ clock: { now: () => Date.now() } });
+      const job = await service.start({ owner, jobType: slowApi, input });
+      const t0 = Date.now();
+      const reads = readTimes(store, t0);
+      const waiting = service.waitFor(owner, job.id, { waitMs: 20_000, notAfter: t0 + 250 });
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(await waiting).toMatchObject({ status: "queued" });
+      expect(reads).toEqual([0, 100, 250]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+/** Records when (ms after `t0`) each store read happens. */
+function readTimes(store: MemoryJobStore, t0: number): number[] {
+  const reads: number[] = [];
+  const get = store.get.bind(store);
+  store.get = (id) => {
+    reads.push(Date.now() - t0);
+    return get(id);
+  };
+  return reads;
+}
+
+describe("completion webhooks at start and cancel", () => {
+  const callbacks = new CallbackTargets({
+    allowedOrigins: ["https://hooks.example.com"],
+    outbound: { allowLoopback: false },
+  });
+
+  function serviceWithCallbacks(outbox?: Pick<NotificationOutbox, "release">) {
+    const clock = new TestClock();
+    const store = new MemoryJobStore({ clock });
+    const service = new JobService({
+      store,
+      quotas: store,
+      queue: new FakeQueue(),
+      clock,
+      log: silentLog,
+      jobTtlSeconds: TTL_SECONDS,
+      limits: { maxActiveJobs: 0, maxStartsPerMinute: 0 },
+      callbacks,
+      ...(outbox ? { outbox: outbox as NotificationOutbox } : {}),
+    });
+    return { service, store, owner: uniqueOwner() };
+  }
+
+  it("a job keeps its callback target; one without a callbackUrl keeps none", async () => {
+    const { service, owner } = serviceWithCallbacks();
+    const withCallback = await service.start({
+      owner,
+      jobType: slowApi,
+      input,
+      callbackUrl: "https://hooks.example.com/done",
+    });
+    expect(withCallback.notifications).toEqual([
+      expect.objectContaining({ url: "https://hooks.example.com/done", status: "pending", attempts: 0 }),
+    ]);
+    const without = await service.start({ owner, jobType: slowApi, input });
+    expect(without).not.toHaveProperty("notifications");
+  });
+
+  it("the callbackUrl is part of what an idempotency key promises", async () => {
+    const { service, owner } = serviceWithCallbacks();
+    const request = { owner, jobType: slowApi, input, idempotencyKey: "k" };
+    const first = await service.start({ ...request, callbackUrl: "https://hooks.example.com/a" });
+    expect((await service.start({ ...request, callbackUrl: "https://hooks.example.com/a" })).id).toBe(
+      first.id,
+    );
+    await expect(service.start({ ...request, callbackUrl: "https://hooks.example.com/b" })).rejects.toThrow(
+      IdempotencyConflictError,
+    );
+    await expect(service.start(request)).rejects.toThrow(IdempotencyConflictError);
+    // Without a callbackUrl the hash is the one a server without webhooks computes.
+    const plain = serviceWith();
+    const again = await service.start({ ...request, owner: plain.owner, idempotencyKey: "other" });
+    const bare = await plain.service.start({ ...request, owner: plain.owner });
+    expect(again.inputHash).toBe(bare.inputHash);
+  });
+
+  it("a server without webhooks refuses a callbackUrl and creates nothing", async () => {
+    const { service, store, queue, owner } = serviceWith();
+    await expect(
+      service.start({ owner, jobType: slowApi, input, callbackUrl: "https://hooks.example.com/x" }),
+    ).rejects.toThrow("callbackUrl is not enabled on this server.");
+    expect(queue.sent).toEqual([]);
+    expect((await store.listByOwner(owner, { limit: 10 })).jobs).toEqual([]);
+  });
+
+  it("cancel releases the ended job's notifications at once; a failed release still answers the cancel", async () => {
+    const released: string[] = [];
+    let fail = false;
+    const { service, owner } = serviceWithCallbacks({
+      async release(row) {
+        if (fail) throw new Error("SQS unavailable (injected)");
+        released.push(`${row.id}:${row.status}`);
+      },
+    });
+    const one = await service.start({ owner, jobType: slowApi, input });
+    expect(await service.cancel(owner, one.id)).toMatchObject({ status: "cancelled" });
+    expect(released).toEqual([`${one.id}:cancelled`]);
+    fail = true;
+    const two = await service.start({ owner, jobType: slowApi, input });
+    expect(await service.cancel(owner, two.id)).toMatchObject({ status: "cancelled" });
+  });
+});
+
+describe("a row write that fails at start", () => {
+  it("is answered as not recorded, after the message went out; a domain refusal passes as it is", async () => {
+    const { service, store, queue, owner } = serviceWith();
+    const create = store.create.bind(store);
+    store.create = () => Promise.reject(new Error("DynamoDB timed out (injected)"));
+    const error = await service.start({ owner, jobType: slowApi, input }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobNotRecordedError);
+    expect((error as Error).cause).toMatchObject({ message: "DynamoDB timed out (injected)" });
+    expect(queue.sent).toHaveLength(1);
+    store.create = () => Promise.reject(new IdempotencyConflictError("k"));
+    await expect(service.start({ owner, jobType: slowApi, input })).rejects.toBeInstanceOf(
+      IdempotencyConflictError,
+    );
+    store.create = create;
+  });
+
+  it("an enqueue failure keeps its cause", async () => {
+    const { service, queue, owner } = serviceWith();
+    queue.down = true;
+    const error = await service.start({ owner, jobType: slowApi, input }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnqueueFailedError);
+    expect((error as Error).cause).toMatchObject({ message: "queue unavailable" });
+  });
+
+  it("passes the idempotency key to the row only when one was given", async () => {
+    const { service, owner } = serviceWith();
+    expect(await service.start({ owner, jobType: slowApi, input })).not.toHaveProperty("idempotencyKey");
+    expect(await service.start({ owner, jobType: slowApi, input, idempotencyKey: "given" })).toMatchObject({
+      idempotencyKey: "given",
+    });
   });
 });

@@ -11,7 +11,7 @@ import {
   refusedAddressReason,
   sendOutbound,
 } from "../../lambdas/shared/outbound/outbound.js";
-import { type HttpFixture, startHttpFixture } from "../support/http-fixture.js";
+import { type FixtureHandler, type HttpFixture, startHttpFixture } from "../support/http-fixture.js";
 
 const strict: OutboundPolicy = { allowLoopback: false, maxResponseBytes: 1024, timeoutMs: 5_000 };
 const local: OutboundPolicy = { ...strict, allowLoopback: true };
@@ -147,6 +147,174 @@ describe("sendOutbound", () => {
     expect(seen?.headers["x-a"]).toBe("b");
   });
 
+  it("connects to the address it checked, not to a later answer for the same name (DNS rebinding)", async () => {
+    // Two servers on one port: the checked address, and a stand-in for the internal service a
+    // rebinding name points at on its second answer. The system resolver maps localhost to the
+    // second, so a connection that resolves the name again lands there instead of the checked one.
+    const { checked, rebound } = await serversOnOnePort();
+    try {
+      let answers = 0;
+      const rebinding: ResolveAll = async () => {
+        answers += 1;
+        return [{ address: answers === 1 ? "127.0.0.2" : "127.0.0.1", family: 4 }];
+      };
+      const response = await sendOutbound(
+        { url: `http://localhost:${checked.port}/who` },
+        { ...local, lookup: rebinding },
+      );
+      expect(response.body.toString()).toBe("checked");
+      expect(answers).toBe(1);
+      expect(checked.requests.map((request) => request.target)).toEqual(["/who"]);
+      expect(rebound.requests).toEqual([]);
+    } finally {
+      await Promise.all([checked.close(), rebound.close()]);
+    }
+  });
+
+  it("uses the system resolver when none is injected", async () => {
+    fixture.handle((_request, response) => response.writeHead(200).end("system"));
+    const response = await sendOutbound({ url: `http://localhost:${fixture.port}/` }, local);
+    expect(response.body.toString()).toBe("system");
+  });
+
+  it("refuses a name with no address, and a resolver answer that is no IP address", async () => {
+    const empty = await sendOutbound(
+      { url: "https://empty.test/" },
+      { ...strict, lookup: async () => [] },
+    ).catch((error) => error);
+    expect(empty).toBeInstanceOf(OutboundConnectionError);
+    expect(empty.message).toBe("The host empty.test has no address.");
+    const odd = await sendOutbound(
+      { url: "https://odd.test/" },
+      { ...strict, lookup: async () => [{ address: "not-an-ip", family: 4 }] },
+    ).catch((error) => error);
+    expect(odd).toBeInstanceOf(OutboundRefusedError);
+    expect(odd.message).toContain("resolves to not-an-ip, which is not an IP address");
+    const unknown = await sendOutbound(
+      { url: "https://unknown.test/" },
+      { ...strict, lookup: resolver({}) },
+    ).catch((error) => error);
+    expect(unknown).toBeInstanceOf(OutboundConnectionError);
+    expect(unknown.message).toBe("The host unknown.test could not be resolved.");
+    expect(unknown.cause).toMatchObject({ code: "ENOTFOUND" });
+  });
+
+  it("connects to an IPv6 loopback literal as IPv6", async () => {
+    const v6 = await startHttpFixture((_request, response) => response.writeHead(200).end("six"), {
+      host: "::1",
+    }).catch(() => undefined);
+    if (v6 === undefined) return; // no IPv6 loopback on this machine
+    try {
+      const response = await sendOutbound({ url: `http://[::1]:${v6.port}/` }, local);
+      expect(response.body.toString()).toBe("six");
+    } finally {
+      await v6.close();
+    }
+  });
+
+  it("refuses credentials given as a password alone or a user alone", () => {
+    expect(() => checkOutboundUrl("https://:secret@api.example.com/", strict)).toThrow(/credentials/);
+    expect(() => checkOutboundUrl("https://user@api.example.com/", strict)).toThrow(/credentials/);
+  });
+
+  it("speaks TLS to an https URL: a plain HTTP server there is a connection error", async () => {
+    const error = await sendOutbound({ url: `https://127.0.0.1:${fixture.port}/` }, local).catch((e) => e);
+    expect(error).toBeInstanceOf(OutboundConnectionError);
+    expect(error.message).toMatch(
+      new RegExp(`^The connection to https://127\\.0\\.0\\.1:${fixture.port} failed \\(`),
+    );
+  });
+
+  it("names the error code of a refused connection", async () => {
+    const closed = await startHttpFixture();
+    const { port } = closed;
+    await closed.close();
+    const error = await sendOutbound({ url: `http://127.0.0.1:${port}/` }, local).catch((e) => e);
+    expect(error).toBeInstanceOf(OutboundConnectionError);
+    expect(error.message).toBe(`The connection to http://127.0.0.1:${port} failed (ECONNREFUSED).`);
+  });
+
+  it("sends GET unless told otherwise, and refuses a header value with a line break before sending", async () => {
+    const before = fixture.requests.length;
+    fixture.handle((_request, response) => response.writeHead(204).end());
+    await sendOutbound({ url: `${fixture.origin}/get` }, local);
+    expect(fixture.requests.at(-1)?.method).toBe("GET");
+    const error = await sendOutbound(
+      { url: `${fixture.origin}/bad`, headers: { "x-bad": "a\r\nx-injected: 1" } },
+      local,
+    ).catch((e) => e);
+    expect(error).toBeInstanceOf(OutboundRefusedError);
+    expect(error.message).toBe("The outbound request has an invalid header name or value.");
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(fixture.requests.length).toBe(before + 1);
+  });
+
+  it("a body of exactly the cap passes, declared or streamed; one byte more does not", async () => {
+    fixture.handle((_request, response) =>
+      response.writeHead(200, { "content-length": "1024" }).end("x".repeat(1024)),
+    );
+    expect((await sendOutbound({ url: fixture.origin }, local)).body.length).toBe(1024);
+    fixture.handle((_request, response) => {
+      response.writeHead(200);
+      response.write("y".repeat(1000));
+      response.end("y".repeat(24));
+    });
+    expect((await sendOutbound({ url: fixture.origin }, local)).body.length).toBe(1024);
+    fixture.handle((_request, response) => {
+      response.writeHead(200);
+      response.write("y".repeat(1000));
+      response.end("y".repeat(25));
+    });
+    await expect(sendOutbound({ url: fixture.origin }, local)).rejects.toBeInstanceOf(
+      OutboundResponseTooLargeError,
+    );
+  });
+
+  it("refuses a declared length over the cap at once, without waiting for the body", async () => {
+    fixture.handle((_request, response) => {
+      response.writeHead(200, { "content-length": "5000" });
+      response.write("z".repeat(10)); // and never more: only the declared length can end this early
+    });
+    const error = await sendOutbound({ url: fixture.origin }, { ...local, timeoutMs: 3_000 }).catch((e) => e);
+    expect(error).toBeInstanceOf(OutboundResponseTooLargeError);
+  });
+
+  it("a response that breaks off mid-body is a connection error", async () => {
+    fixture.handle((_request, response) => {
+      response.writeHead(200, { "content-length": "100" });
+      response.write("partial", () => response.socket?.destroy());
+    });
+    const error = await sendOutbound({ url: fixture.origin }, local).catch((e) => e);
+    expect(error).toBeInstanceOf(OutboundConnectionError);
+    expect(error.message).toMatch(
+      new RegExp(`^The response from ${fixture.origin.replaceAll(".", "\\.")} broke off`),
+    );
+  });
+
+  it("a caller's abort, before or during the exchange, rejects with the caller's reason", async () => {
+    const already = new AbortController();
+    already.abort(new Error("caller gave up early"));
+    const before = fixture.requests.length;
+    await expect(sendOutbound({ url: fixture.origin, signal: already.signal }, local)).rejects.toThrow(
+      "caller gave up early",
+    );
+    expect(fixture.requests.length).toBe(before);
+
+    let answered = (): void => {};
+    const arrived = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    fixture.handle(() => answered()); // never answers
+    const during = new AbortController();
+    const pending = sendOutbound(
+      { url: fixture.origin, signal: during.signal },
+      { ...local, timeoutMs: 10_000 },
+    );
+    await arrived;
+    during.abort(new Error("caller gave up"));
+    await expect(pending).rejects.toThrow("caller gave up");
+  });
+
   it("returns a redirect as it is, without following it", async () => {
     fixture.handle((_request, response) => response.writeHead(302, { location: "/elsewhere" }).end());
     const before = fixture.requests.length;
@@ -205,3 +373,21 @@ describe("sendOutbound", () => {
     expect(fixture.requests.length).toBe(before);
   });
 });
+
+/** One fixture on 127.0.0.2 and one on 127.0.0.1, on the same port, each answering its own name. */
+async function serversOnOnePort(): Promise<{ checked: HttpFixture; rebound: HttpFixture }> {
+  const reply =
+    (name: string): FixtureHandler =>
+    (_request, response) =>
+      response.writeHead(200).end(name);
+  for (let attempt = 0; ; attempt++) {
+    const checked = await startHttpFixture(reply("checked"), { host: "127.0.0.2" });
+    try {
+      const rebound = await startHttpFixture(reply("rebound"), { host: "127.0.0.1", port: checked.port });
+      return { checked, rebound };
+    } catch (error) {
+      await checked.close();
+      if (attempt >= 10) throw error;
+    }
+  }
+}

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { MemoryJobStore } from "../../lambdas/shared/adapters/memory-job-store.js";
 import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
@@ -7,7 +7,13 @@ import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import { defineJobType, type JobType } from "../../lambdas/shared/jobs/job-type.js";
 import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import type { WorkerDecision } from "../../lambdas/shared/worker/decision.js";
-import { processDelivery } from "../../lambdas/shared/worker/process-delivery.js";
+import {
+  type Delivery,
+  MalformedMessageError,
+  processDelivery,
+  ROW_WAIT_WINDOW_MS,
+  rowWaitDelaySeconds,
+} from "../../lambdas/shared/worker/process-delivery.js";
 import { newJob, TestClock, testSettings } from "../support/worker-kit.js";
 
 // The worker core's decisions on the in-memory store: it returns them as values, so no queue and
@@ -40,6 +46,7 @@ function workerWith(types: JobType[]): {
   clock: TestClock;
   start(type: string, fields?: { expiresAt?: number }): Promise<JobRow>;
   deliver(job: JobRow, receiveCount?: number): Promise<WorkerDecision>;
+  deliverRaw(delivery: Delivery): Promise<WorkerDecision>;
 } {
   const clock = new TestClock();
   const store = new MemoryJobStore({ clock });
@@ -56,6 +63,7 @@ function workerWith(types: JobType[]): {
     async start(type, fields = {}) {
       return (await store.create(newJob({ type, input: { query: "q" }, ...fields }))).job;
     },
+    deliverRaw: (delivery) => processDelivery(deps, delivery),
     deliver: (job, receiveCount = 1) =>
       processDelivery(deps, {
         body: JSON.stringify({ jobId: job.id, type: job.type }),
@@ -154,5 +162,263 @@ describe("processDelivery", () => {
     expect(await worker.deliver(expiring)).toEqual(done);
     worker.clock.advance(-61_000);
     expect(await worker.store.get(expiring.id)).toMatchObject({ status: "queued", attempt: 0 });
+  });
+});
+
+describe("processDelivery: the run's edges", () => {
+  function deliverWith(worker: ReturnType<typeof workerWith>, job: JobRow, fields: Partial<Delivery> = {}) {
+    return worker.deliverRaw({
+      body: JSON.stringify({ jobId: job.id, type: job.type }),
+      receiveCount: 1,
+      remainingTimeMs: () => 30_000,
+      ...fields,
+    });
+  }
+
+  it("an unexpected throw is internal_error, retryable, with a fixed message; the last attempt fails the job", async () => {
+    const worker = workerWith([
+      scripted("throws", [new TypeError("x is undefined"), new TypeError("again")]),
+    ]);
+    const job = await worker.start("throws");
+    expect(await worker.deliver(job, 1)).toMatchObject({ kind: "retryAfter" });
+    expect(await worker.store.get(job.id)).toMatchObject({
+      status: "running",
+      lastError: { code: "internal_error", message: "The job failed unexpectedly.", retryable: true },
+    });
+    // The message's receives are used up (maxReceiveCount 5): this is its last chance.
+    expect(await worker.deliver(job, 5)).toEqual(done);
+    expect(await worker.store.get(job.id)).toMatchObject({
+      status: "failed",
+      attempt: 2,
+      error: { code: "internal_error", message: "The job failed unexpectedly. Gave up after 2 attempts." },
+    });
+  });
+
+  it("a run whose job is taken over mid-run is aborted with taken_over and writes nothing", async () => {
+    const signals: AbortSignal[] = [];
+    const waits = defineJobType({
+      name: "waits",
+      title: "waits",
+      description: "Waits for its signal.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 10_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      run: (_input, context) =>
+        new Promise((_, reject) => {
+          signals.push(context.signal);
+          context.signal.addEventListener("abort", () => reject(context.signal.reason), { once: true });
+        }),
+    });
+    const worker = workerWith([waits]);
+    const job = await worker.start("waits");
+    const run = worker.deliver(job);
+    await vi.waitFor(() => expect(signals).toHaveLength(1));
+    worker.clock.advance(60_000);
+    const taker = await worker.store.claim(job.id, 60_000);
+    expect(taker).toMatchObject({ claimed: true, job: { attempt: 2 } });
+    expect(await run).toEqual(done);
+    expect(signals[0]?.reason).toMatchObject({ name: "RunAbort", reason: "taken_over" });
+    expect(await worker.store.get(job.id)).toMatchObject({ status: "running", attempt: 2 });
+  });
+
+  it("a message that arrives before its row waits for it, and is dropped after the row wait", async () => {
+    const worker = workerWith([scripted("late", ["x"])]);
+    const ghost = { id: "00000000-0000-4000-8000-0000000000aa", type: "late" } as JobRow;
+    const now = worker.clock.now();
+    expect(await deliverWith(worker, ghost, { sentAtMs: now - 1_000 })).toEqual({
+      kind: "retryAfter",
+      seconds: 1,
+    });
+    expect(await deliverWith(worker, ghost, { sentAtMs: now - 1_000, receiveCount: 2 })).toEqual({
+      kind: "retryAfter",
+      seconds: 5,
+    });
+    expect(await deliverWith(worker, ghost, { sentAtMs: now - ROW_WAIT_WINDOW_MS })).toEqual(done);
+    expect(await deliverWith(worker, ghost)).toEqual(done);
+    expect(rowWaitDelaySeconds(3)).toBe(20);
+    expect(rowWaitDelaySeconds(4)).toBe(60);
+  });
+
+  it("a stored input that no longer fits the type fails the job invalid_input, not retried", async () => {
+    const worker = workerWith([scripted("strict", ["x"])]);
+    const { job } = await worker.store.create(newJob({ type: "strict", input: { other: 1 } }));
+    expect(await worker.deliver(job)).toEqual(done);
+    expect(await worker.store.get(job.id)).toMatchObject({
+      status: "failed",
+      error: { code: "invalid_input", retryable: false },
+    });
+  });
+
+  it("no time left past the margin: a timeout is recorded without running", async () => {
+    const types = scripted("never", ["x"]);
+    const worker = workerWith([types]);
+    const job = await worker.start("never");
+    expect(await deliverWith(worker, job, { remainingTimeMs: () => 200 })).toMatchObject({
+      kind: "retryAfter",
+    });
+    expect(await worker.store.get(job.id)).toMatchObject({
+      attempt: 1,
+      lastError: {
+        code: "timeout",
+        message: "The external call did not answer within 0 s.",
+        retryable: true,
+      },
+    });
+  });
+
+  it("a run is cut at the job type's timeout, and the error names it", async () => {
+    const hangs = defineJobType({
+      name: "hangs",
+      title: "hangs",
+      description: "Never answers and ignores its signal.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 1_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      run: () => new Promise(() => {}),
+    });
+    const worker = workerWith([hangs]);
+    const job = await worker.start("hangs");
+    expect(await worker.deliver(job)).toMatchObject({ kind: "retryAfter" });
+    expect(await worker.store.get(job.id)).toMatchObject({
+      lastError: { code: "timeout", message: "The external call did not answer within 1 s." },
+    });
+  });
+
+  it("malformed progress is dropped, not stored; the run still completes", async () => {
+    const bad = defineJobType({
+      name: "bad_progress",
+      title: "bad progress",
+      description: "Reports progress the row cannot hold.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 10_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      async run(_input, context) {
+        await context.progress({ current: -1 } as never);
+        await context.progress({ current: 2, total: 4 });
+        return "ok";
+      },
+    });
+    const worker = workerWith([bad]);
+    const job = await worker.start("bad_progress");
+    expect(await worker.deliver(job)).toEqual(done);
+    expect(await worker.store.get(job.id)).toMatchObject({
+      status: "completed",
+      progress: { current: 2, total: 4 },
+    });
+  });
+
+  it("a check message for a type with no checks is dropped", async () => {
+    const worker = workerWith([scripted("plain", ["x"])]);
+    const job = await worker.start("plain");
+    expect(
+      await worker.deliverRaw({
+        body: JSON.stringify({ jobId: job.id, type: job.type, check: 1, dueAt: 0 }),
+        receiveCount: 1,
+        remainingTimeMs: () => 30_000,
+      }),
+    ).toEqual(done);
+    expect(await worker.store.get(job.id)).toMatchObject({ status: "queued", attempt: 0 });
+  });
+
+  it("malformed bodies are refused with a named error", async () => {
+    const worker = workerWith([scripted("any", ["x"])]);
+    for (const body of ["not json {", JSON.stringify({ jobId: "job-42", type: "any" })]) {
+      const error = await worker
+        .deliverRaw({ body, receiveCount: 1, remainingTimeMs: () => 30_000 })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MalformedMessageError);
+      expect((error as Error).name).toBe("MalformedMessageError");
+      expect((error as Error).message).toMatch(/^Malformed job message: /);
+    }
+  });
+});
+
+describe("processDelivery: leases and cancels", () => {
+  it("claims for the run's budget plus the margin", async () => {
+    let leaseLeftMs = 0;
+    let worker: ReturnType<typeof workerWith> | undefined;
+    const peeks = defineJobType({
+      name: "peeks",
+      title: "peeks",
+      description: "Reads its own lease.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 10_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      async run(_input, context) {
+        const row = await worker?.store.get(context.jobId);
+        leaseLeftMs = (row?.leaseExpiresAt ?? 0) - (worker?.clock.now() ?? 0);
+        return "ok";
+      },
+    });
+    worker = workerWith([peeks]);
+    await worker.deliver(await worker.start("peeks"));
+    // min(10 s type timeout, 30 s remaining − 200 ms margin) + 200 ms margin.
+    expect(leaseLeftMs).toBeGreaterThan(10_000);
+    expect(leaseLeftMs).toBeLessThanOrEqual(10_200);
+  });
+
+  it("a job held by another run with a fresh message waits for the lease, not for the row", async () => {
+    const worker = workerWith([scripted("held", ["x"])]);
+    const job = await worker.start("held");
+    await worker.store.claim(job.id, 20_000);
+    const decision = await worker.deliverRaw({
+      body: JSON.stringify({ jobId: job.id, type: job.type }),
+      receiveCount: 1,
+      remainingTimeMs: () => 30_000,
+      sentAtMs: worker.clock.now(),
+    });
+    expect(decision).toEqual({ kind: "retryAfter", seconds: 21 });
+  });
+
+  it("cancel_job while running aborts the run with cancelled and writes nothing more", async () => {
+    const signals: AbortSignal[] = [];
+    const waits = defineJobType({
+      name: "waits_cancel",
+      title: "waits",
+      description: "Waits for its signal.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 10_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      run: (_input, context) =>
+        new Promise((_, reject) => {
+          signals.push(context.signal);
+          context.signal.addEventListener("abort", () => reject(context.signal.reason), { once: true });
+        }),
+    });
+    const worker = workerWith([waits]);
+    const job = await worker.start("waits_cancel");
+    const run = worker.deliver(job);
+    await vi.waitFor(() => expect(signals).toHaveLength(1));
+    await worker.store.cancel(job.id, job.owner);
+    expect(await run).toEqual(done);
+    expect(signals[0]?.reason).toMatchObject({ name: "RunAbort", reason: "cancelled" });
+    expect(await worker.store.get(job.id)).toMatchObject({ status: "cancelled", attempt: 1 });
+  });
+
+  it("a transient failure after the job was cancelled mid-call schedules no retry", async () => {
+    let worker: ReturnType<typeof workerWith> | undefined;
+    const cancelsItself = defineJobType({
+      name: "cancelled_then_fails",
+      title: "cancelled then fails",
+      description: "Its caller cancels during the call; the call then fails transiently.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 10_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      async run(_input, context) {
+        const row = await worker?.store.get(context.jobId);
+        await worker?.store.cancel(context.jobId, row?.owner ?? "");
+        throw new ExternalApiError("503", true);
+      },
+    });
+    worker = workerWith([cancelsItself]);
+    const job = await worker.start("cancelled_then_fails");
+    expect(await worker.deliver(job)).toEqual(done);
+    expect(await worker.store.get(job.id)).toMatchObject({ status: "cancelled" });
   });
 });
