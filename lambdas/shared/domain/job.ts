@@ -50,8 +50,14 @@ export const JobRowSchema = z.object({
   /** Number of runs claimed so far; the owner of a running job is the run with this number. */
   attempt: z.number().int().nonnegative(),
   maxAttempts: z.number().int().positive(),
-  /** Epoch milliseconds until which the current run holds the job. */
+  /** Epoch milliseconds until which the current run holds the job; a live run renews it. */
   leaseExpiresAt: z.number().int().nonnegative().optional(),
+  /**
+   * Random per claim: written by the claim that holds the lease, so the delivery that made it knows
+   * its own claim (also one its client gave up on that took effect later) and only that run renews
+   * the lease. Never shown to callers.
+   */
+  claimToken: z.string().min(1).max(100).optional(),
   progress: ProgressSchema.optional(),
   resultJson: z.string().optional(),
   /** Set instead of `resultJson` when the result went to the result store. */
