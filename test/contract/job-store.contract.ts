@@ -208,7 +208,9 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         expect(takeover).toMatchObject({ claimed: true, job: { attempt: 2, claimToken: "live" } });
         // The orphan's token no longer holds anything: a late retry of it loses.
         expect(await clocked.claim(job.id, 60_000, "orphan")).toMatchObject({ claimed: false });
-        expect((await clocked.renewLease(job.id, { attempt: 1, token: "orphan" }, 60_000)).claimed).toBe(false);
+        expect((await clocked.renewLease(job.id, { attempt: 1, token: "orphan" }, 60_000)).claimed).toBe(
+          false,
+        );
       });
 
       it("renews only the lease of the run that holds the job, and nothing a caller sees", async () => {
@@ -623,7 +625,10 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         const job = await submitted();
         const held = await store.claimCheck(job.id, 1, 60_000, "check-1");
         expect(parses(held.job)).toMatchObject({ checkSeq: 1, claimToken: "check-1" });
-        expect(await store.claimCheck(job.id, 1, 60_000, "check-1")).toEqual({ claimed: true, job: held.job });
+        expect(await store.claimCheck(job.id, 1, 60_000, "check-1")).toEqual({
+          claimed: true,
+          job: held.job,
+        });
         expect((await store.claimCheck(job.id, 1, 60_000, "duplicate")).claimed).toBe(false);
         expect((await store.claimCheck(job.id, 2, 60_000, "check-1")).claimed).toBe(false);
       });

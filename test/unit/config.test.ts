@@ -21,6 +21,8 @@ describe("config from the environment", () => {
       retryMaxSeconds: 300,
       deadlineMarginMs: 5_000,
       cancelCheckMs: 2_000,
+      leaseMs: 55_000,
+      storePatienceMs: 60_000,
     });
     expect(loadLocalConfig({})).toEqual({ workerTimeoutSeconds: 900, batchApiCheckSeconds: 15 });
     expect(loadMcpConfig(base)).toMatchObject({

@@ -12,10 +12,10 @@ import {
   type ClaimOutcome,
   type Clock,
   type CreateOutcome,
-  type JobPage,
-  type JobStore,
   isOwnClaim,
   isSameJob,
+  type JobPage,
+  type JobStore,
   type LeaseFence,
   type ListQuery,
   type NewJob,
@@ -150,7 +150,9 @@ export class MemoryJobStore implements JobStore {
     const row = this.tables.jobs.get(id);
     const free = row?.leaseExpiresAt === undefined || row.leaseExpiresAt < now;
     if (!row || this.isExpired(row) || row.status !== "running" || row.checkSeq !== check || !free) {
-      return row?.checkSeq === check ? this.ownClaimOr(row, token) : { claimed: false, job: row && copy(row) };
+      return row?.checkSeq === check
+        ? this.ownClaimOr(row, token)
+        : { claimed: false, job: row && copy(row) };
     }
     const { claimToken: _previous, ...rest } = row;
     return {

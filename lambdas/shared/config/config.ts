@@ -68,6 +68,10 @@ const flag = z
   .default("false")
   .transform((value) => value === "true");
 
+/** A live run's lease: outlasts a 40 s store stall, and an orphaned one lapses within a minute. */
+export const DEFAULT_LEASE_MS = 55_000;
+export const DEFAULT_STORE_PATIENCE_MS = 60_000;
+
 const workerSpec = {
   tableName,
   queueUrl,
@@ -82,6 +86,14 @@ const workerSpec = {
   retryMaxSeconds: [ENV.retryMaxSeconds, integer(0, 43_200, 300)],
   deadlineMarginMs: [ENV.deadlineMarginMs, integer(100, 60_000, 5_000)],
   cancelCheckMs: [ENV.cancelCheckMs, integer(50, 60_000, 2_000)],
+  /**
+   * How long a claim holds a job before another delivery may take it over; the live run renews it
+   * while it works. Longer than a store stall a run should outlast, short enough that a claim no
+   * run holds is taken over soon.
+   */
+  leaseMs: [ENV.leaseMs, integer(1_000, 900_000, DEFAULT_LEASE_MS)],
+  /** How long the worker keeps trying a claim or an outcome write while the store does not answer. */
+  storePatienceMs: [ENV.storePatienceMs, integer(0, 600_000, DEFAULT_STORE_PATIENCE_MS)],
 } as const;
 
 export type WorkerConfig = EnvConfig<typeof workerSpec>;

@@ -15,6 +15,8 @@ export const ENV = {
   retryMaxSeconds: "WORKER_RETRY_MAX_SECONDS",
   deadlineMarginMs: "WORKER_DEADLINE_MARGIN_MS",
   cancelCheckMs: "WORKER_CANCEL_CHECK_MS",
+  leaseMs: "WORKER_LEASE_MS",
+  storePatienceMs: "WORKER_STORE_PATIENCE_MS",
   /** Local stack only: the function timeout the SQS pollers give each worker invocation. */
   workerTimeoutSeconds: "WORKER_TIMEOUT_SECONDS",
   batchApiCheckSeconds: "BATCH_API_CHECK_SECONDS",

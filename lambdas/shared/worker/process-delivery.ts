@@ -10,6 +10,8 @@ import type { JobTypeRegistry } from "../jobs/registry.js";
 import { failureDelaySeconds, retryAfterOf } from "./backoff.js";
 import { completeJob } from "./complete-job.js";
 import { done, retryAfter, type WorkerDecision } from "./decision.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import { newClaimToken, patientRunStore } from "./patience.js";
 import { afterSubmit, type CheckMessage, processCheck, resendLostCheck } from "./submit-check.js";
 
 /** The worker's tunables, as its config reads them. */
@@ -57,11 +59,21 @@ export class MalformedMessageError extends Error {
   }
 }
 
+/**
+ * Why a run stopped: its deadline passed (`timeout`), the job was cancelled or another run took it
+ * over, or the store did not answer for so long that this run's lease was about to lapse
+ * (`lease_lost`): it stops then, so that two runs of one job never overlap.
+ */
 export class RunAbort extends Error {
-  constructor(readonly reason: "cancelled" | "timeout" | "taken_over") {
+  constructor(readonly reason: "cancelled" | "timeout" | "taken_over" | "lease_lost") {
     super(reason);
     this.name = "RunAbort";
   }
+}
+
+/** The job is someone else's now (its canceller's or another run's): this run records nothing. */
+export function isLostToAnother(abort: RunAbort): boolean {
+  return abort.reason === "cancelled" || abort.reason === "taken_over";
 }
 
 export function parseJobMessage(body: string): z.infer<typeof JobMessageSchema> {
@@ -82,7 +94,7 @@ export function parseJobMessage(body: string): z.infer<typeof JobMessageSchema> 
  * A submit/check job is submitted here; its check messages go to `processCheck`.
  */
 export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Promise<WorkerDecision> {
-  const { store, log, settings } = deps;
+  const { log, settings } = deps;
   const message = parseJobMessage(delivery.body);
   const context = { jobId: message.jobId, type: message.type, receiveCount: delivery.receiveCount };
 
@@ -105,20 +117,23 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
     return done();
   }
 
-  const runBudgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - settings.deadlineMarginMs);
-  const claim = await store.claim(message.jobId, Math.max(runBudgetMs, 0) + settings.deadlineMarginMs);
+  // The claim and the outcome writes outlast a store that stalls for a while (WORKER_STORE_PATIENCE_MS).
+  const patientDeps = { ...deps, store: patientRunStore(deps, delivery) };
+  const claim = await patientDeps.store.claim(message.jobId, settings.leaseMs, newClaimToken());
   if (!claim.claimed) return settleUnclaimed(deps, delivery, claim.job, message.type, context);
+  // Measured after the claim, which may have waited for the store.
+  const runBudgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - settings.deadlineMarginMs);
 
   const job = claim.job;
   const attempt = job.attempt;
   log.info("Job claimed", { ...context, attempt });
   if (runBudgetMs <= 0) {
-    return recordFailure(deps, delivery, job, jobType, timeoutError(0));
+    return recordFailure(patientDeps, delivery, job, jobType, timeoutError(0));
   }
 
   const input = jobType.input.safeParse(JSON.parse(job.inputJson));
   if (!input.success) {
-    return recordFailure(deps, delivery, job, jobType, {
+    return recordFailure(patientDeps, delivery, job, jobType, {
       code: "invalid_input",
       message: `The stored input no longer fits ${jobType.name}: ${z.prettifyError(input.error)}`,
       retryable: false,
@@ -127,11 +142,11 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
 
   let outcome: unknown;
   try {
-    outcome = await runWithDeadline(deps, job, runBudgetMs, (runContext) =>
+    outcome = await runWithDeadline(patientDeps, job, runBudgetMs, (runContext) =>
       isSubmitCheck(jobType) ? jobType.submit(input.data, runContext) : jobType.run(input.data, runContext),
     );
   } catch (error) {
-    if (error instanceof RunAbort && error.reason !== "timeout") {
+    if (error instanceof RunAbort && isLostToAnother(error)) {
       log.info("Run stopped: the job was cancelled or taken over", {
         ...context,
         attempt,
@@ -140,13 +155,14 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
       return done();
     }
     const jobError = toJobError(error, runBudgetMs, log, context);
-    return recordFailure(deps, delivery, job, jobType, jobError, retryAfterOf(error));
+    return recordFailure(patientDeps, delivery, job, jobType, jobError, retryAfterOf(error));
   }
 
-  if (isSubmitCheck(jobType)) return afterSubmit(deps, delivery, job, jobType, outcome as SubmitOutcome);
-  const completion = await completeJob(deps, job, outcome);
+  if (isSubmitCheck(jobType))
+    return afterSubmit(patientDeps, delivery, job, jobType, outcome as SubmitOutcome);
+  const completion = await completeJob(patientDeps, job, outcome);
   return completion.kind === "unstored"
-    ? recordFailure(deps, delivery, job, jobType, completion.error)
+    ? recordFailure(patientDeps, delivery, job, jobType, completion.error)
     : done();
 }
 
@@ -198,12 +214,9 @@ export async function runWithDeadline<T>(
     if (!controller.signal.aborted) controller.abort(new RunAbort(reason));
   };
   const deadline = setTimeout(() => abort("timeout"), budgetMs);
-  const checkStillOwned = async (): Promise<void> => {
-    const current = await deps.store.get(job.id).catch(() => job);
-    if (!current || current.status === "cancelled") abort("cancelled");
-    else if (current.status !== "running" || current.attempt !== job.attempt) abort("taken_over");
-  };
-  const watcher = setInterval(() => void checkStillOwned(), deps.settings.cancelCheckMs);
+  const lease = new LeaseKeeper(deps, job, abort);
+  const watcher = setInterval(() => void lease.tick(), deps.settings.cancelCheckMs);
+  const checkStillOwned = (): Promise<void> => lease.check();
 
   try {
     const aborted = new Promise<never>((_, reject) => {
@@ -234,11 +247,19 @@ export async function runWithDeadline<T>(
 }
 
 export function toJobError(error: unknown, budgetMs: number, log: Log, context: LogFields): JobError {
+  if (error instanceof RunAbort && error.reason === "lease_lost") return LEASE_LOST_ERROR;
   if (error instanceof RunAbort) return timeoutError(budgetMs);
   if (error instanceof ExternalApiError) return error.toJobError();
   log.error("Job run failed unexpectedly", { ...context, error });
   return { code: "internal_error", message: "The job failed unexpectedly.", retryable: true };
 }
+
+const LEASE_LOST_ERROR: JobError = {
+  code: "store_unavailable",
+  message:
+    "The job store did not answer for longer than the run's lease, so the run stopped to let a later attempt take the job over safely.",
+  retryable: true,
+};
 
 export function timeoutError(budgetMs: number): JobError {
   return {
