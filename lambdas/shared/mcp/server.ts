@@ -2,7 +2,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { MAX_ANSWER_CHARS } from "../config/table-schema.js";
 import type { Caller } from "../domain/caller.js";
-import { DomainError } from "../domain/errors.js";
+import { DomainError, JobNotRecordedError } from "../domain/errors.js";
 import { isTerminal, type JobRow, type JobView, toJobView } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import type { Clock } from "../domain/ports.js";
@@ -26,6 +26,7 @@ import {
   ListJobsOutput,
   MAX_WAIT_SECONDS,
   StartControls,
+  UNRECORDED_JOB_ID_META_KEY,
 } from "./tool-schemas.js";
 
 export const SERVER_INFO = { name: "mcp-async-jobs", version: "0.1.0" } as const;
@@ -262,6 +263,14 @@ async function respond(log: Log, run: () => Promise<object>): Promise<CallToolRe
       structuredContent: output as Record<string, unknown>,
     };
   } catch (error) {
+    if (error instanceof JobNotRecordedError) {
+      // The id in the text, and where a client reads it without parsing the text.
+      return {
+        isError: true,
+        content: [{ type: "text", text: error.message }],
+        _meta: { [UNRECORDED_JOB_ID_META_KEY]: error.jobId },
+      };
+    }
     if (error instanceof DomainError) {
       return { isError: true, content: [{ type: "text", text: error.message }] };
     }

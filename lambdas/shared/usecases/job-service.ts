@@ -114,7 +114,7 @@ export class JobService {
         jobId: id,
         error,
       });
-      throw new JobNotRecordedError({ cause: error });
+      throw new JobNotRecordedError(id, request.idempotencyKey, { cause: error });
     }
   }
 
