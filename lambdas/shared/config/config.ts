@@ -102,6 +102,10 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return readEnv(workerSpec, env);
 }
 
+/** What AWS_CALL_POLICY may name. */
+export const LOCAL_CALL_POLICIES = ["local", "deployed"] as const;
+export type LocalCallPolicy = (typeof LOCAL_CALL_POLICIES)[number];
+
 /** Settings of the local stack alone (`npm start`, tests, benchmarks). */
 const localSpec = {
   /** The function timeout the local pollers give each worker invocation, as Lambda would. */
@@ -111,6 +115,19 @@ const localSpec = {
   ],
   /** Seconds between two checks of a batch_api job (the demo submit/check job type). */
   batchApiCheckSeconds: [ENV.batchApiCheckSeconds, integer(1, 900, DEFAULT_BATCH_API_CHECK_SECONDS)],
+  /**
+   * The timeouts and retries of the functions' AWS calls: "local" is patient (the emulators may
+   * answer slowly on a loaded machine); "deployed" gives each function its deployed budget
+   * (aws-call-policy.ts), as on AWS.
+   */
+  callPolicy: [
+    ENV.awsCallPolicy,
+    z
+      .enum(LOCAL_CALL_POLICIES, {
+        message: `must be "local" (patient AWS calls, the default) or "deployed" (the deployed functions' call budgets)`,
+      })
+      .default("local"),
+  ],
 } as const;
 
 export type LocalConfig = EnvConfig<typeof localSpec>;
