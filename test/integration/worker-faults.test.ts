@@ -159,6 +159,22 @@ describe("a claim that takes effect after its client timed out (a ghost lease)",
   });
 });
 
+describe("a progress write the store does not answer", () => {
+  it("does not fail the run: the job completes with one run", async () => {
+    const { slow, store, handler } = worker((real) => ({
+      ...bind(real),
+      progress: () => Promise.reject(new Error("store timed out")),
+    }));
+    const job = newJob({ input: { query: "progress lost", delaySeconds: 1 } });
+    await store.create(job);
+    const record = syntheticRecord(JSON.stringify({ jobId: job.id, type: "slow_api" }));
+
+    expect(await handler({ Records: [record] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(await store.get(job.id)).toMatchObject({ status: "completed", attempt: 1 });
+    expect(slow.runs).toHaveLength(1);
+  });
+});
+
 describe("the lease of a live run", () => {
   it("is renewed while the run works, so no other delivery takes the job over", async () => {
     const leaseMs = 1_000;

@@ -336,7 +336,9 @@ describe("a start whose row cannot be written", () => {
       });
       expect(retried.jobId).toBe(jobId);
       const listed = await callTool(lateClient, "list_jobs", {});
-      expect((listed.structured?.jobs as { jobId: string }[]).map((job) => job.jobId)).toEqual([jobId]);
+      expect(((listed.structured?.jobs ?? []) as { jobId: string }[]).map((job) => job.jobId)).toEqual([
+        jobId,
+      ]);
 
       // Without a key the error still names the job, so the caller can find it instead of starting a twin.
       const unkeyed = await callTool(lateClient, "start_slow_api", { query: "no key", delaySeconds: 0 });

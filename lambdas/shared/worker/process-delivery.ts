@@ -234,7 +234,14 @@ export async function runWithDeadline<T>(
           deps.log.warn("Dropping invalid progress", { jobId: job.id, issues: valid.error.issues });
           return;
         }
-        const written = await deps.store.progress(job.id, job.attempt, valid.data);
+        let written: boolean;
+        try {
+          written = await deps.store.progress(job.id, job.attempt, valid.data);
+        } catch (error) {
+          // Progress is a report, not the work: a store that does not answer must not fail the run.
+          deps.log.warn("Could not record progress; the run goes on", { jobId: job.id, error });
+          return;
+        }
         if (!written) await checkStillOwned();
       },
     });
