@@ -111,10 +111,24 @@ export async function runFreezeRecovery(options: FreezeRecoveryOptions): Promise
     },
   };
   const handlerErrors: string[] = [];
+  // What the handlers logged about each job, shown for a job that does not end.
+  const trails = new Map<string, string[]>();
+  const trail = (level: string, message: string, fields: Record<string, unknown> = {}): void => {
+    const jobId = fields.jobId;
+    if (typeof jobId !== "string") return;
+    const lines = trails.get(jobId) ?? [];
+    const { jobId: _id, error, ...rest } = fields;
+    const cause = error instanceof Error ? ` (${error.name}: ${error.message})` : "";
+    if (lines.length < 40) {
+      lines.push(`${new Date().toISOString().slice(11, 23)} ${level} ${message}${cause} ${JSON.stringify(rest)}`);
+    }
+    trails.set(jobId, lines);
+  };
   const log: Log = {
-    info() {},
-    warn() {},
-    error(message) {
+    info: (message, fields) => trail("info", message, fields),
+    warn: (message, fields) => trail("warn", message, fields),
+    error(message, fields) {
+      trail("error", message, fields);
       if (handlerErrors.length < 1_000) handlerErrors.push(message);
     },
   };
@@ -265,6 +279,9 @@ export async function runFreezeRecovery(options: FreezeRecoveryOptions): Promise
       for (const job of cycleJobs.filter((tracked) => !ends.has(tracked.id))) {
         const answer = await callTool(reader, "get_job", { jobId: job.id });
         progress(`  still open: ${job.id} (${job.source}): ${answer.text.slice(0, 300)}`);
+        for (const line of trails.get(job.id) ?? []) progress(`    ${line}`);
+        const run = runs.get(job.id);
+        progress(`    runs: ${run?.count ?? 0}`);
       }
       progress(
         `cycle ${cycle}: ${result.calls} calls (longest ${result.longestCallMs} ms), ${cycleJobs.length} jobs (${named.length} named in errors, ${result.namedNotFound} never created), ${result.stillOpen} open, thaw→terminal ≤ ${(result.longestThawToTerminalMs / 1000).toFixed(1)} s, ${result.doubleRuns} run twice`,

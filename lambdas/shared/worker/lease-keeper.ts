@@ -13,7 +13,6 @@ import type { RunAbort, WorkerDeps } from "./process-delivery.js";
  */
 export class LeaseKeeper {
   private heldUntil: number;
-  private renewedAt: number;
   private busy = false;
 
   constructor(
@@ -21,8 +20,6 @@ export class LeaseKeeper {
     private readonly job: JobRow,
     private readonly abort: (reason: RunAbort["reason"]) => void,
   ) {
-    const now = deps.clock.now();
-    this.renewedAt = now;
     this.heldUntil = job.leaseExpiresAt ?? Number.POSITIVE_INFINITY;
   }
 
@@ -53,14 +50,15 @@ export class LeaseKeeper {
       const { store, settings, clock } = this.deps;
       const token = this.job.claimToken;
       const now = clock.now();
-      if (token !== undefined && now - this.renewedAt >= this.renewEveryMs) {
+      // Renewed once a fifth of the lease has passed: measured on the lease itself, since a claim
+      // that took effect late (after a stall) starts with less than a whole lease left.
+      if (token !== undefined && this.heldUntil - now <= settings.leaseMs - this.renewEveryMs) {
         const renewal = await store.renewLease(
           this.job.id,
           { attempt: this.job.attempt, token },
           settings.leaseMs,
         );
         if (renewal.claimed) {
-          this.renewedAt = now;
           this.heldUntil = now + settings.leaseMs;
           return;
         }
