@@ -120,7 +120,9 @@ export async function runFreezeRecovery(options: FreezeRecoveryOptions): Promise
     const { jobId: _id, error, ...rest } = fields;
     const cause = error instanceof Error ? ` (${error.name}: ${error.message})` : "";
     if (lines.length < 40) {
-      lines.push(`${new Date().toISOString().slice(11, 23)} ${level} ${message}${cause} ${JSON.stringify(rest)}`);
+      lines.push(
+        `${new Date().toISOString().slice(11, 23)} ${level} ${message}${cause} ${JSON.stringify(rest)}`,
+      );
     }
     trails.set(jobId, lines);
   };

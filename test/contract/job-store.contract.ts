@@ -220,9 +220,10 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         const claimed = await clocked.claim(job.id, 1_000, "run-1");
         clock.advance(900);
 
+        const renewedAt = clock.now();
         const renewed = await clocked.renewLease(job.id, { attempt: 1, token: "run-1" }, 1_000);
         expect(renewed.claimed).toBe(true);
-        expect(parses(renewed.job)?.leaseExpiresAt).toBeGreaterThanOrEqual(clock.now() + 900);
+        expect(parses(renewed.job)?.leaseExpiresAt).toBeGreaterThanOrEqual(renewedAt + 1_000);
         expect(renewed.job?.updatedAt).toBe(claimed.job?.updatedAt);
         clock.advance(900);
         // Renewed: the lease still lives, so another claim loses.
@@ -248,6 +249,24 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
           job: { status: "cancelled" },
         });
         expect((await store.claim(job.id, 60_000, "run-1")).claimed).toBe(false);
+      });
+
+      it("adopt writes the row a start could not, with its idempotency record, and answers an existing row unchanged", async () => {
+        const job = newJob({ idempotencyKey: "adopted" });
+        const adopted = await store.adopt(job);
+        expect(parses(adopted)).toMatchObject({ id: job.id, owner: job.owner, status: "queued", attempt: 0 });
+        expect(await store.get(job.id)).toEqual(adopted);
+        expect((await store.findByIdempotencyKey(job.owner, "adopted"))?.id).toBe(job.id);
+        // The start's own write landing late changes nothing; adopting again answers the row.
+        expect((await store.create(job)).job.id).toBe(job.id);
+        expect(await store.adopt(job)).toEqual(adopted);
+      });
+
+      it("adopt answers undefined and writes nothing when the idempotency key names another job", async () => {
+        const first = await created(newJob({ idempotencyKey: "taken" }));
+        const twin = newJob({ owner: first.owner, idempotencyKey: "taken" });
+        expect(await store.adopt(twin)).toBeUndefined();
+        expect(await store.get(twin.id)).toBeUndefined();
       });
 
       it("a create tried again after its first try took effect answers its own row", async () => {

@@ -63,6 +63,24 @@ describe("a message that arrives before its row (the start sends first)", () => 
     expect(slow.runs).toHaveLength(1);
   });
 
+  it("when the start's write never lands, the message brings the job to life at its second look, and it runs once", async () => {
+    const { slow, store, delays, handler } = worker();
+    const job = newJob({ input: { query: "never landed", delaySeconds: 0 }, idempotencyKey: "lost-write" });
+    const body = JSON.stringify({ jobId: job.id, type: "slow_api", job });
+    const sentAt = Date.now();
+
+    const first = await handler({ Records: [syntheticRecord(body, 1, sentAt)] }, lambdaContext());
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(delays).toEqual([rowWaitDelaySeconds(1)]);
+    expect(await store.get(job.id)).toBeUndefined();
+
+    const second = await handler({ Records: [syntheticRecord(body, 2, sentAt)] }, lambdaContext());
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(await store.get(job.id)).toMatchObject({ status: "completed", attempt: 1, owner: job.owner });
+    expect((await store.findByIdempotencyKey(job.owner, "lost-write"))?.id).toBe(job.id);
+    expect(slow.runs).toEqual([{ jobId: job.id, attempt: 1 }]);
+  });
+
   it("looks again less and less often while the row is missing", () => {
     const delays = [1, 2, 3, 4, 5].map(rowWaitDelaySeconds);
     expect(delays).toEqual([...delays].sort((a, b) => a - b));

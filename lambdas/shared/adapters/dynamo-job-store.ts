@@ -160,6 +160,78 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
+  /** As `create`, with UpdateItem only (the worker may not PutItem): an update of a missing key creates it. */
+  async adopt(job: NewJob): Promise<JobRow | undefined> {
+    const now = this.clock.now();
+    const timestamp = new Date(now).toISOString();
+    const fields: Item = {
+      type: job.type,
+      owner: job.owner,
+      status: OPEN.queued,
+      inputJson: job.inputJson,
+      inputHash: job.inputHash,
+      ...(job.idempotencyKey !== undefined ? { idempotencyKey: job.idempotencyKey } : {}),
+      attempt: 0,
+      maxAttempts: job.maxAttempts,
+      createdAt: timestamp,
+      updatedAt: timestamp,
+      [TTL_FIELD]: job.expiresAt,
+      ...(job.notifications?.length ? { notifications: [...job.notifications] } : {}),
+      activeOwner: job.owner,
+    };
+    const entries = Object.entries(fields);
+    const rowUpdate = {
+      TableName: this.tableName,
+      Key: { [JOB_TABLE.partitionKey]: job.id },
+      UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :f${i}`).join(", ")}`,
+      ConditionExpression: "attribute_not_exists(#id)",
+      ExpressionAttributeNames: {
+        "#id": JOB_TABLE.partitionKey,
+        ...Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
+      },
+      ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:f${i}`, value])),
+    };
+    try {
+      if (job.idempotencyKey === undefined) {
+        await this.documents.send(new UpdateCommand(rowUpdate));
+      } else {
+        await this.documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: { [JOB_TABLE.partitionKey]: idempotencyRecordId(job.owner, job.idempotencyKey) },
+                  UpdateExpression: "SET #jobId = :jobId, #inputHash = :inputHash, #expiresAt = :expiresAt",
+                  ConditionExpression: "attribute_not_exists(#id) OR #expiresAt <= :nowSeconds",
+                  ExpressionAttributeNames: {
+                    "#id": JOB_TABLE.partitionKey,
+                    "#jobId": "jobId",
+                    "#inputHash": "inputHash",
+                    "#expiresAt": JOB_TABLE.ttlAttribute,
+                  },
+                  ExpressionAttributeValues: {
+                    ":jobId": job.id,
+                    ":inputHash": job.inputHash,
+                    ":expiresAt": job.expiresAt,
+                    ":nowSeconds": epochSeconds(now),
+                  },
+                },
+              },
+              { Update: rowUpdate },
+            ],
+          }),
+        );
+      }
+    } catch (error) {
+      const lost =
+        error instanceof ConditionalCheckFailedException || error instanceof TransactionCanceledException;
+      if (!lost) throw error;
+    }
+    const row = await this.get(job.id);
+    return row && isSameJob(row, job) ? row : undefined;
+  }
+
   async findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<JobRow | undefined> {
     const record = await this.getItem(idempotencyRecordId(owner, idempotencyKey));
     if (!record || Number(record.expiresAt) <= epochSeconds(this.clock.now())) return undefined;

@@ -108,6 +108,15 @@ export class MemoryJobStore implements JobStore {
     return { job: copy(row), created: true };
   }
 
+  async adopt(job: NewJob): Promise<JobRow | undefined> {
+    try {
+      const outcome = await this.create(job);
+      return isSameJob(outcome.job, job) ? outcome.job : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<JobRow | undefined> {
     const record = this.tables.idempotency.get(idempotencyKeyOf(owner, idempotencyKey));
     if (!record || record.expiresAt <= epochSeconds(this.clock.now())) return undefined;

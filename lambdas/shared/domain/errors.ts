@@ -59,8 +59,8 @@ export class JobNotRecordedError extends DomainError {
         ? "Before starting it again, check with get_job, or start again with an idempotencyKey so that the job can never run twice."
         : `Starting again with the same idempotencyKey ("${idempotencyKey}") returns job ${jobId} if it exists, and otherwise starts the job anew under a new id.`;
     super(
-      `Job ${jobId} could not be recorded in time (the job store did not answer), so it may or may not exist. ` +
-        `Its message is queued, and the job starts normally if the store took the write late: get_job with {"jobId":"${jobId}"} tells. ` +
+      `Job ${jobId} could not be recorded in time (the job store did not answer), so it may or may not exist yet. ` +
+        `Its message is queued and carries the job, so it normally starts once the store answers again: get_job with {"jobId":"${jobId}"} tells. ` +
         `If get_job still answers "not found" two minutes from now, the job was never created and nothing ran. ${retry}`,
       options,
     );

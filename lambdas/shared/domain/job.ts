@@ -164,9 +164,27 @@ function withNotification(row: JobRow): Pick<JobView, "notification"> {
 }
 
 /** The SQS message body: small, just enough to find the row. */
+/** A new job as its start writes it (ports.ts `NewJob`): what a start message carries. */
+export const NewJobSchema = z.object({
+  id: z.uuid(),
+  type: z.string().min(1),
+  owner: z.string().min(1),
+  inputJson: z.string(),
+  inputHash: z.string(),
+  idempotencyKey: z.string().optional(),
+  maxAttempts: z.number().int().positive(),
+  expiresAt: z.number().int().positive(),
+  notifications: z.array(NotificationTargetSchema).readonly().optional(),
+});
+
 export const JobMessageSchema = z.object({
   jobId: z.uuid(),
   type: z.string().min(1),
+  /**
+   * Start messages: the job's row as the start writes it, so that the worker can write it when the
+   * start's own write never landed (the store stalled). Absent when it would make the message large.
+   */
+  job: NewJobSchema.optional(),
   /** Check messages of a submit/check job: the row's `checkSeq` this check is for. */
   check: z.number().int().positive().optional(),
   /** Epoch milliseconds the check is due; SQS delays at most 15 minutes, so longer waits chain. */

@@ -135,6 +135,13 @@ export interface JobRunStore extends JobLookup, OpenJobFailer {
    */
   claimCheck(id: string, check: number, leaseMs: number, token?: string): Promise<ClaimOutcome>;
   /**
+   * Writes the row of a start whose own write never landed, from its message (with its idempotency
+   * record, as `create` would). Answers the row when it exists (written now or before), or
+   * undefined when the job cannot exist: its idempotency key names another job, or another row
+   * has its id.
+   */
+  adopt(job: NewJob): Promise<JobRow | undefined>;
+  /**
    * Extends the lease of the run `fence` names to now + `leaseMs`; claimed false (with the row)
    * when the job is no longer that run's: ended, cancelled, taken over, expired or unknown.
    */

@@ -10,7 +10,7 @@ import {
 import { isTerminal, type JobRow, type JobStatus } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import { CallbackRefusedError, type NotificationTarget } from "../domain/notifications.js";
-import type { CallerQuotaStore, Clock, JobPage, JobQueue, JobToolStore } from "../domain/ports.js";
+import type { CallerQuotaStore, Clock, JobPage, JobQueue, JobToolStore, NewJob } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
 import type { CallbackTargets } from "./callback-targets.js";
 import { canonicalJson, sha256 } from "./canonical-json.js";
@@ -22,6 +22,9 @@ import type { NotificationOutbox } from "./notification-outbox.js";
  */
 const WAIT_FIRST_PAUSE_MS = 100;
 const WAIT_LONGEST_PAUSE_MS = 500;
+
+/** A start message carries its job up to this size (SQS takes 256 KiB); a larger input stays out. */
+const MAX_CARRIED_JOB_CHARS = 200_000;
 
 export interface CallerLimits {
   /** Queued plus running jobs per caller; 0 turns the limit off. */
@@ -88,26 +91,29 @@ export class JobService {
     // order could leave a queued row with no message when a write that timed out at the client is
     // applied later.
     const id = randomUUID();
+    const job: NewJob = {
+      id,
+      type: request.jobType.name,
+      owner: request.owner,
+      inputJson,
+      inputHash,
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+      maxAttempts: request.jobType.maxAttempts,
+      expiresAt: Math.floor(clock.now() / 1000) + this.deps.jobTtlSeconds,
+      ...(notifications.length > 0 ? { notifications } : {}),
+    };
+    // The message carries the job, so that the worker can write its row if this start's write never lands.
+    const carried = JSON.stringify(job).length <= MAX_CARRIED_JOB_CHARS;
     try {
-      await queue.send({ jobId: id, type: request.jobType.name });
+      await queue.send({ jobId: id, type: request.jobType.name, ...(carried ? { job } : {}) });
     } catch (error) {
       log.error("Could not enqueue a new job; nothing was created", { jobId: id, error });
       throw new EnqueueFailedError({ cause: error });
     }
     try {
-      const { job } = await store.create({
-        id,
-        type: request.jobType.name,
-        owner: request.owner,
-        inputJson,
-        inputHash,
-        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
-        maxAttempts: request.jobType.maxAttempts,
-        expiresAt: Math.floor(clock.now() / 1000) + this.deps.jobTtlSeconds,
-        ...(notifications.length > 0 ? { notifications } : {}),
-      });
+      const { job: created } = await store.create(job);
       // A concurrent start with the same key won (created: false): this message finds no row and lapses.
-      return job;
+      return created;
     } catch (error) {
       if (error instanceof DomainError) throw error;
       log.error("Could not record a new job; its message finds no row unless the write lands late", {

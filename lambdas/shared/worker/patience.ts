@@ -67,6 +67,7 @@ export function patientRunStore(
       store.claimCheck(id, check, leaseMs, token),
     ),
     renewLease: (id, fence, leaseMs) => store.renewLease(id, fence, leaseMs),
+    adopt: patient("adopt", store.adopt.bind(store)),
     recordSubmit: patient("recordSubmit", store.recordSubmit.bind(store)),
     recordCheck: patient("recordCheck", store.recordCheck.bind(store)),
     retryCheck: patient("retryCheck", store.retryCheck.bind(store)),

@@ -3,7 +3,7 @@ import type { WorkerConfig } from "../config/config.js";
 import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, JobMessageSchema, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
-import type { Clock, JobRunStore } from "../domain/ports.js";
+import type { Clock, JobRunStore, NewJob } from "../domain/ports.js";
 import type { ResultWriter } from "../domain/results.js";
 import { isSubmitCheck, type JobType, type RunContext, type SubmitOutcome } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
@@ -119,7 +119,13 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
 
   // The claim and the outcome writes outlast a store that stalls for a while (WORKER_STORE_PATIENCE_MS).
   const patientDeps = { ...deps, store: patientRunStore(deps, delivery) };
-  const claim = await patientDeps.store.claim(message.jobId, settings.leaseMs, newClaimToken());
+  let claim = await patientDeps.store.claim(message.jobId, settings.leaseMs, newClaimToken());
+  if (!claim.claimed && claim.job === undefined && mayAdopt(message, delivery)) {
+    // The start's own write has not landed since the first look: the message brings the job to life.
+    const adopted = await patientDeps.store.adopt(message.job);
+    log.info("The start's row never landed; wrote it from the message", { ...context, adopted: !!adopted });
+    if (adopted) claim = await patientDeps.store.claim(message.jobId, settings.leaseMs, newClaimToken());
+  }
   if (!claim.claimed) return settleUnclaimed(deps, delivery, claim.job, message.type, context);
   // Measured after the claim, which may have waited for the store.
   const runBudgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - settings.deadlineMarginMs);
@@ -164,6 +170,14 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
   return completion.kind === "unstored"
     ? recordFailure(patientDeps, delivery, job, jobType, completion.error)
     : done();
+}
+
+/** A start message that carries its job, seen again after its first look found no row. */
+function mayAdopt(
+  message: z.infer<typeof JobMessageSchema>,
+  delivery: Delivery,
+): message is z.infer<typeof JobMessageSchema> & { job: NewJob } {
+  return message.job !== undefined && message.job.id === message.jobId && delivery.receiveCount >= 2;
 }
 
 async function settleUnclaimed(
