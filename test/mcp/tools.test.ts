@@ -1,6 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { CreateTaskResultSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { JobQueue, NewJob } from "../../lambdas/shared/domain/ports.js";
 import { UNRECORDED_JOB_ID_META_KEY } from "../../lambdas/shared/mcp/tool-schemas.js";
 import type { LocalStack, LocalStackOptions } from "../../local/local-stack.js";
@@ -291,20 +291,38 @@ function namedJobId(answer: ToolAnswer): string {
 }
 
 describe("a start whose row cannot be written", () => {
-  it("answers a retryable error that names the job id it tried; that id is not found, and no row appeared", async () => {
+  it("answers a retryable error that names the job id it tried; the message brings that job to life", async () => {
     const broken = await startTestStack({ overrides: { wrapStore: createTimesOut(false) } });
     const brokenClient = await connectClient(broken.mcpUrl);
     try {
-      const rowsBefore = (await rowsAndMessages(broken)).rows;
-      const answer = await callTool(brokenClient, "start_slow_api", { query: "q", idempotencyKey: "k" });
+      const answer = await callTool(brokenClient, "start_slow_api", {
+        query: "never landed",
+        delaySeconds: 0,
+        idempotencyKey: "k",
+      });
       expect(answer.isError).toBe(true);
       const jobId = namedJobId(answer);
       expect(answer.text).toMatch(
         /may or may not exist.*get_job.*never created.*same idempotencyKey \("k"\)/,
       );
-      expect((await rowsAndMessages(broken)).rows).toBe(rowsBefore);
-      expect((await callTool(brokenClient, "get_job", { jobId })).text).toMatch(/not found/);
-      expect((await callTool(brokenClient, "list_jobs", {})).structured).toEqual({ jobs: [] });
+
+      // The start's own write never landed; the worker writes the row from the message and runs it.
+      const found = await vi.waitFor(
+        async () => {
+          const job = await callForJob(brokenClient, "get_job", { jobId, waitSeconds: 5 });
+          expect(job.status).toBe("completed");
+          return job;
+        },
+        { timeout: 30_000, interval: 500 },
+      );
+      expect(found).toMatchObject({ jobId, result: { answer: "Slow result for: never landed" } });
+      // A retry with the same key returns that job (the worker wrote its idempotency record too).
+      const again = await callForJob(brokenClient, "start_slow_api", {
+        query: "never landed",
+        delaySeconds: 0,
+        idempotencyKey: "k",
+      });
+      expect(again.jobId).toBe(jobId);
     } finally {
       await brokenClient.close();
       await broken.stop();
