@@ -66,7 +66,7 @@ export function patientRunStore(
     claimCheck: patient("claimCheck", (id: string, check: number, leaseMs: number, token?: string) =>
       store.claimCheck(id, check, leaseMs, token),
     ),
-    renewLease: (id, fence, leaseMs) => store.renewLease(id, fence, leaseMs),
+    renewLease: patient("renewLease", store.renewLease.bind(store)),
     adopt: patient("adopt", store.adopt.bind(store)),
     recordSubmit: patient("recordSubmit", store.recordSubmit.bind(store)),
     recordCheck: patient("recordCheck", store.recordCheck.bind(store)),

@@ -130,9 +130,20 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
   // Measured after the claim, which may have waited for the store.
   const runBudgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - settings.deadlineMarginMs);
 
-  const job = claim.job;
+  let job = claim.job;
   const attempt = job.attempt;
   log.info("Job claimed", { ...context, attempt });
+  if (job.claimToken !== undefined && (job.leaseExpiresAt ?? 0) - deps.clock.now() < settings.leaseMs / 2) {
+    // A claim that took effect late (after a stall) carries the lease stamped when it was sent:
+    // renew it before the run, so the run does not stop itself for a lease it barely holds.
+    const renewal = await patientDeps.store.renewLease(
+      job.id,
+      { attempt, token: job.claimToken },
+      settings.leaseMs,
+    );
+    if (!renewal.claimed) return done();
+    job = renewal.job ?? job;
+  }
   if (runBudgetMs <= 0) {
     return recordFailure(patientDeps, delivery, job, jobType, timeoutError(0));
   }
