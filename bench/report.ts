@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { LocalCallPolicy } from "../lambdas/shared/config/config.js";
 import type { ColdStartResult } from "./cold-start.js";
 import type { HeadOfLineCase } from "./head-of-line.js";
 import { type LargeResultsResult, largeResultsSection } from "./large-results.js";
@@ -14,6 +15,8 @@ import type { LagRow } from "./visibility-lag.js";
 export interface BenchResults {
   readonly machine: MachineInfo;
   readonly profile: BenchProfile;
+  /** The functions' AWS call budgets (AWS_CALL_POLICY): "local" (patient) or "deployed". */
+  readonly callPolicy: LocalCallPolicy;
   /** Wall time of the whole run, emulator start-up included. */
   readonly wallSeconds: number;
   readonly phaseSeconds: Readonly<Record<string, number>>;
@@ -48,7 +51,7 @@ export function renderMarkdown(r: BenchResults): string {
   return [
     `# Benchmark results${r.machine.quick ? " (quick run)" : ""}`,
     "",
-    `${r.machine.date.slice(0, 10)}, commit \`${r.machine.commit}\`${r.machine.dirty ? " (with uncommitted changes)" : ""}, ${r.profile.name} profile, whole run ${r.wallSeconds.toFixed(0)} s. Reproduce with \`npm run bench\` (\`npm run bench -- --quick\` for a small run).`,
+    `${r.machine.date.slice(0, 10)}, commit \`${r.machine.commit}\`${r.machine.dirty ? " (with uncommitted changes)" : ""}, ${r.profile.name} profile, AWS call policy \`${r.callPolicy}\` (\`AWS_CALL_POLICY\`: ${r.callPolicy === "deployed" ? "the deployed functions' call budgets" : "patient local call budgets"}), whole run ${r.wallSeconds.toFixed(0)} s. Reproduce with \`npm run bench\` (\`npm run bench -- --quick\` for a small run).`,
     "",
     reading(r),
     "",

@@ -11,7 +11,7 @@ import { machineInfo } from "./machine.js";
 import { FULL_PROFILE, QUICK_PROFILE } from "./profile.js";
 import { writeReport } from "./report.js";
 import { runScenarios } from "./scenarios.js";
-import { type BenchStack, startBenchStack } from "./stack.js";
+import { type BenchStack, benchCallPolicy, startBenchStack } from "./stack.js";
 import { measureStartLatency } from "./start-latency.js";
 import { measureThroughput } from "./throughput.js";
 import { measureVisibilityLag } from "./visibility-lag.js";
@@ -100,7 +100,10 @@ async function withStack<T>(
 
 async function main(): Promise<void> {
   const machine = machineInfo(quick);
-  log(`${profile.name} run on ${machine.cpuModel} (${machine.cores} cores), node ${machine.node}`);
+  const callPolicy = benchCallPolicy();
+  log(
+    `${profile.name} run on ${machine.cpuModel} (${machine.cores} cores), node ${machine.node}, AWS call policy ${callPolicy}`,
+  );
 
   // First, while java is not running yet: it only needs esbuild and fresh node processes.
   const coldStart = await phase("cold start", () => measureColdStart(profile.coldStartRuns));
@@ -199,6 +202,7 @@ async function main(): Promise<void> {
   const written = await writeReport(RESULTS_DIR, quick ? "latest-quick" : "latest", {
     machine,
     profile,
+    callPolicy,
     wallSeconds,
     phaseSeconds,
     deployedWorker: { concurrency: WORKER_MAX_CONCURRENCY, batchSize: WORKER_BATCH_SIZE },

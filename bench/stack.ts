@@ -1,3 +1,4 @@
+import { type LocalCallPolicy, loadLocalConfig } from "../lambdas/shared/config/config.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
 import type { LocalEndpoints } from "../local/aws-clients.js";
 import { type LocalStack, startLocalStack, type WorkerInvocation } from "../local/local-stack.js";
@@ -14,6 +15,15 @@ export interface BenchStackOptions {
   /** More settings on top of the deployed defaults. */
   readonly env?: Readonly<Record<string, string>>;
   readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
+  /** Default: AWS_CALL_POLICY of this process (benchCallPolicy). */
+  readonly callPolicy?: LocalCallPolicy;
+}
+
+/** The AWS call policy a benchmark runs under: AWS_CALL_POLICY, "local" when unset; a bad value throws. */
+export function benchCallPolicy(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LocalCallPolicy {
+  return loadLocalConfig({ AWS_CALL_POLICY: env.AWS_CALL_POLICY }).callPolicy;
 }
 
 const KEPT_ERRORS = 20;
@@ -38,6 +48,7 @@ export async function startBenchStack(
     workerConcurrency: options.workerConcurrency,
     workerBatchSize: options.workerBatchSize,
     log,
+    callPolicy: options.callPolicy ?? benchCallPolicy(),
     env: {
       AUTH_MODE: "none",
       CALLER_MAX_ACTIVE_JOBS: "0",

@@ -21,6 +21,8 @@ export interface ToolAnswer {
   readonly isError: boolean;
   readonly text: string;
   readonly structured: Record<string, unknown> | undefined;
+  /** The result's `_meta`, when it has one. */
+  readonly meta?: Record<string, unknown>;
 }
 
 /** A real MCP SDK client over Streamable HTTP, as an agent holds one; `headers` go with every request. */
@@ -46,6 +48,7 @@ export async function callTool(
     isError: result.isError === true,
     text: first?.type === "text" ? first.text : "",
     structured: result.structuredContent,
+    ...(result._meta ? { meta: result._meta } : {}),
   };
 }
 

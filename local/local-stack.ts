@@ -1,7 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { AwsCaller } from "../lambdas/shared/adapters/aws-call-policy.js";
 import { MemoryJobMetrics } from "../lambdas/shared/adapters/memory-metrics.js";
-import { loadLocalConfig } from "../lambdas/shared/config/config.js";
+import { type LocalCallPolicy, loadLocalConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
   MCP_FUNCTION_TIMEOUT_SECONDS,
@@ -62,11 +62,11 @@ export interface LocalStackOptions {
   /** Faults of the worker's event source (duplicate deliveries, abandoned invocations). */
   readonly deliveryFaults?: DeliveryFaults;
   /**
-   * Timeouts and retries of the functions' AWS clients. "local" (the default) is patient, since
-   * the emulators answer slowly on a loaded machine; "deployed" gives each function the budget it
-   * has on AWS (aws-call-policy.ts), for the tests that prove that budget.
+   * Timeouts and retries of the functions' AWS clients. "local" is patient, since the emulators
+   * answer slowly on a loaded machine; "deployed" gives each function the budget it has on AWS
+   * (aws-call-policy.ts). Default: AWS_CALL_POLICY in `env`, else "local".
    */
-  readonly callPolicy?: "local" | "deployed";
+  readonly callPolicy?: LocalCallPolicy;
   /** The worker's timeout as the poller plays it. Default: WORKER_TIMEOUT_SECONDS, as deployed. */
   readonly workerTimeoutMs?: number;
   /** Queue settings. Default: as deployed. */
@@ -96,6 +96,8 @@ export interface LocalStack {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The job metrics of all the functions, as they would reach CloudWatch (summaryLine reads them). */
   readonly metrics: MemoryJobMetrics;
+  /** The AWS call policy the functions run under. */
+  readonly callPolicy: LocalCallPolicy;
   stop(): Promise<void>;
 }
 
@@ -112,6 +114,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const metrics = options.metrics ?? new MemoryJobMetrics(LOCAL_METRIC_VALUES_KEPT);
   // A bad integrations file, or a secret it names that is not set, fails before anything starts.
   checkLocalIntegrations(options.env ?? {}, options.jobTypes ?? JOB_TYPES);
+  // A bad AWS_CALL_POLICY (or other local setting) fails here too, before anything starts.
+  const callPolicy = options.callPolicy ?? loadLocalConfig(options.env ?? {}).callPolicy;
   const emulators = options.endpoints ? undefined : await startEmulators();
   const endpoints: LocalEndpoints = options.endpoints ?? (emulators as LocalEndpoints);
   const stops: Array<() => Promise<void>> = [];
@@ -122,8 +126,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const clients = localAwsClients(endpoints);
-    const callerOf = (deployed: AwsCaller): AwsCaller =>
-      options.callPolicy === "deployed" ? deployed : "local";
+    const callerOf = (deployed: AwsCaller): AwsCaller => (callPolicy === "deployed" ? deployed : "local");
     const mcpClients = localAwsClients(endpoints, callerOf("mcp"));
     const workerClients = localAwsClients(endpoints, callerOf("worker"));
     options.configureClients?.(mcpClients, "mcp");
@@ -255,6 +258,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clients,
       env,
       metrics,
+      callPolicy,
       stop,
     };
   } catch (error) {

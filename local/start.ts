@@ -67,7 +67,7 @@ setInterval(() => {
 }, 500).unref();
 
 console.log(
-  `Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (auth: ${process.env.AUTH_MODE ?? "none"}).`,
+  `Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (auth: ${process.env.AUTH_MODE ?? "none"}; AWS calls: ${stack.callPolicy} budgets, AWS_CALL_POLICY=local|deployed).`,
 );
 console.log(`MCP endpoint: ${stack.mcpUrl}`);
 if (integrations.examplesApi) {

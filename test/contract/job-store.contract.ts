@@ -184,6 +184,100 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
       });
     });
 
+    describe("claim tokens and lease renewal", () => {
+      it("a claim tried again after its first try took effect answers claimed, once, with the same attempt", async () => {
+        const job = await created();
+        const first = await store.claim(job.id, 60_000, "token-a");
+        expect(parses(first.job)).toMatchObject({ status: "running", attempt: 1, claimToken: "token-a" });
+
+        // The first answer was lost: the same claim again finds its own token, and counts no attempt.
+        expect(await store.claim(job.id, 60_000, "token-a")).toEqual({ claimed: true, job: first.job });
+        // Any other claim loses while the lease lives, with or without a token.
+        expect(await store.claim(job.id, 60_000, "token-b")).toEqual({ claimed: false, job: first.job });
+        expect(await store.claim(job.id, 60_000)).toEqual({ claimed: false, job: first.job });
+      });
+
+      it("an orphaned claim's lease lapses and the next claim takes the job with attempt + 1 and its own token", async () => {
+        const clock = new TestClock();
+        const clocked = storeWith(clock);
+        const job = await created();
+        await clocked.claim(job.id, 1_000, "orphan");
+        clock.advance(2_000);
+
+        const takeover = await clocked.claim(job.id, 60_000, "live");
+        expect(takeover).toMatchObject({ claimed: true, job: { attempt: 2, claimToken: "live" } });
+        // The orphan's token no longer holds anything: a late retry of it loses.
+        expect(await clocked.claim(job.id, 60_000, "orphan")).toMatchObject({ claimed: false });
+        expect((await clocked.renewLease(job.id, { attempt: 1, token: "orphan" }, 60_000)).claimed).toBe(
+          false,
+        );
+      });
+
+      it("renews only the lease of the run that holds the job, and nothing a caller sees", async () => {
+        const clock = new TestClock();
+        const clocked = storeWith(clock);
+        const job = await created();
+        const claimed = await clocked.claim(job.id, 1_000, "run-1");
+        clock.advance(900);
+
+        const renewedAt = clock.now();
+        const renewed = await clocked.renewLease(job.id, { attempt: 1, token: "run-1" }, 1_000);
+        expect(renewed.claimed).toBe(true);
+        expect(parses(renewed.job)?.leaseExpiresAt).toBeGreaterThanOrEqual(renewedAt + 1_000);
+        expect(renewed.job?.updatedAt).toBe(claimed.job?.updatedAt);
+        clock.advance(900);
+        // Renewed: the lease still lives, so another claim loses.
+        expect((await clocked.claim(job.id, 1_000, "other")).claimed).toBe(false);
+
+        expect(await clocked.renewLease(job.id, { attempt: 1, token: "other" }, 1_000)).toMatchObject({
+          claimed: false,
+          job: { attempt: 1, claimToken: "run-1" },
+        });
+        expect((await clocked.renewLease(job.id, { attempt: 2, token: "run-1" }, 1_000)).claimed).toBe(false);
+        expect(await clocked.renewLease(randomUUID(), { attempt: 1, token: "run-1" }, 1_000)).toEqual({
+          claimed: false,
+          job: undefined,
+        });
+      });
+
+      it("does not renew a cancelled or ended job, and answers its row", async () => {
+        const job = await created();
+        await store.claim(job.id, 60_000, "run-1");
+        await store.cancel(job.id, job.owner);
+        expect(await store.renewLease(job.id, { attempt: 1, token: "run-1" }, 60_000)).toMatchObject({
+          claimed: false,
+          job: { status: "cancelled" },
+        });
+        expect((await store.claim(job.id, 60_000, "run-1")).claimed).toBe(false);
+      });
+
+      it("adopt writes the row a start could not, with its idempotency record, and answers an existing row unchanged", async () => {
+        const job = newJob({ idempotencyKey: "adopted" });
+        const adopted = await store.adopt(job);
+        expect(parses(adopted)).toMatchObject({ id: job.id, owner: job.owner, status: "queued", attempt: 0 });
+        expect(await store.get(job.id)).toEqual(adopted);
+        expect((await store.findByIdempotencyKey(job.owner, "adopted"))?.id).toBe(job.id);
+        // The start's own write landing late changes nothing; adopting again answers the row.
+        expect((await store.create(job)).job.id).toBe(job.id);
+        expect(await store.adopt(job)).toEqual(adopted);
+      });
+
+      it("adopt answers undefined and writes nothing when the idempotency key names another job", async () => {
+        const first = await created(newJob({ idempotencyKey: "taken" }));
+        const twin = newJob({ owner: first.owner, idempotencyKey: "taken" });
+        expect(await store.adopt(twin)).toBeUndefined();
+        expect(await store.get(twin.id)).toBeUndefined();
+      });
+
+      it("a create tried again after its first try took effect answers its own row", async () => {
+        const job = await created();
+        const again = await store.create(job);
+        expect(again.job).toMatchObject({ id: job.id, owner: job.owner, status: "queued" });
+        // The same id for another job is refused.
+        await expect(store.create({ ...job, owner: uniqueOwner() })).rejects.toThrow();
+      });
+    });
+
     describe("a stale worker", () => {
       it("cannot overwrite the outcome of the run that took its expired lease over", async () => {
         const clock = new TestClock();
@@ -538,6 +632,18 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         expect(held).toMatchObject({ claimed: true, job: { attempt: 1, checkSeq: 1 } });
         expect(await store.claimCheck(job.id, 1, 60_000)).toMatchObject({ claimed: false });
         expect(await store.claimCheck(randomUUID(), 1, 60_000)).toEqual({ claimed: false, job: undefined });
+      });
+
+      it("a check claim tried again with its own token answers claimed; another check's token loses", async () => {
+        const job = await submitted();
+        const held = await store.claimCheck(job.id, 1, 60_000, "check-1");
+        expect(parses(held.job)).toMatchObject({ checkSeq: 1, claimToken: "check-1" });
+        expect(await store.claimCheck(job.id, 1, 60_000, "check-1")).toEqual({
+          claimed: true,
+          job: held.job,
+        });
+        expect((await store.claimCheck(job.id, 1, 60_000, "duplicate")).claimed).toBe(false);
+        expect((await store.claimCheck(job.id, 2, 60_000, "check-1")).claimed).toBe(false);
       });
 
       it("moves checkSeq on with each recorded check; duplicate and stale checks lose", async () => {

@@ -300,8 +300,11 @@ describe("duplicate and concurrent deliveries", () => {
         },
       }),
     );
-    // No cancel checks during the test, so the stale run only learns at its final write.
-    const { store, deliver, start } = worker([gated], { clock, settings: { cancelCheckMs: 60_000 } });
+    // No cancel checks (nor lease renewals) during the test, so the stale run only learns at its final write.
+    const { store, deliver, start } = worker([gated], {
+      clock,
+      settings: { cancelCheckMs: 60_000, leaseMs: 5_000 },
+    });
     const job = await start("gated", {});
 
     const stale = deliver([syntheticRecord(body(job))], 5_000);

@@ -105,6 +105,21 @@ describe("npm start", () => {
     }
   });
 
+  it("a bad AWS_CALL_POLICY stops it with a message naming the variable and its values", async () => {
+    const child = spawn("npm", ["start"], {
+      env: { ...process.env, PORT: "0", AWS_CALL_POLICY: "patient" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(output).toMatch(/AWS_CALL_POLICY: must be "local" .* or "deployed"/);
+    expect(output).not.toMatch(/\n\s+at /);
+    expect(output).not.toContain("MCP endpoint:");
+  });
+
   it("says which port is taken, and exits, when PORT is in use", async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));

@@ -1,8 +1,16 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { CreateTaskResultSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { JobQueue } from "../../lambdas/shared/domain/ports.js";
-import type { LocalStack } from "../../local/local-stack.js";
-import { callForJob, callTool, connectClient, startTestStack } from "../support/mcp-stack.js";
+import type { JobQueue, NewJob } from "../../lambdas/shared/domain/ports.js";
+import { UNRECORDED_JOB_ID_META_KEY } from "../../lambdas/shared/mcp/tool-schemas.js";
+import type { LocalStack, LocalStackOptions } from "../../local/local-stack.js";
+import {
+  callForJob,
+  callTool,
+  connectClient,
+  startTestStack,
+  type ToolAnswer,
+} from "../support/mcp-stack.js";
 import { expectNothingCreated, quiescent, rowsAndMessages } from "../support/nothing-created.js";
 
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
@@ -263,27 +271,135 @@ describe("a failed enqueue", () => {
   });
 });
 
-describe("a start whose row cannot be written", () => {
-  it("answers a retryable error that names the idempotencyKey, and leaves no job", async () => {
-    const broken = await startTestStack({
-      overrides: {
-        wrapStore: (store) =>
-          Object.assign(Object.create(store) as typeof store, {
-            create: () => Promise.reject(Object.assign(new Error("timed out"), { name: "TimeoutError" })),
-          }),
+/** A store whose create takes effect (or not) and then times out at the client, as a stalled DynamoDB does. */
+function createTimesOut(lands: boolean): NonNullable<LocalStackOptions["overrides"]>["wrapStore"] {
+  return (store) =>
+    Object.assign(Object.create(store) as typeof store, {
+      create: async (job: NewJob) => {
+        if (lands) await store.create(job);
+        throw Object.assign(new Error("timed out"), { name: "TimeoutError" });
       },
     });
+}
+
+/** The job id a start's error names, from its text and from its `_meta`. */
+function namedJobId(answer: ToolAnswer): string {
+  const fromText = /Job ([0-9a-f-]{36}) could not be recorded/.exec(answer.text)?.[1];
+  expect(fromText).toBeDefined();
+  expect(answer.meta?.[UNRECORDED_JOB_ID_META_KEY]).toBe(fromText);
+  return fromText as string;
+}
+
+describe("a start whose row cannot be written", () => {
+  it("answers a retryable error that names the job id it tried; the message brings that job to life", async () => {
+    const broken = await startTestStack({ overrides: { wrapStore: createTimesOut(false) } });
     const brokenClient = await connectClient(broken.mcpUrl);
     try {
-      const rowsBefore = (await rowsAndMessages(broken)).rows;
-      const answer = await callTool(brokenClient, "start_slow_api", { query: "q", idempotencyKey: "k" });
+      const answer = await callTool(brokenClient, "start_slow_api", {
+        query: "never landed",
+        delaySeconds: 0,
+        idempotencyKey: "k",
+      });
       expect(answer.isError).toBe(true);
-      expect(answer.text).toMatch(/could not be recorded.*Try again.*idempotencyKey/);
-      expect((await rowsAndMessages(broken)).rows).toBe(rowsBefore);
-      expect((await callTool(brokenClient, "list_jobs", {})).structured).toEqual({ jobs: [] });
+      const jobId = namedJobId(answer);
+      expect(answer.text).toMatch(
+        /may or may not exist.*get_job.*never created.*same idempotencyKey \("k"\)/,
+      );
+
+      // The start's own write never landed; the worker writes the row from the message and runs it.
+      const found = await vi.waitFor(
+        async () => {
+          const job = await callForJob(brokenClient, "get_job", { jobId, waitSeconds: 5 });
+          expect(job.status).toBe("completed");
+          return job;
+        },
+        { timeout: 30_000, interval: 500 },
+      );
+      expect(found).toMatchObject({ jobId, result: { answer: "Slow result for: never landed" } });
+      // A retry with the same key returns that job (the worker wrote its idempotency record too).
+      const again = await callForJob(brokenClient, "start_slow_api", {
+        query: "never landed",
+        delaySeconds: 0,
+        idempotencyKey: "k",
+      });
+      expect(again.jobId).toBe(jobId);
     } finally {
       await brokenClient.close();
       await broken.stop();
+    }
+  });
+
+  it("when the write lands late, the named job is found and runs, and a retry with the same idempotencyKey returns it", async () => {
+    const late = await startTestStack({ overrides: { wrapStore: createTimesOut(true) } });
+    const lateClient = await connectClient(late.mcpUrl);
+    try {
+      const answer = await callTool(lateClient, "start_slow_api", {
+        query: "late write",
+        delaySeconds: 0,
+        idempotencyKey: "late-1",
+      });
+      expect(answer.isError).toBe(true);
+      const jobId = namedJobId(answer);
+
+      const found = await callForJob(lateClient, "get_job", { jobId, waitSeconds: 10 });
+      expect(found).toMatchObject({
+        jobId,
+        status: "completed",
+        result: { answer: "Slow result for: late write" },
+      });
+      const retried = await callForJob(lateClient, "start_slow_api", {
+        query: "late write",
+        delaySeconds: 0,
+        idempotencyKey: "late-1",
+      });
+      expect(retried.jobId).toBe(jobId);
+      const listed = await callTool(lateClient, "list_jobs", {});
+      expect(((listed.structured?.jobs ?? []) as { jobId: string }[]).map((job) => job.jobId)).toEqual([
+        jobId,
+      ]);
+
+      // Without a key the error still names the job, so the caller can find it instead of starting a twin.
+      const unkeyed = await callTool(lateClient, "start_slow_api", { query: "no key", delaySeconds: 0 });
+      const unkeyedId = namedJobId(unkeyed);
+      expect(unkeyed.text).toMatch(/check with get_job, or start again with an idempotencyKey/);
+      expect(await callForJob(lateClient, "get_job", { jobId: unkeyedId, waitSeconds: 10 })).toMatchObject({
+        jobId: unkeyedId,
+        status: "completed",
+      });
+    } finally {
+      await lateClient.close();
+      await late.stop();
+    }
+  });
+
+  it("a task-augmented start (2025-11-25 Tasks) answers an error that names the job id, and the task is found by it", async () => {
+    const late = await startTestStack({ overrides: { wrapStore: createTimesOut(true) } });
+    const lateClient = await connectClient(late.mcpUrl);
+    try {
+      const failure = await lateClient
+        .request(
+          {
+            method: "tools/call",
+            params: { name: "start_slow_api", arguments: { query: "task", delaySeconds: 0 } },
+          },
+          CreateTaskResultSchema,
+          { task: { ttl: 60_000 } },
+        )
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(failure).toBeInstanceOf(McpError);
+      const error = failure as McpError;
+      const jobId = (error.data as { jobId?: string } | undefined)?.jobId;
+      expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(error.data).toEqual({ jobId, taskId: jobId });
+      expect(error.message).toContain(`Job ${jobId} could not be recorded`);
+      const task = await lateClient.experimental.tasks.getTask(jobId as string);
+      expect(task.taskId).toBe(jobId);
+    } finally {
+      await lateClient.close();
+      await late.stop();
     }
   });
 });

@@ -81,6 +81,8 @@ export function testSettings(overrides: Partial<WorkerSettings> = {}): WorkerSet
     retryMaxSeconds: 2,
     deadlineMarginMs: 200,
     cancelCheckMs: 100,
+    leaseMs: 30_000,
+    storePatienceMs: 0,
     ...overrides,
   };
 }

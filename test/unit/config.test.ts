@@ -17,8 +17,14 @@ describe("config from the environment", () => {
       retryMaxSeconds: 300,
       deadlineMarginMs: 5_000,
       cancelCheckMs: 2_000,
+      leaseMs: 55_000,
+      storePatienceMs: 60_000,
     });
-    expect(loadLocalConfig({})).toEqual({ workerTimeoutSeconds: 900, batchApiCheckSeconds: 15 });
+    expect(loadLocalConfig({})).toEqual({
+      workerTimeoutSeconds: 900,
+      batchApiCheckSeconds: 15,
+      callPolicy: "local",
+    });
     expect(loadMcpConfig(base)).toMatchObject({
       jobTtlSeconds: 86_400,
       authMode: "none",
@@ -90,6 +96,23 @@ describe("config from the environment", () => {
     expect(loadLocalConfig({ WORKER_TIMEOUT_SECONDS: "3", BATCH_API_CHECK_SECONDS: "2" })).toEqual({
       workerTimeoutSeconds: 3,
       batchApiCheckSeconds: 2,
+      callPolicy: "local",
     });
+  });
+
+  it("reads AWS_CALL_POLICY: local (the default) or deployed, and nothing else", () => {
+    expect(loadLocalConfig({ AWS_CALL_POLICY: "deployed" }).callPolicy).toBe("deployed");
+    expect(loadLocalConfig({ AWS_CALL_POLICY: "local" }).callPolicy).toBe("local");
+    for (const bad of ["Deployed", "aws", ""]) {
+      expect(() => loadLocalConfig({ AWS_CALL_POLICY: bad })).toThrow(
+        /AWS_CALL_POLICY: must be "local" \(patient AWS calls, the default\) or "deployed"/,
+      );
+    }
+  });
+
+  it("reads the worker's lease and store patience", () => {
+    const config = loadWorkerConfig({ ...base, WORKER_LEASE_MS: "20000", WORKER_STORE_PATIENCE_MS: "0" });
+    expect(config).toMatchObject({ leaseMs: 20_000, storePatienceMs: 0 });
+    expect(() => loadWorkerConfig({ ...base, WORKER_LEASE_MS: "10" })).toThrow(/WORKER_LEASE_MS/);
   });
 });

@@ -72,7 +72,22 @@ describe("start", () => {
       createdAt: "2026-01-01T12:00:00.000Z",
       expiresAt: Date.UTC(2026, 0, 1, 12) / 1000 + TTL_SECONDS,
     });
-    expect(queue.sent).toEqual([{ jobId: job.id, type: "slow_api" }]);
+    // The message carries the job as the row holds it, so the worker can write a row that never landed.
+    expect(queue.sent).toEqual([
+      {
+        jobId: job.id,
+        type: "slow_api",
+        job: {
+          id: job.id,
+          type: "slow_api",
+          owner,
+          inputJson: job.inputJson,
+          inputHash: job.inputHash,
+          maxAttempts: job.maxAttempts,
+          expiresAt: job.expiresAt,
+        },
+      },
+    ]);
     expect(await store.get(job.id)).toEqual(job);
   });
 
@@ -111,7 +126,13 @@ describe("start", () => {
 
     queue.down = false;
     const retried = await service.start({ owner, jobType: slowApi, input, idempotencyKey: "k" });
-    expect(queue.sent).toEqual([{ jobId: retried.id, type: "slow_api" }]);
+    expect(queue.sent).toEqual([
+      {
+        jobId: retried.id,
+        type: "slow_api",
+        job: expect.objectContaining({ id: retried.id, idempotencyKey: "k" }),
+      },
+    ]);
   });
 });
 

@@ -21,8 +21,11 @@ import {
   type ClaimOutcome,
   type Clock,
   type CreateOutcome,
+  isOwnClaim,
+  isSameJob,
   type JobPage,
   type JobStore,
+  type LeaseFence,
   type ListQuery,
   type NewJob,
   type PendingCheck,
@@ -87,14 +90,23 @@ export class DynamoJobStore implements JobStore {
     };
     const item = { ...row, activeOwner: job.owner };
     if (job.idempotencyKey === undefined) {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: "attribute_not_exists(#id)",
-          ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey },
-        }),
-      );
+      try {
+        await this.documents.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: "attribute_not_exists(#id)",
+            ExpressionAttributeNames: { "#id": JOB_TABLE.partitionKey },
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // The SDK's retry of a put whose first try took effect (its answer was lost) finds its own row.
+        const existing = this.rowFromConditionFailure(error);
+        if (!existing || !isSameJob(existing, job)) throw error;
+        return { job: existing, created: true };
+      }
       return { job: row, created: true };
     }
 
@@ -148,6 +160,78 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
+  /** As `create`, with UpdateItem only (the worker may not PutItem): an update of a missing key creates it. */
+  async adopt(job: NewJob): Promise<JobRow | undefined> {
+    const now = this.clock.now();
+    const timestamp = new Date(now).toISOString();
+    const fields: Item = {
+      type: job.type,
+      owner: job.owner,
+      status: OPEN.queued,
+      inputJson: job.inputJson,
+      inputHash: job.inputHash,
+      ...(job.idempotencyKey !== undefined ? { idempotencyKey: job.idempotencyKey } : {}),
+      attempt: 0,
+      maxAttempts: job.maxAttempts,
+      createdAt: timestamp,
+      updatedAt: timestamp,
+      [TTL_FIELD]: job.expiresAt,
+      ...(job.notifications?.length ? { notifications: [...job.notifications] } : {}),
+      activeOwner: job.owner,
+    };
+    const entries = Object.entries(fields);
+    const rowUpdate = {
+      TableName: this.tableName,
+      Key: { [JOB_TABLE.partitionKey]: job.id },
+      UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :f${i}`).join(", ")}`,
+      ConditionExpression: "attribute_not_exists(#id)",
+      ExpressionAttributeNames: {
+        "#id": JOB_TABLE.partitionKey,
+        ...Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
+      },
+      ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:f${i}`, value])),
+    };
+    try {
+      if (job.idempotencyKey === undefined) {
+        await this.documents.send(new UpdateCommand(rowUpdate));
+      } else {
+        await this.documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: { [JOB_TABLE.partitionKey]: idempotencyRecordId(job.owner, job.idempotencyKey) },
+                  UpdateExpression: "SET #jobId = :jobId, #inputHash = :inputHash, #expiresAt = :expiresAt",
+                  ConditionExpression: "attribute_not_exists(#id) OR #expiresAt <= :nowSeconds",
+                  ExpressionAttributeNames: {
+                    "#id": JOB_TABLE.partitionKey,
+                    "#jobId": "jobId",
+                    "#inputHash": "inputHash",
+                    "#expiresAt": JOB_TABLE.ttlAttribute,
+                  },
+                  ExpressionAttributeValues: {
+                    ":jobId": job.id,
+                    ":inputHash": job.inputHash,
+                    ":expiresAt": job.expiresAt,
+                    ":nowSeconds": epochSeconds(now),
+                  },
+                },
+              },
+              { Update: rowUpdate },
+            ],
+          }),
+        );
+      }
+    } catch (error) {
+      const lost =
+        error instanceof ConditionalCheckFailedException || error instanceof TransactionCanceledException;
+      if (!lost) throw error;
+    }
+    const row = await this.get(job.id);
+    return row && isSameJob(row, job) ? row : undefined;
+  }
+
   async findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<JobRow | undefined> {
     const record = await this.getItem(idempotencyRecordId(owner, idempotencyKey));
     if (!record || Number(record.expiresAt) <= epochSeconds(this.clock.now())) return undefined;
@@ -162,12 +246,11 @@ export class DynamoJobStore implements JobStore {
     return this.isExpired(row) ? undefined : row;
   }
 
-  async claim(id: string, leaseMs: number): Promise<ClaimOutcome> {
+  async claim(id: string, leaseMs: number, token?: string): Promise<ClaimOutcome> {
     const now = this.clock.now();
     try {
       const row = await this.update(id, {
-        update:
-          "SET #status = :running, #attempt = #attempt + :one, #lease = :lease, #updatedAt = :now, #startedAt = if_not_exists(#startedAt, :now)",
+        update: `SET #status = :running, #attempt = #attempt + :one, #lease = :lease, #updatedAt = :now, #startedAt = if_not_exists(#startedAt, :now) ${tokenWrite(token)}`,
         // A submitted job has its external work under way: submitting again would start it twice.
         condition: `(#status = :queued OR (#status = :running AND #lease < :nowMs)) AND attribute_not_exists(#checkSeq) AND ${NOT_EXPIRED}`,
         names: {
@@ -175,6 +258,7 @@ export class DynamoJobStore implements JobStore {
           "#lease": "leaseExpiresAt",
           "#startedAt": "startedAt",
           "#checkSeq": "checkSeq",
+          "#claimToken": "claimToken",
         },
         values: {
           ":running": OPEN.running,
@@ -182,27 +266,71 @@ export class DynamoJobStore implements JobStore {
           ":one": 1,
           ":lease": now + leaseMs,
           ":nowMs": now,
+          ...(token !== undefined ? { ":token": token } : {}),
         },
         now,
       });
       return { claimed: true, job: row };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { claimed: false, job: this.rowFromConditionFailure(error) };
+      return this.ownClaimOr(this.rowFromConditionFailure(error), token);
     }
   }
 
-  async claimCheck(id: string, check: number, leaseMs: number): Promise<ClaimOutcome> {
+  async claimCheck(id: string, check: number, leaseMs: number, token?: string): Promise<ClaimOutcome> {
     const now = this.clock.now();
     try {
       const row = await this.update(id, {
-        update: "SET #lease = :lease, #updatedAt = :now",
+        update: `SET #lease = :lease, #updatedAt = :now ${tokenWrite(token)}`,
         condition: `#status = :running AND #checkSeq = :check AND (attribute_not_exists(#lease) OR #lease < :nowMs) AND ${NOT_EXPIRED}`,
-        names: { "#lease": "leaseExpiresAt", "#checkSeq": "checkSeq" },
-        values: { ":running": OPEN.running, ":check": check, ":lease": now + leaseMs, ":nowMs": now },
+        names: { "#lease": "leaseExpiresAt", "#checkSeq": "checkSeq", "#claimToken": "claimToken" },
+        values: {
+          ":running": OPEN.running,
+          ":check": check,
+          ":lease": now + leaseMs,
+          ":nowMs": now,
+          ...(token !== undefined ? { ":token": token } : {}),
+        },
         now,
       });
       return { claimed: true, job: row };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const row = this.rowFromConditionFailure(error);
+      return row?.checkSeq === check ? this.ownClaimOr(row, token) : { claimed: false, job: row };
+    }
+  }
+
+  async renewLease(id: string, fence: LeaseFence, leaseMs: number): Promise<ClaimOutcome> {
+    const now = this.clock.now();
+    try {
+      const result = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [JOB_TABLE.partitionKey]: id },
+          // Not updatedAt: a renewal changes nothing a caller sees.
+          UpdateExpression: "SET #lease = :lease",
+          ConditionExpression: `attribute_exists(#id) AND ${ownedByRun} AND #claimToken = :token AND ${NOT_EXPIRED}`,
+          ExpressionAttributeNames: {
+            "#id": JOB_TABLE.partitionKey,
+            "#status": "status",
+            "#attempt": "attempt",
+            "#lease": "leaseExpiresAt",
+            "#claimToken": "claimToken",
+            "#expiresAt": JOB_TABLE.ttlAttribute,
+          },
+          ExpressionAttributeValues: {
+            ":running": OPEN.running,
+            ":attempt": fence.attempt,
+            ":token": fence.token,
+            ":lease": now + leaseMs,
+            ":nowSeconds": epochSeconds(now),
+          },
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { claimed: true, job: JobRowSchema.parse(result.Attributes) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return { claimed: false, job: this.rowFromConditionFailure(error) };
@@ -600,6 +728,14 @@ export class DynamoJobStore implements JobStore {
     return parsed.success ? parsed.data : undefined;
   }
 
+  /** A lost claim, unless the row is running under this same claim's token (an earlier try took effect). */
+  private ownClaimOr(row: JobRow | undefined, token: string | undefined): ClaimOutcome {
+    if (row && token !== undefined && isOwnClaim(row, token) && !this.isExpired(row)) {
+      return { claimed: true, job: row };
+    }
+    return { claimed: false, job: row };
+  }
+
   private isExpired(row: JobRow): boolean {
     return row.expiresAt <= epochSeconds(this.clock.now());
   }
@@ -614,6 +750,11 @@ interface UpdateSpec {
 }
 
 const ownedByRun = "#status = :running AND #attempt = :attempt";
+
+/** A claim with a token writes it; one without removes the previous claim's. */
+function tokenWrite(token: string | undefined): string {
+  return token === undefined ? "REMOVE #claimToken" : ", #claimToken = :token";
+}
 
 /** A write that only check number `fence.check` of the attempt that owns the job may make. */
 function fencedByCheck(

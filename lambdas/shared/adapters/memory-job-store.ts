@@ -12,8 +12,11 @@ import {
   type ClaimOutcome,
   type Clock,
   type CreateOutcome,
+  isOwnClaim,
+  isSameJob,
   type JobPage,
   type JobStore,
+  type LeaseFence,
   type ListQuery,
   type NewJob,
   type PendingCheck,
@@ -90,7 +93,10 @@ export class MemoryJobStore implements JobStore {
       if (!existing || existing.owner !== job.owner) throw new IdempotencyConflictError(job.idempotencyKey);
       return { job: existing, created: false };
     }
-    if (this.tables.jobs.has(job.id)) throw new Error(`A row with id ${job.id} exists already.`);
+    const same = this.tables.jobs.get(job.id);
+    // A create tried again after its first try took effect (its answer was lost) finds its own row.
+    if (same && isSameJob(same, job)) return { job: copy(same), created: true };
+    if (same) throw new Error(`A row with id ${job.id} exists already.`);
     if (recordKey !== undefined) {
       this.tables.idempotency.set(recordKey, {
         jobId: job.id,
@@ -100,6 +106,15 @@ export class MemoryJobStore implements JobStore {
     }
     this.tables.jobs.set(job.id, copy(row));
     return { job: copy(row), created: true };
+  }
+
+  async adopt(job: NewJob): Promise<JobRow | undefined> {
+    try {
+      const outcome = await this.create(job);
+      return isSameJob(outcome.job, job) ? outcome.job : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<JobRow | undefined> {
@@ -114,40 +129,72 @@ export class MemoryJobStore implements JobStore {
     return row && !this.isExpired(row) ? copy(row) : undefined;
   }
 
-  async claim(id: string, leaseMs: number): Promise<ClaimOutcome> {
+  async claim(id: string, leaseMs: number, token?: string): Promise<ClaimOutcome> {
     const now = this.clock.now();
     const row = this.tables.jobs.get(id);
     const lapsed = row?.status === "running" && row.leaseExpiresAt !== undefined && row.leaseExpiresAt < now;
     // A submitted job has its external work under way: submitting again would start it twice.
     if (!row || this.isExpired(row) || !(row.status === "queued" || lapsed) || row.checkSeq !== undefined) {
       // Like a lost conditional write, the row as it was: the caller decides what it means.
-      return { claimed: false, job: row && copy(row) };
+      return this.ownClaimOr(row, token);
     }
     const timestamp = new Date(now).toISOString();
+    const { claimToken: _previous, ...rest } = row;
     return {
       claimed: true,
       job: this.put({
-        ...row,
+        ...rest,
         status: "running",
         attempt: row.attempt + 1,
         leaseExpiresAt: now + leaseMs,
+        ...(token !== undefined ? { claimToken: token } : {}),
         updatedAt: timestamp,
         startedAt: row.startedAt ?? timestamp,
       }),
     };
   }
 
-  async claimCheck(id: string, check: number, leaseMs: number): Promise<ClaimOutcome> {
+  async claimCheck(id: string, check: number, leaseMs: number, token?: string): Promise<ClaimOutcome> {
     const now = this.clock.now();
     const row = this.tables.jobs.get(id);
     const free = row?.leaseExpiresAt === undefined || row.leaseExpiresAt < now;
     if (!row || this.isExpired(row) || row.status !== "running" || row.checkSeq !== check || !free) {
-      return { claimed: false, job: row && copy(row) };
+      return row?.checkSeq === check
+        ? this.ownClaimOr(row, token)
+        : { claimed: false, job: row && copy(row) };
     }
+    const { claimToken: _previous, ...rest } = row;
     return {
       claimed: true,
-      job: this.put({ ...row, leaseExpiresAt: now + leaseMs, updatedAt: new Date(now).toISOString() }),
+      job: this.put({
+        ...rest,
+        leaseExpiresAt: now + leaseMs,
+        ...(token !== undefined ? { claimToken: token } : {}),
+        updatedAt: new Date(now).toISOString(),
+      }),
     };
+  }
+
+  async renewLease(id: string, fence: LeaseFence, leaseMs: number): Promise<ClaimOutcome> {
+    const row = this.ownedByRun(id, fence.attempt);
+    if (!row || row.claimToken !== fence.token) {
+      const current = this.tables.jobs.get(id);
+      return { claimed: false, job: current && copy(current) };
+    }
+    const now = this.clock.now();
+    return {
+      claimed: true,
+      // Not updatedAt: a renewal changes nothing a caller sees.
+      job: this.put({ ...row, leaseExpiresAt: now + leaseMs }),
+    };
+  }
+
+  /** A lost claim, unless the row is running under this same claim's token (an earlier try took effect). */
+  private ownClaimOr(row: JobRow | undefined, token: string | undefined): ClaimOutcome {
+    if (row && token !== undefined && isOwnClaim(row, token) && !this.isExpired(row)) {
+      return { claimed: true, job: copy(row) };
+    }
+    return { claimed: false, job: row && copy(row) };
   }
 
   async recordSubmit(id: string, attempt: number, work: SubmittedWork): Promise<JobRow> {

@@ -42,6 +42,10 @@ const resultBucketName = [
     .optional(),
 ] as const;
 
+/** A live run's lease: outlasts a 40 s store stall, and an orphaned one lapses within a minute. */
+export const DEFAULT_LEASE_MS = 55_000;
+export const DEFAULT_STORE_PATIENCE_MS = 60_000;
+
 const workerSpec = {
   tableName,
   queueUrl,
@@ -56,6 +60,14 @@ const workerSpec = {
   retryMaxSeconds: [ENV.retryMaxSeconds, integer(0, 43_200, 300)],
   deadlineMarginMs: [ENV.deadlineMarginMs, integer(100, 60_000, 5_000)],
   cancelCheckMs: [ENV.cancelCheckMs, integer(50, 60_000, 2_000)],
+  /**
+   * How long a claim holds a job before another delivery may take it over; the live run renews it
+   * while it works. Longer than a store stall a run should outlast, short enough that a claim no
+   * run holds is taken over soon.
+   */
+  leaseMs: [ENV.leaseMs, integer(1_000, 900_000, DEFAULT_LEASE_MS)],
+  /** How long the worker keeps trying a claim or an outcome write while the store does not answer. */
+  storePatienceMs: [ENV.storePatienceMs, integer(0, 600_000, DEFAULT_STORE_PATIENCE_MS)],
 } as const;
 
 export type WorkerConfig = EnvConfig<typeof workerSpec>;
@@ -63,6 +75,10 @@ export type WorkerConfig = EnvConfig<typeof workerSpec>;
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   return readEnv(workerSpec, env);
 }
+
+/** What AWS_CALL_POLICY may name. */
+export const LOCAL_CALL_POLICIES = ["local", "deployed"] as const;
+export type LocalCallPolicy = (typeof LOCAL_CALL_POLICIES)[number];
 
 /** Settings of the local stack alone (`npm start`, tests, benchmarks). */
 const localSpec = {
@@ -73,6 +89,19 @@ const localSpec = {
   ],
   /** Seconds between two checks of a batch_api job (the demo submit/check job type). */
   batchApiCheckSeconds: [ENV.batchApiCheckSeconds, integer(1, 900, DEFAULT_BATCH_API_CHECK_SECONDS)],
+  /**
+   * The timeouts and retries of the functions' AWS calls: "local" is patient (the emulators may
+   * answer slowly on a loaded machine); "deployed" gives each function its deployed budget
+   * (aws-call-policy.ts), as on AWS.
+   */
+  callPolicy: [
+    ENV.awsCallPolicy,
+    z
+      .enum(LOCAL_CALL_POLICIES, {
+        message: `must be "local" (patient AWS calls, the default) or "deployed" (the deployed functions' call budgets)`,
+      })
+      .default("local"),
+  ],
 } as const;
 
 export type LocalConfig = EnvConfig<typeof localSpec>;

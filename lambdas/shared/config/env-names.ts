@@ -15,6 +15,10 @@ export const ENV = {
   retryMaxSeconds: "WORKER_RETRY_MAX_SECONDS",
   deadlineMarginMs: "WORKER_DEADLINE_MARGIN_MS",
   cancelCheckMs: "WORKER_CANCEL_CHECK_MS",
+  leaseMs: "WORKER_LEASE_MS",
+  storePatienceMs: "WORKER_STORE_PATIENCE_MS",
+  /** Local stack only: "local" (patient, the default) or "deployed" (the deployed functions' AWS call budgets). */
+  awsCallPolicy: "AWS_CALL_POLICY",
   /** Local stack only: the function timeout the SQS pollers give each worker invocation. */
   workerTimeoutSeconds: "WORKER_TIMEOUT_SECONDS",
   batchApiCheckSeconds: "BATCH_API_CHECK_SECONDS",

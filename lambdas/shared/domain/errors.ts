@@ -52,11 +52,24 @@ export class EnqueueFailedError extends DomainError {
   }
 }
 
-/** The start's row could not be written in time. Retryable; an idempotencyKey makes the retry safe. */
+/**
+ * The start's row could not be written in time (after its message was sent). Retryable, and the
+ * job may still exist: the write may have landed late, so the error names the id the start tried.
+ */
 export class JobNotRecordedError extends DomainError {
-  constructor(options?: ErrorOptions) {
+  constructor(
+    readonly jobId: string,
+    readonly idempotencyKey: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    const retry =
+      idempotencyKey === undefined
+        ? "Before starting it again, check with get_job, or start again with an idempotencyKey so that the job can never run twice."
+        : `Starting again with the same idempotencyKey ("${idempotencyKey}") returns job ${jobId} if it exists, and otherwise starts the job anew under a new id.`;
     super(
-      "The job could not be recorded (the job store did not answer in time). Try again shortly; pass the same idempotencyKey so that the job can never start twice.",
+      `Job ${jobId} could not be recorded in time (the job store did not answer), so it may or may not exist yet. ` +
+        `Its message is queued and carries the job, so it normally starts once the store answers again: get_job with {"jobId":"${jobId}"} tells. ` +
+        `If get_job still answers "not found" two minutes from now, the job was never created and nothing ran. ${retry}`,
       options,
     );
   }

@@ -46,8 +46,14 @@ export const JobRowSchema = z.object({
   /** Number of runs claimed so far; the owner of a running job is the run with this number. */
   attempt: z.number().int().nonnegative(),
   maxAttempts: z.number().int().positive(),
-  /** Epoch milliseconds until which the current run holds the job. */
+  /** Epoch milliseconds until which the current run holds the job; a live run renews it. */
   leaseExpiresAt: z.number().int().nonnegative().optional(),
+  /**
+   * Random per claim: written by the claim that holds the lease, so the delivery that made it knows
+   * its own claim (also one its client gave up on that took effect later) and only that run renews
+   * the lease. Never shown to callers.
+   */
+  claimToken: z.string().min(1).max(100).optional(),
   progress: ProgressSchema.optional(),
   resultJson: z.string().optional(),
   /** Set instead of `resultJson` when the result went to the result store. */
@@ -156,9 +162,27 @@ function withNotification(row: JobRow): Pick<JobView, "notification"> {
 }
 
 /** The SQS message body: small, just enough to find the row. */
+/** A new job as its start writes it (ports.ts `NewJob`): what a start message carries. */
+export const NewJobSchema = z.object({
+  id: z.uuid(),
+  type: z.string().min(1),
+  owner: z.string().min(1),
+  inputJson: z.string(),
+  inputHash: z.string(),
+  idempotencyKey: z.string().optional(),
+  maxAttempts: z.number().int().positive(),
+  expiresAt: z.number().int().positive(),
+  notifications: z.array(NotificationTargetSchema).readonly().optional(),
+});
+
 export const JobMessageSchema = z.object({
   jobId: z.uuid(),
   type: z.string().min(1),
+  /**
+   * Start messages: the job's row as the start writes it, so that the worker can write it when the
+   * start's own write never landed (the store stalled). Absent when it would make the message large.
+   */
+  job: NewJobSchema.optional(),
   /** Check messages of a submit/check job: the row's `checkSeq` this check is for. */
   check: z.number().int().positive().optional(),
   /** Epoch milliseconds the check is due; SQS delays at most 15 minutes, so longer waits chain. */

@@ -33,6 +33,22 @@ export type ClaimOutcome =
   | { readonly claimed: true; readonly job: JobRow }
   | { readonly claimed: false; readonly job: JobRow | undefined };
 
+/** The run that holds a job: the attempt its claim made and the claim's token. */
+export interface LeaseFence {
+  readonly attempt: number;
+  readonly token: string;
+}
+
+/** The row `job` describes: a create tried again after its first try took effect finds it. */
+export function isSameJob(row: JobRow, job: NewJob): boolean {
+  return row.id === job.id && row.owner === job.owner && row.inputHash === job.inputHash;
+}
+
+/** A running row that the claim holding `token` took: a claim's earlier try that took effect. */
+export function isOwnClaim(row: JobRow, token: string): boolean {
+  return row.status === "running" && row.claimToken === token;
+}
+
 /** What the worker records once a submit/check job's external work is under way. */
 export interface SubmittedWork {
   readonly stateJson: string;
@@ -117,11 +133,28 @@ export interface JobToolStore extends JobLookup, OpenJobFailer {
 export interface JobRunStore extends JobLookup, OpenJobFailer {
   /**
    * queued → running, or a running job whose lease expired → running with attempt + 1. A submitted
-   * submit/check job is never claimed again: only its check messages move it on.
+   * submit/check job is never claimed again: only its check messages move it on. With `token`, the
+   * claim writes it; a claim that loses its condition to a running row holding the same token
+   * (an earlier try of this same claim took effect) answers claimed with that row.
    */
-  claim(id: string, leaseMs: number): Promise<ClaimOutcome>;
-  /** Holds a submitted job for check number `check` (its lease must have lapsed); attempt unchanged. */
-  claimCheck(id: string, check: number, leaseMs: number): Promise<ClaimOutcome>;
+  claim(id: string, leaseMs: number, token?: string): Promise<ClaimOutcome>;
+  /**
+   * Holds a submitted job for check number `check` (its lease must have lapsed); attempt unchanged.
+   * `token` as for `claim`.
+   */
+  claimCheck(id: string, check: number, leaseMs: number, token?: string): Promise<ClaimOutcome>;
+  /**
+   * Writes the row of a start whose own write never landed, from its message (with its idempotency
+   * record, as `create` would). Answers the row when it exists (written now or before), or
+   * undefined when the job cannot exist: its idempotency key names another job, or another row
+   * has its id.
+   */
+  adopt(job: NewJob): Promise<JobRow | undefined>;
+  /**
+   * Extends the lease of the run `fence` names to now + `leaseMs`; claimed false (with the row)
+   * when the job is no longer that run's: ended, cancelled, taken over, expired or unknown.
+   */
+  renewLease(id: string, fence: LeaseFence, leaseMs: number): Promise<ClaimOutcome>;
   /** Stores the state after a submit, sets `checkSeq` to 1 and gives up the lease. */
   recordSubmit(id: string, attempt: number, work: SubmittedWork): Promise<JobRow>;
   /** Records a pending check and moves `checkSeq` on by one, giving up the lease. */

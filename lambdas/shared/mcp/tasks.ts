@@ -17,7 +17,13 @@ import { isTerminal, type JobRow, type JobView } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import type { JobService } from "../usecases/job-service.js";
 import { toTask } from "./task-view.js";
-import { JobOutput, jobId, ListJobsInput, MAX_WAIT_SECONDS } from "./tool-schemas.js";
+import {
+  JobOutput,
+  jobId,
+  ListJobsInput,
+  MAX_WAIT_SECONDS,
+  UNRECORDED_JOB_ID_META_KEY,
+} from "./tool-schemas.js";
 
 /** What the server declares: `tasks/list`, `tasks/cancel`, and task-augmented `tools/call`. */
 export const TASKS_CAPABILITY = { list: {}, cancel: {}, requests: { tools: { call: {} } } } as const;
@@ -114,6 +120,14 @@ export function serveTasks(low: Server, deps: TaskDoorDeps): void {
     // The task answers at once; waiting for the outcome is what tasks/result is for.
     const started = await deps.startJob(params.name, params.arguments);
     if (started.isError === true || started.structuredContent === undefined) {
+      const unrecorded = started._meta?.[UNRECORDED_JOB_ID_META_KEY];
+      if (typeof unrecorded === "string") {
+        // The job may exist after all: the error names the id to look for (tasks/get or get_job).
+        throw new RpcError(ErrorCode.InternalError, textOf(started), {
+          jobId: unrecorded,
+          taskId: unrecorded,
+        });
+      }
       // No job exists, so there is no task to answer with: the start's own message becomes the error.
       throw new RpcError(ErrorCode.InvalidParams, textOf(started));
     }

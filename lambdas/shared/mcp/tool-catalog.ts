@@ -2,7 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { MAX_ANSWER_CHARS } from "../config/table-schema.js";
 import type { Caller } from "../domain/caller.js";
-import { DomainError } from "../domain/errors.js";
+import { DomainError, JobNotRecordedError } from "../domain/errors.js";
 import { isTerminal, type JobRow, type JobView, toJobView } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import type { Clock } from "../domain/ports.js";
@@ -30,6 +30,7 @@ import {
   ReadJobResultInput,
   ReadJobResultOutput,
   StartControls,
+  UNRECORDED_JOB_ID_META_KEY,
 } from "./tool-schemas.js";
 
 export interface McpServerDeps {
@@ -377,6 +378,14 @@ export async function respond(log: Log, run: () => Promise<object>): Promise<Too
 
 /** A failed tool call as the model reads it: a named error's own message, anything else a safe one. */
 export function errorAnswer(log: Log, error: unknown): ToolAnswer {
+  if (error instanceof JobNotRecordedError) {
+    // The id in the text, and where a client reads it without parsing the text.
+    return {
+      isError: true,
+      content: [{ type: "text", text: error.message }],
+      _meta: { [UNRECORDED_JOB_ID_META_KEY]: error.jobId },
+    };
+  }
   if (error instanceof DomainError) {
     return { isError: true, content: [{ type: "text", text: error.message }] };
   }

@@ -96,3 +96,8 @@ export const ReadJobResultOutput = z.object({
   resultUrl: JobViewSchema.shape.resultUrl,
   resultUrlExpiresAt: JobViewSchema.shape.resultUrlExpiresAt,
 });
+/**
+ * The `_meta` key of a start's error result that names the job id the start tried when its row
+ * could not be recorded in time: the job may still exist (get_job on that id tells).
+ */
+export const UNRECORDED_JOB_ID_META_KEY = "mcp-async-jobs/unrecordedJobId";

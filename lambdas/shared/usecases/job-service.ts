@@ -11,7 +11,7 @@ import { isTerminal, type JobRow, type JobStatus } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import { count, type JobMetrics, METRIC, noMetrics } from "../domain/metrics.js";
 import { CallbackRefusedError, type NotificationTarget } from "../domain/notifications.js";
-import type { CallerQuotaStore, Clock, JobPage, JobQueue, JobToolStore } from "../domain/ports.js";
+import type { CallerQuotaStore, Clock, JobPage, JobQueue, JobToolStore, NewJob } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
 import type { CallbackTargets } from "./callback-targets.js";
 import { canonicalJson, sha256 } from "./canonical-json.js";
@@ -25,6 +25,9 @@ import type { NotificationOutbox } from "./notification-outbox.js";
  */
 const WAIT_FIRST_PAUSE_MS = 100;
 const WAIT_LONGEST_PAUSE_MS = 500;
+
+/** A start message carries its job up to this size (SQS takes 256 KiB); a larger input stays out. */
+const MAX_CARRIED_JOB_CHARS = 200_000;
 
 export interface CallerLimits {
   /** Queued plus running jobs per caller; 0 turns the limit off. */
@@ -98,31 +101,34 @@ export class JobService {
     // applied later.
     const id = randomUUID();
     const logFields = jobLogFields({ id, type: request.jobType.name, owner: request.owner });
+    const job: NewJob = {
+      id,
+      type: request.jobType.name,
+      owner: request.owner,
+      inputJson,
+      inputHash,
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+      maxAttempts: request.jobType.maxAttempts,
+      expiresAt: Math.floor(clock.now() / 1000) + this.deps.jobTtlSeconds,
+      ...(notifications.length > 0 ? { notifications } : {}),
+    };
+    // The message carries the job, so that the worker can write its row if this start's write never lands.
+    const carried = JSON.stringify(job).length <= MAX_CARRIED_JOB_CHARS;
     try {
-      await queue.send({ jobId: id, type: request.jobType.name });
+      await queue.send({ jobId: id, type: request.jobType.name, ...(carried ? { job } : {}) });
     } catch (error) {
       count(this.metrics, METRIC.queueCallFailures);
       log.error("Could not enqueue a new job; nothing was created", { ...logFields, error });
       throw new EnqueueFailedError({ cause: error });
     }
     try {
-      const { job, created } = await store.create({
-        id,
-        type: request.jobType.name,
-        owner: request.owner,
-        inputJson,
-        inputHash,
-        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
-        maxAttempts: request.jobType.maxAttempts,
-        expiresAt: Math.floor(clock.now() / 1000) + this.deps.jobTtlSeconds,
-        ...(notifications.length > 0 ? { notifications } : {}),
-      });
+      const { job: recorded, created } = await store.create(job);
       // A concurrent start with the same key won (created: false): this message finds no row and lapses.
       if (created) {
-        count(this.metrics, METRIC.jobsStarted, { JobType: job.type });
+        count(this.metrics, METRIC.jobsStarted, { JobType: recorded.type });
         log.info("Job started", logFields);
       }
-      return job;
+      return recorded;
     } catch (error) {
       if (error instanceof DomainError) throw error;
       count(this.metrics, METRIC.storeCallFailures);
@@ -130,7 +136,7 @@ export class JobService {
         ...logFields,
         error,
       });
-      throw new JobNotRecordedError({ cause: error });
+      throw new JobNotRecordedError(id, request.idempotencyKey, { cause: error });
     }
   }
 

@@ -31,17 +31,19 @@ export function meteredRunStore(
   };
   return {
     get: async (id) => seen(await store.get(id)),
-    claim: async (id, leaseMs) => {
-      const outcome = await store.claim(id, leaseMs);
+    claim: async (id, leaseMs, token) => {
+      const outcome = await store.claim(id, leaseMs, token);
       seen(outcome.job);
       if (outcome.claimed) recordClaimed(metrics, outcome.job);
       return outcome;
     },
-    claimCheck: async (id, check, leaseMs) => {
-      const outcome = await store.claimCheck(id, check, leaseMs);
+    claimCheck: async (id, check, leaseMs, token) => {
+      const outcome = await store.claimCheck(id, check, leaseMs, token);
       seen(outcome.job);
       return outcome;
     },
+    adopt: async (job) => seen(await store.adopt(job)),
+    renewLease: (id, fence, leaseMs) => store.renewLease(id, fence, leaseMs),
     recordSubmit: (id, attempt, work) => store.recordSubmit(id, attempt, work),
     recordCheck: (id, fence, pending) => store.recordCheck(id, fence, pending),
     retryCheck: async (id, fence, error) => retried(await store.retryCheck(id, fence, error)),

@@ -2,13 +2,15 @@ import { z } from "zod";
 import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, JobMessageSchema, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
-import type { Clock, JobRunStore } from "../domain/ports.js";
+import type { Clock, JobRunStore, NewJob } from "../domain/ports.js";
 import type { ResultWriter } from "../domain/results.js";
 import { isSubmitCheck, type JobType, type RunContext, type SubmitOutcome } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
 import { failureDelaySeconds, retryAfterOf } from "./backoff.js";
 import { completeJob } from "./complete-job.js";
 import { done, retryAfter, type WorkerDecision } from "./decision.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import { newClaimToken, patientRunStore } from "./patience.js";
 import { afterSubmit, type CheckMessage, processCheck, resendLostCheck } from "./submit-check.js";
 
 /** The worker's tunables; the worker's config produces them from the environment. */
@@ -23,6 +25,10 @@ export interface WorkerSettings {
   readonly deadlineMarginMs: number;
   /** Milliseconds between a run's reads of its row (cancel and takeover). */
   readonly cancelCheckMs: number;
+  /** How long a claim holds a job; the live run renews it while it works. */
+  readonly leaseMs: number;
+  /** How long a claim or an outcome write is tried again while the store does not answer. */
+  readonly storePatienceMs: number;
 }
 
 /** The worker core's ports: it holds no queue and no receipt handle; it returns a decision. */
@@ -67,11 +73,21 @@ export class MalformedMessageError extends Error {
   }
 }
 
+/**
+ * Why a run stopped: its deadline passed (`timeout`), the job was cancelled or another run took it
+ * over, or the store did not answer for so long that this run's lease was about to lapse
+ * (`lease_lost`): it stops then, so that two runs of one job never overlap.
+ */
 export class RunAbort extends Error {
-  constructor(readonly reason: "cancelled" | "timeout" | "taken_over") {
+  constructor(readonly reason: "cancelled" | "timeout" | "taken_over" | "lease_lost") {
     super(reason);
     this.name = "RunAbort";
   }
+}
+
+/** The job is someone else's now (its canceller's or another run's): this run records nothing. */
+export function isLostToAnother(abort: RunAbort): boolean {
+  return abort.reason === "cancelled" || abort.reason === "taken_over";
 }
 
 export function parseJobMessage(body: string): z.infer<typeof JobMessageSchema> {
@@ -92,7 +108,7 @@ export function parseJobMessage(body: string): z.infer<typeof JobMessageSchema> 
  * A submit/check job is submitted here; its check messages go to `processCheck`.
  */
 export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Promise<WorkerDecision> {
-  const { store, log, settings } = deps;
+  const { log, settings } = deps;
   const message = parseJobMessage(delivery.body);
   const context = { jobId: message.jobId, type: message.type, receiveCount: delivery.receiveCount };
 
@@ -115,20 +131,40 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
     return done();
   }
 
-  const runBudgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - settings.deadlineMarginMs);
-  const claim = await store.claim(message.jobId, Math.max(runBudgetMs, 0) + settings.deadlineMarginMs);
+  // The claim and the outcome writes outlast a store that stalls for a while (WORKER_STORE_PATIENCE_MS).
+  const patientDeps = { ...deps, store: patientRunStore(deps, delivery) };
+  let claim = await patientDeps.store.claim(message.jobId, settings.leaseMs, newClaimToken());
+  if (!claim.claimed && claim.job === undefined && mayAdopt(message, delivery)) {
+    // The start's own write has not landed since the first look: the message brings the job to life.
+    const adopted = await patientDeps.store.adopt(message.job);
+    log.info("The start's row never landed; wrote it from the message", { ...context, adopted: !!adopted });
+    if (adopted) claim = await patientDeps.store.claim(message.jobId, settings.leaseMs, newClaimToken());
+  }
   if (!claim.claimed) return settleUnclaimed(deps, delivery, claim.job, message.type, context);
+  // Measured after the claim, which may have waited for the store.
+  const runBudgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - settings.deadlineMarginMs);
 
-  const job = claim.job;
+  let job = claim.job;
   const attempt = job.attempt;
   log.info("Job claimed", { ...context, attempt });
+  if (job.claimToken !== undefined && (job.leaseExpiresAt ?? 0) - deps.clock.now() < settings.leaseMs / 2) {
+    // A claim that took effect late (after a stall) carries the lease stamped when it was sent:
+    // renew it before the run, so the run does not stop itself for a lease it barely holds.
+    const renewal = await patientDeps.store.renewLease(
+      job.id,
+      { attempt, token: job.claimToken },
+      settings.leaseMs,
+    );
+    if (!renewal.claimed) return done();
+    job = renewal.job ?? job;
+  }
   if (runBudgetMs <= 0) {
-    return recordFailure(deps, delivery, job, jobType, timeoutError(0));
+    return recordFailure(patientDeps, delivery, job, jobType, timeoutError(0));
   }
 
   const input = jobType.input.safeParse(JSON.parse(job.inputJson));
   if (!input.success) {
-    return recordFailure(deps, delivery, job, jobType, {
+    return recordFailure(patientDeps, delivery, job, jobType, {
       code: "invalid_input",
       message: `The stored input no longer fits ${jobType.name}: ${z.prettifyError(input.error)}`,
       retryable: false,
@@ -137,11 +173,11 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
 
   let outcome: unknown;
   try {
-    outcome = await runWithDeadline(deps, job, runBudgetMs, (runContext) =>
+    outcome = await runWithDeadline(patientDeps, job, runBudgetMs, (runContext) =>
       isSubmitCheck(jobType) ? jobType.submit(input.data, runContext) : jobType.run(input.data, runContext),
     );
   } catch (error) {
-    if (error instanceof RunAbort && error.reason !== "timeout") {
+    if (error instanceof RunAbort && isLostToAnother(error)) {
       log.info("Run stopped: the job was cancelled or taken over", {
         ...context,
         attempt,
@@ -150,14 +186,23 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
       return done();
     }
     const jobError = toJobError(error, runBudgetMs, log, context);
-    return recordFailure(deps, delivery, job, jobType, jobError, retryAfterOf(error));
+    return recordFailure(patientDeps, delivery, job, jobType, jobError, retryAfterOf(error));
   }
 
-  if (isSubmitCheck(jobType)) return afterSubmit(deps, delivery, job, jobType, outcome as SubmitOutcome);
-  const completion = await completeJob(deps, job, outcome);
+  if (isSubmitCheck(jobType))
+    return afterSubmit(patientDeps, delivery, job, jobType, outcome as SubmitOutcome);
+  const completion = await completeJob(patientDeps, job, outcome);
   return completion.kind === "unstored"
-    ? recordFailure(deps, delivery, job, jobType, completion.error)
+    ? recordFailure(patientDeps, delivery, job, jobType, completion.error)
     : done();
+}
+
+/** A start message that carries its job, seen again after its first look found no row. */
+function mayAdopt(
+  message: z.infer<typeof JobMessageSchema>,
+  delivery: Delivery,
+): message is z.infer<typeof JobMessageSchema> & { job: NewJob } {
+  return message.job !== undefined && message.job.id === message.jobId && delivery.receiveCount >= 2;
 }
 
 async function settleUnclaimed(
@@ -208,12 +253,9 @@ export async function runWithDeadline<T>(
     if (!controller.signal.aborted) controller.abort(new RunAbort(reason));
   };
   const deadline = setTimeout(() => abort("timeout"), budgetMs);
-  const checkStillOwned = async (): Promise<void> => {
-    const current = await deps.store.get(job.id).catch(() => job);
-    if (!current || current.status === "cancelled") abort("cancelled");
-    else if (current.status !== "running" || current.attempt !== job.attempt) abort("taken_over");
-  };
-  const watcher = setInterval(() => void checkStillOwned(), deps.settings.cancelCheckMs);
+  const lease = new LeaseKeeper(deps, job, abort);
+  const watcher = setInterval(() => void lease.tick(), deps.settings.cancelCheckMs);
+  const checkStillOwned = (): Promise<void> => lease.check();
 
   try {
     const aborted = new Promise<never>((_, reject) => {
@@ -231,7 +273,14 @@ export async function runWithDeadline<T>(
           deps.log.warn("Dropping invalid progress", { jobId: job.id, issues: valid.error.issues });
           return;
         }
-        const written = await deps.store.progress(job.id, job.attempt, valid.data);
+        let written: boolean;
+        try {
+          written = await deps.store.progress(job.id, job.attempt, valid.data);
+        } catch (error) {
+          // Progress is a report, not the work: a store that does not answer must not fail the run.
+          deps.log.warn("Could not record progress; the run goes on", { jobId: job.id, error });
+          return;
+        }
         if (!written) await checkStillOwned();
       },
     });
@@ -244,11 +293,19 @@ export async function runWithDeadline<T>(
 }
 
 export function toJobError(error: unknown, budgetMs: number, log: Log, context: LogFields): JobError {
+  if (error instanceof RunAbort && error.reason === "lease_lost") return LEASE_LOST_ERROR;
   if (error instanceof RunAbort) return timeoutError(budgetMs);
   if (error instanceof ExternalApiError) return error.toJobError();
   log.error("Job run failed unexpectedly", { ...context, error });
   return { code: "internal_error", message: "The job failed unexpectedly.", retryable: true };
 }
+
+const LEASE_LOST_ERROR: JobError = {
+  code: "store_unavailable",
+  message:
+    "The job store did not answer for longer than the run's lease, so the run stopped to let a later attempt take the job over safely.",
+  retryable: true,
+};
 
 export function timeoutError(budgetMs: number): JobError {
   return {

@@ -12,9 +12,11 @@ import type { CheckOutcome, JobState, SubmitCheckJobType, SubmitOutcome } from "
 import { failureDelaySeconds, retryAfterOf } from "./backoff.js";
 import { completeJob } from "./complete-job.js";
 import { checkAfter, done, retryAfter, type WorkerDecision } from "./decision.js";
+import { newClaimToken, patientRunStore } from "./patience.js";
 import {
   type Delivery,
   isLastChance,
+  isLostToAnother,
   lenient,
   RunAbort,
   recordFailure,
@@ -72,7 +74,9 @@ export async function afterSubmit(
   const recorded = await lenient(deps, job, "record the submit", () =>
     deps.store.recordSubmit(job.id, job.attempt, { stateJson: encoded, nextCheckAt, deadlineAt }),
   );
-  if (!recorded) return afterLostWrite(deps, delivery, job.id, jobType, outcome.state);
+  if (!recorded && !(await tookEffect(deps, job, (row) => row.checkSeq === 1 && row.stateJson === encoded))) {
+    return afterLostWrite(deps, delivery, job.id, jobType, outcome.state);
+  }
   deps.log.info("Submitted; first check scheduled", { jobId: job.id, delaySeconds });
   return checkAfter(delaySeconds, { jobId: job.id, type: job.type, check: 1, dueAt: nextCheckAt });
 }
@@ -87,6 +91,8 @@ export async function processCheck(
   message: CheckMessage,
   jobType: SubmitCheckJobType,
 ): Promise<WorkerDecision> {
+  // The claim and the outcome writes outlast a store that stalls for a while (WORKER_STORE_PATIENCE_MS).
+  deps = { ...deps, store: patientRunStore(deps, delivery) };
   const { store, settings, clock, log } = deps;
   const now = clock.now();
   if (message.dueAt !== undefined && message.dueAt - now > DUE_SLACK_MS) {
@@ -94,13 +100,9 @@ export async function processCheck(
     return checkAfter((message.dueAt - now) / 1000, message);
   }
   const context = { jobId: message.jobId, type: message.type, check: message.check };
-  const budgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - settings.deadlineMarginMs);
-  const claim = await store.claimCheck(
-    message.jobId,
-    message.check,
-    Math.max(budgetMs, 0) + settings.deadlineMarginMs,
-  );
+  const claim = await store.claimCheck(message.jobId, message.check, settings.leaseMs, newClaimToken());
   if (!claim.claimed) return settleUnclaimedCheck(deps, delivery, message, jobType, claim.job);
+  const budgetMs = Math.min(jobType.timeoutMs, delivery.remainingTimeMs() - settings.deadlineMarginMs);
 
   const job = claim.job;
   const fence = { check: message.check, attempt: job.attempt };
@@ -140,7 +142,7 @@ export async function processCheck(
     if (budgetMs <= 0) throw new RunAbort("timeout");
     outcome = await runWithDeadline(deps, job, budgetMs, (runContext) => jobType.check(state, runContext));
   } catch (error) {
-    if (error instanceof RunAbort && error.reason !== "timeout") {
+    if (error instanceof RunAbort && isLostToAnother(error)) {
       return afterLostWrite(deps, delivery, job.id, jobType, state);
     }
     const jobError = budgetMs <= 0 ? timeoutError(0) : toJobError(error, budgetMs, log, context);
@@ -200,7 +202,11 @@ export async function processCheck(
   const written = await lenient(deps, job, `record check ${fence.check}`, () =>
     store.recordCheck(job.id, fence, record),
   );
-  if (!written) return afterLostWrite(deps, delivery, job.id, jobType, pending.state ?? state);
+  const ownWrite = (row: JobRow): boolean =>
+    row.checkSeq === fence.check + 1 && row.nextCheckAt === record.nextCheckAt;
+  if (!written && !(await tookEffect(deps, job, ownWrite))) {
+    return afterLostWrite(deps, delivery, job.id, jobType, pending.state ?? state);
+  }
   return checkAfter(delaySeconds, {
     jobId: job.id,
     type: job.type,
@@ -299,9 +305,28 @@ async function recordCheckFailure(
   const released = await lenient(deps, job, "release the check for a retry", () =>
     store.retryCheck(job.id, { check, attempt: job.attempt }, error),
   );
-  if (!released) return afterLostWrite(deps, delivery, job.id, jobType, state);
+  const ownRelease = (row: JobRow): boolean =>
+    row.checkSeq === check && row.attempt === job.attempt + 1 && row.leaseExpiresAt === 0;
+  if (!released && !(await tookEffect(deps, job, ownRelease, job.attempt + 1))) {
+    return afterLostWrite(deps, delivery, job.id, jobType, state);
+  }
   log.info("Check failed transiently; retrying it", { jobId: job.id, attempt: job.attempt, check, error });
   return retryAfter(delaySeconds);
+}
+
+/**
+ * A write that lost its condition may have lost it to itself: a try whose answer the store did not
+ * give in time took effect, and the patient retry then found the row moved on. `ownWrite` tells
+ * this run's own change (by the run's attempt, or `attempt` when the write moved it on).
+ */
+async function tookEffect(
+  deps: WorkerDeps,
+  job: JobRow,
+  ownWrite: (row: JobRow) => boolean,
+  attempt = job.attempt,
+): Promise<boolean> {
+  const row = await deps.store.get(job.id);
+  return row !== undefined && row.status === "running" && row.attempt === attempt && ownWrite(row);
 }
 
 /** A write lost its condition: if the job was cancelled meanwhile, its external work must stop. */
