@@ -12,12 +12,7 @@ module.exports = {
       severity: "error",
       comment: "A cycle makes two modules one; move what both need to where it belongs.",
       from: { path: "^(lambdas|lib|bin|cli|local)/" },
-      to: {
-        circular: true,
-        // The worker's run shape and its submit/check shape still share one toolbox through
-        // process-delivery.ts; the split into shapes over a run kit removes this last cycle.
-        viaOnly: { pathNot: "^lambdas/shared/worker/(process-delivery|submit-check|complete-job)\\.ts$" },
-      },
+      to: { circular: true },
     },
     {
       name: "domain-imports-only-domain",

@@ -5,11 +5,12 @@ import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { JobQueue, JobStore, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import { rowWaitDelaySeconds, type WorkerSettings } from "../../lambdas/shared/worker/process-delivery.js";
+import { rowWaitDelaySeconds } from "../../lambdas/shared/worker/process-delivery.js";
 import {
   createSqsWorkerHandler,
   UNRECORDED_RETRY_SECONDS,
 } from "../../lambdas/shared/worker/sqs-handlers.js";
+import type { WorkerSettings } from "../../lambdas/shared/worker/worker-deps.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   counted,

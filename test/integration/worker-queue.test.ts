@@ -10,12 +10,12 @@ import { flakyApi } from "../../lambdas/shared/jobs/flaky-api.js";
 import { hungApi } from "../../lambdas/shared/jobs/hung-api.js";
 import type { JobType } from "../../lambdas/shared/jobs/job-type.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import type { WorkerSettings } from "../../lambdas/shared/worker/process-delivery.js";
 import {
   createSqsDeadLetterHandler,
   createSqsWorkerHandler,
   type SqsBatchHandler,
 } from "../../lambdas/shared/worker/sqs-handlers.js";
+import type { WorkerSettings } from "../../lambdas/shared/worker/worker-deps.js";
 import { type SqsPoller, startSqsPoller } from "../../local/sqs-poller.js";
 import { countMessages, type LocalAws, useLocalAws } from "../support/local-aws.js";
 import { counted, enqueue, newJob, storeFor, workerConfig } from "../support/worker-kit.js";

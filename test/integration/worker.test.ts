@@ -13,11 +13,12 @@ import { hungApi } from "../../lambdas/shared/jobs/hung-api.js";
 import { defineJobType, type JobType } from "../../lambdas/shared/jobs/job-type.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import { ROW_WAIT_WINDOW_MS, type WorkerSettings } from "../../lambdas/shared/worker/process-delivery.js";
+import { ROW_WAIT_WINDOW_MS } from "../../lambdas/shared/worker/process-delivery.js";
 import {
   createSqsDeadLetterHandler,
   createSqsWorkerHandler,
 } from "../../lambdas/shared/worker/sqs-handlers.js";
+import type { WorkerSettings } from "../../lambdas/shared/worker/worker-deps.js";
 import { countItems, type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   counted,

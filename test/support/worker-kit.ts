@@ -10,7 +10,7 @@ import { JOB_TABLE } from "../../lambdas/shared/config/table-schema.js";
 import type { JobMessage } from "../../lambdas/shared/domain/job.js";
 import type { Clock, NewJob } from "../../lambdas/shared/domain/ports.js";
 import type { RunJobType } from "../../lambdas/shared/jobs/job-type.js";
-import type { WorkerSettings } from "../../lambdas/shared/worker/process-delivery.js";
+import type { WorkerSettings } from "../../lambdas/shared/worker/worker-deps.js";
 import type { LocalAws } from "./local-aws.js";
 
 /** Real time shifted by an offset the test moves, so leases and expiry can pass without waiting. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { MalformedMessageError, parseJobMessage } from "../../lambdas/shared/worker/process-delivery.js";
+import { MalformedMessageError, parseJobMessage } from "../../lambdas/shared/worker/worker-deps.js";
 
 describe("parseJobMessage", () => {
   it("reads the job id and type", () => {

@@ -8,12 +8,11 @@ import { defineJobType, type JobType } from "../../lambdas/shared/jobs/job-type.
 import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import type { WorkerDecision } from "../../lambdas/shared/worker/decision.js";
 import {
-  type Delivery,
-  MalformedMessageError,
   processDelivery,
   ROW_WAIT_WINDOW_MS,
   rowWaitDelaySeconds,
 } from "../../lambdas/shared/worker/process-delivery.js";
+import { type Delivery, MalformedMessageError } from "../../lambdas/shared/worker/worker-deps.js";
 import { newJob, TestClock, testSettings } from "../support/worker-kit.js";
 
 // The worker core's decisions on the in-memory store: it returns them as values, so no queue and

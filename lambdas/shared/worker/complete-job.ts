@@ -2,7 +2,7 @@ import { JobStateConflictError } from "../domain/errors.js";
 import type { JobError, JobRow } from "../domain/job.js";
 import { placeResult, RESULT_CONTENT_TYPE, resultKey } from "../domain/results.js";
 import { sha256 } from "../usecases/canonical-json.js";
-import type { WorkerDeps } from "./process-delivery.js";
+import type { WorkerDeps } from "./worker-deps.js";
 
 /** `moved_on`: the job was cancelled or taken over meanwhile, and that run or the cancel decides it now. */
 export type Completion =

@@ -3,7 +3,7 @@ import { type JobMetrics, noMetrics } from "../domain/metrics.js";
 import type { JobRunStore, OpenJobFailer } from "../domain/ports.js";
 import { JobLog } from "../usecases/job-log.js";
 import { meteredFailer, meteredRunStore } from "./metered-run-store.js";
-import { parseJobMessage } from "./process-delivery.js";
+import { parseJobMessage } from "./worker-deps.js";
 
 /** The job a message names, or undefined for a malformed one (the core reports those). */
 function jobOf(body: string): { readonly jobId: string; readonly type: string } | undefined {

@@ -1,5 +1,5 @@
 import type { JobRow } from "../domain/job.js";
-import type { RunAbort, WorkerDeps } from "./process-delivery.js";
+import type { RunAbort, WorkerDeps } from "./worker-deps.js";
 
 /**
  * Watches the job while a run's call is under way, every WORKER_CANCEL_CHECK_MS: it reads the row

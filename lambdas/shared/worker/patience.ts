@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DomainError } from "../domain/errors.js";
 import type { JobRunStore } from "../domain/ports.js";
-import type { Delivery, WorkerDeps } from "./process-delivery.js";
+import type { Delivery, WorkerDeps } from "./worker-deps.js";
 
 /** Random per claim: the row's `claimToken` tells this delivery's claim from any other. */
 export function newClaimToken(): string {

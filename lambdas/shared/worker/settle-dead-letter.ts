@@ -4,8 +4,8 @@ import type { Log } from "../domain/logger.js";
 import type { DeadLetterJobStore, OpenJobFailer } from "../domain/ports.js";
 import { isSubmitCheck } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
-import { MalformedMessageError, parseJobMessage } from "./process-delivery.js";
 import { callCancel, decodeState } from "./submit-check.js";
+import { MalformedMessageError, parseJobMessage } from "./worker-deps.js";
 
 /** Calls of a job type's `cancel(state)` the dead-letter settler makes at most, one per delivery. */
 export const DEAD_LETTER_CANCEL_CALLS = 3;

@@ -7,13 +7,9 @@ import type { NotificationOutbox } from "../usecases/notification-outbox.js";
 import { settleDeadNotification } from "../usecases/settle-dead-notification.js";
 import { MAX_SQS_DELAY_SECONDS, type WorkerDecision } from "./decision.js";
 import { deadLetterScope, deliveryScope } from "./delivery-scope.js";
-import {
-  MalformedMessageError,
-  parseJobMessage,
-  processDelivery,
-  type WorkerDeps,
-} from "./process-delivery.js";
+import { processDelivery } from "./process-delivery.js";
 import { type DeadLetterSettlerDeps, settleDeadLetter } from "./settle-dead-letter.js";
+import { MalformedMessageError, parseJobMessage, type WorkerDeps } from "./worker-deps.js";
 
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 

@@ -14,17 +14,14 @@ import { completeJob } from "./complete-job.js";
 import { checkAfter, done, retryAfter, type WorkerDecision } from "./decision.js";
 import { newClaimToken, patientRunStore } from "./patience.js";
 import {
-  type Delivery,
   isLastChance,
-  isLostToAnother,
   lenient,
-  RunAbort,
   recordFailure,
   runWithDeadline,
   timeoutError,
   toJobError,
-  type WorkerDeps,
-} from "./process-delivery.js";
+} from "./run-kit.js";
+import { type Delivery, isLostToAnother, RunAbort, type WorkerDeps } from "./worker-deps.js";
 
 /** A job message that asks for check number `check` of a submitted job. */
 export type CheckMessage = JobMessage & { readonly check: number };
