@@ -220,8 +220,14 @@ describe("tokens stay at the front door", () => {
     for (const secret of [ALICE_KEY, BOB_KEY]) expect(everything).not.toContain(secret.toLowerCase());
     expect(everything).not.toContain("authorization");
     expect(everything).not.toContain("bearer");
-    // The message carries the job id and type, nothing of the caller.
-    for (const message of sent) expect(Object.keys(message).sort()).toEqual(["jobId", "type"]);
+    // The message carries the job id and type, and the new job itself (so the worker can write its row
+    // if the start's own write never lands): of the caller, only the verified principal, as in the row.
+    for (const message of sent) {
+      expect(Object.keys(message).sort()).toEqual(["job", "jobId", "type"]);
+      const carried = (message as { job: Record<string, unknown> }).job;
+      expect(carried).toMatchObject({ id: (message as { jobId: string }).jobId, owner: expect.any(String) });
+      expect(Items.map((item) => item.owner?.S)).toContain(carried.owner);
+    }
   });
 
   it("no log line holds a key, for a refused and for a served request", async () => {

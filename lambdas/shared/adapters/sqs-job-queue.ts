@@ -20,7 +20,7 @@ export class SqsJobQueue implements JobQueue, RetryScheduler {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(message),
+        MessageBody: asciiJson(message),
         ...(options.delaySeconds
           ? { DelaySeconds: Math.max(0, Math.min(900, Math.round(options.delaySeconds))) }
           : {}),
@@ -38,4 +38,16 @@ export class SqsJobQueue implements JobQueue, RetryScheduler {
       }),
     );
   }
+}
+
+/**
+ * JSON with every character past ASCII written as a `\uXXXX` escape: the same value to any JSON
+ * parser, and a body every SQS implementation accepts (a start message carries the job's input,
+ * which may hold any character, emoji included, and some reject characters beyond U+FFFF).
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
