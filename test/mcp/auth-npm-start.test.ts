@@ -39,7 +39,7 @@ describe("npm start with AUTH_MODE=api-key and no API_KEYS", () => {
 
     expect(ready.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(output).toContain(`--header "Authorization: Bearer ${ready.key}"`);
-    expect(output).toContain("(auth: api-key)");
+    expect(output).toMatch(/\(auth: api-key; AWS calls: local budgets/);
 
     // The printed jobs command runs as pasted: the key travels in MCP_API_KEY.
     const jobsLine = /^ {2}(MCP_API_KEY=\S+ npm run jobs -- .+)$/m.exec(output)?.[1];
