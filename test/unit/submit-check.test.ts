@@ -166,6 +166,27 @@ describe("submit, then checks as delayed messages", () => {
   });
 });
 
+describe("a check whose delivery died after claiming it", () => {
+  it("its redelivery waits out the dead run's lease, then runs the check: the chain of checks goes on", async () => {
+    const type = external();
+    const w = workerWith(type);
+    const job = await w.start();
+    const check1 = await w.submitted(job);
+    // The first delivery of check 1 claimed it and its invocation died before it recorded anything.
+    expect(await w.store.claimCheck(job.id, 1, 55_000)).toMatchObject({ claimed: true });
+    // SQS redelivers the message while that claim's lease still runs: it must come back, not be dropped.
+    const early = await w.deliver(check1, 2);
+    expect(early).toEqual({ kind: "retryAfter", seconds: 56 });
+    expect(type.calls.checks).toEqual([]);
+    // A first delivery that meets a live claim of its own check is a duplicate: dropped.
+    expect(await w.deliver(check1, 1)).toEqual({ kind: "done" });
+    w.clock.advance(56_000);
+    expect(await w.deliver(check1, 3)).toEqual({ kind: "done" });
+    expect(type.calls.checks).toHaveLength(1);
+    expect(await w.store.get(job.id)).toMatchObject({ status: "completed", resultJson: '{"answer":"q"}' });
+  });
+});
+
 describe("cancel and the external work", () => {
   it("cancel_job while a check is in flight: the check is aborted, cancel(state) is called once, nothing more is scheduled", async () => {
     let inFlight = (): void => {};
@@ -621,13 +642,13 @@ describe("submit/check edges", () => {
     expect(type.calls.cancels).toEqual([]);
   });
 
-  it("a redelivered check while another delivery holds it, or of an expired job, re-sends nothing", async () => {
+  it("a redelivered check while another delivery holds it comes back after that lease; of an expired job, it is dropped", async () => {
     const type = external({ check: async () => ({ pending: { checkAfterSeconds: 4 } }) });
     const w = workerWith(type);
     const job = await w.start();
     const check1 = await w.submitted(job);
     await w.store.claimCheck(job.id, 1, 60_000);
-    expect(await w.deliver(check1, 2)).toEqual({ kind: "done" });
+    expect(await w.deliver(check1, 2)).toEqual({ kind: "retryAfter", seconds: 61 });
     expect(type.calls.checks).toEqual([]);
     w.clock.advance(2 * 3_600_000);
     expect(await w.deliver(check1, 3)).toEqual({ kind: "done" });

@@ -272,6 +272,21 @@ async function settleUnclaimedCheck(
     return done();
   }
   if (isTerminal(job.status)) return done();
+  const now = deps.clock.now();
+  const leaseLeftMs = (job.leaseExpiresAt ?? 0) - now;
+  if (job.checkSeq === message.check && leaseLeftMs > 0 && delivery.receiveCount > 1) {
+    // This very check is claimed, and its message came back: the delivery that claimed it may have
+    // died with it. Look again once that lease lapses (a live run renews it or records the check
+    // first), so the chain of checks never ends here. A first delivery meeting a live claim is a
+    // duplicate of the message that run holds, and is dropped below.
+    const leaseLeftSeconds = Math.ceil(leaseLeftMs / 1000) + 1;
+    deps.log.info("Check is held by another delivery; checking again after its lease", {
+      jobId: job.id,
+      check: message.check,
+      leaseLeftSeconds,
+    });
+    return retryAfter(leaseLeftSeconds);
+  }
   return resendLostCheck(deps, delivery, job, message.type, message.check);
 }
 
