@@ -220,7 +220,9 @@ describe("processDelivery: the run's edges", () => {
     // The lease it held has lapsed (that is what let the other claim in): the run sees its lease run
     // out or the takeover, whichever its watcher meets first, and stops either way.
     expect(signals[0]?.reason).toMatchObject({ name: "RunAbort" });
-    expect(["taken_over", "lease_lost"]).toContain((signals[0]?.reason as { reason?: string }).reason);
+    expect(["taken_over", "lease_lost"]).toContain(
+      (signals[0]?.reason as { reason?: string } | undefined)?.reason,
+    );
     expect(await worker.store.get(job.id)).toMatchObject({ status: "running", attempt: 2 });
   });
 
