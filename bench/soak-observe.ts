@@ -162,8 +162,7 @@ export class WriteLedger {
           try {
             result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           } catch (error) {
-            if (TERMINAL_WRITES.has(name) && !(error instanceof JobStateConflictError))
-              this.uncertain(String(args[0]));
+            if (TERMINAL_WRITES.has(name) && mayHaveLanded(error)) this.uncertain(String(args[0]));
             throw error;
           }
           if (!READS.has(name) && result !== false) this.wrote();
@@ -204,4 +203,15 @@ export class WriteLedger {
       { step: "finalizeRequest", priority: "low", name: "soakCancelWrites" },
     );
   }
+}
+
+/**
+ * A failed write may still have taken effect: a call that failed at the client (a timeout, a
+ * throttle), or a condition failure met by the SDK's own retry of a try whose answer was lost
+ * (the first try landed, so the retry's condition no longer held).
+ */
+function mayHaveLanded(error: unknown): boolean {
+  if (!(error instanceof JobStateConflictError)) return true;
+  const attempts = (error.cause as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts;
+  return attempts !== undefined && attempts > 1;
 }
