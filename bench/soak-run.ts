@@ -146,6 +146,26 @@ export interface SoakReport {
 /** The soak's worker: short timeout and visibility timeout so abandoned runs come back within the run. */
 const WORKER_TIMEOUT_MS = 15_000;
 const VISIBILITY_TIMEOUT_SECONDS = 20;
+/** How long the stall's first starts wait for each other before they go with fewer. */
+const STALL_GATE_MS = 30_000;
+
+/** A point where `count` callers wait for each other; after `patienceMs` the ones there go on. */
+function meetingPoint(count: number, patienceMs: number): { arrive(): Promise<void> } {
+  let arrived = 0;
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return {
+    arrive(): Promise<void> {
+      arrived++;
+      if (arrived === 1) setTimeout(open, patienceMs).unref();
+      if (arrived >= count) open();
+      return opened;
+    },
+  };
+}
+
 /** How long an agent keeps retrying a start that answered a retryable error (a busy machine stalls the store). */
 const START_RETRY_MS = 60_000;
 const RETRY_PAUSE_MS = 500;
@@ -276,6 +296,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let startsInFlight = 0;
   let startsAnswered = 0;
   let stall: Recovery["stall"];
+  // Agents spend most of their time polling, so starts rarely overlap by chance: the stall's
+  // starts meet at a gate and go together (or after STALL_GATE_MS with those that came).
+  const stallGate = meetingPoint(Math.min(4, options.agents), STALL_GATE_MS);
+  const meetsStallGate = (index: number): boolean =>
+    stall === undefined && stallSeconds > 0 && index >= options.jobs / 2;
   const maybeStall = (index: number): void => {
     if (stall !== undefined || stallSeconds <= 0 || index < options.jobs / 2) return;
     if (startsInFlight < Math.min(4, options.agents)) return;
@@ -311,6 +336,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           lost: false,
         };
         tracked.push(job);
+        if (meetsStallGate(index)) await stallGate.arrive();
         freezer.maybeFreeze(() => [...open]);
         startsInFlight++;
         const started = startJob(client, job, deadline, receiver.origin, seenIds);

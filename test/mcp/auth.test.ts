@@ -5,6 +5,7 @@ import type { JobMessage } from "../../lambdas/shared/domain/job.js";
 import type { Log } from "../../lambdas/shared/domain/logger.js";
 import type { LocalStack } from "../../local/local-stack.js";
 import { countItems } from "../support/local-aws.js";
+import { quiescent } from "../support/nothing-created.js";
 import { callForJob, callTool, connectClient, startTestStack } from "../support/mcp-stack.js";
 import { MCP_HEADERS, START_CALL, toolCallBody } from "../support/raw-mcp.js";
 
@@ -158,8 +159,10 @@ describe("one caller cannot see another caller's jobs", () => {
     expect((await callForJob(alice, "cancel_job", { jobId: job.jobId })).status).toBe("cancelled");
     const afterAliceCancelled = await Promise.all(asks.map(([name, args]) => rawAnswer(BOB_KEY, name, args)));
 
-    // Now make the very same id unknown: delete alice's row, and ask again.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Now make the very same id unknown: delete alice's row, and ask again. First let the worker
+    // settle the job's message: a start message seen again with no row would write the job back
+    // (the store-stall recovery), which a real row never meets before its TTL.
+    await quiescent(stack);
     await stack.clients.dynamo.send(
       new DeleteItemCommand({ TableName: stack.resources.tableName, Key: { id: { S: job.jobId } } }),
     );
