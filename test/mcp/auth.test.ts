@@ -5,8 +5,8 @@ import type { JobMessage } from "../../lambdas/shared/domain/job.js";
 import type { Log } from "../../lambdas/shared/domain/logger.js";
 import type { LocalStack } from "../../local/local-stack.js";
 import { countItems } from "../support/local-aws.js";
-import { quiescent } from "../support/nothing-created.js";
 import { callForJob, callTool, connectClient, startTestStack } from "../support/mcp-stack.js";
+import { quiescent } from "../support/nothing-created.js";
 import { MCP_HEADERS, START_CALL, toolCallBody } from "../support/raw-mcp.js";
 
 const ALICE_KEY = "alice-key-6f1d0c2b9a8e7f6d5c4b";
