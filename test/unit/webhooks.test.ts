@@ -182,6 +182,14 @@ describe("events and the outbox", () => {
     expect(jobEvent({ ...row, status: "running" })).toBeUndefined();
   });
 
+  it("bounds a long error message as get_job does (the one job view), so the webhook cannot say more", () => {
+    const error = { code: "external_api_failed", message: "x".repeat(5_000), retryable: false };
+    const event = jobEvent({ ...row, status: "failed", resultJson: undefined, error });
+    expect(event?.data.error?.message).toHaveLength(2_000);
+    expect(event?.data.error?.message.endsWith("…")).toBe(true);
+    expect(event?.data.error).toMatchObject({ code: error.code, retryable: false });
+  });
+
   it("owes one message per pending target of an ended job, none while open or once queued", () => {
     expect(dueNotifications(row)).toEqual([{ jobId: row.id, webhookId: "msg_a", attempt: 1 }]);
     expect(dueNotifications({ ...row, status: "running" })).toEqual([]);

@@ -145,8 +145,8 @@ export function toJobView(row: JobRow): JobView {
     ...(row.resultRef
       ? { resultBytes: row.resultRef.bytes, resultStored: "s3" as const, resultSha256: row.resultRef.sha256 }
       : {}),
-    ...(row.error ? { error: row.error } : {}),
-    ...(row.lastError && !isTerminal(row.status) ? { lastError: row.lastError } : {}),
+    ...(row.error ? { error: clampError(row.error) } : {}),
+    ...(row.lastError && !isTerminal(row.status) ? { lastError: clampError(row.lastError) } : {}),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     ...(row.startedAt ? { startedAt: row.startedAt } : {}),
@@ -156,12 +156,20 @@ export function toJobView(row: JobRow): JobView {
   };
 }
 
+/** Job types' error messages are not bounded; a view shows at most this much of one. */
+const MAX_ERROR_MESSAGE_CHARS = 2_000;
+
+function clampError<T extends { message: string }>(error: T): T {
+  return error.message.length <= MAX_ERROR_MESSAGE_CHARS
+    ? error
+    : { ...error, message: `${error.message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…` };
+}
+
 function withNotification(row: JobRow): Pick<JobView, "notification"> {
   const notification = toNotificationView(row.notifications);
   return notification ? { notification } : {};
 }
 
-/** The SQS message body: small, just enough to find the row. */
 /** A new job as its start writes it (ports.ts `NewJob`): what a start message carries. */
 export const NewJobSchema = z.object({
   id: z.uuid(),

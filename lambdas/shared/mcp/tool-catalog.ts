@@ -317,27 +317,10 @@ function jobsThatFit(jobs: readonly object[]): number {
   return jobs.length;
 }
 
-/** Job types' error messages are not bounded; a view shows at most this much of one. */
-const MAX_ERROR_MESSAGE_CHARS = 2_000;
-
-function clampError<T extends { message: string }>(error: T): T {
-  return error.message.length <= MAX_ERROR_MESSAGE_CHARS
-    ? error
-    : { ...error, message: `${error.message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…` };
-}
-
 function view(job: JobRow, jobType: JobType | undefined, now: number): JobView {
-  const base = toJobView(job);
   const hint = resultHint(job);
-  const bounded: JobView = {
-    ...base,
-    ...(base.error ? { error: clampError(base.error) } : {}),
-    ...(base.lastError ? { lastError: clampError(base.lastError) } : {}),
-    ...(hint !== undefined ? { resultHint: hint } : {}),
-  };
-  return isTerminal(job.status)
-    ? bounded
-    : { ...bounded, pollAfterSeconds: pollAfterSeconds(job, jobType, now) };
+  const shown: JobView = { ...toJobView(job), ...(hint !== undefined ? { resultHint: hint } : {}) };
+  return isTerminal(job.status) ? shown : { ...shown, pollAfterSeconds: pollAfterSeconds(job, jobType, now) };
 }
 
 /** Slack after a check is due for the worker to run it and write the row. */
