@@ -113,6 +113,37 @@ describe("every path that ends a job releases its notifications", () => {
     expect(sent).toHaveLength(1);
   });
 
+  it("worker: the delivery that ends a job releases from the row it wrote, without reading it again", async () => {
+    const store = storeFor(aws);
+    const job = newJob({ input: { query: "q", delaySeconds: 0 } });
+    await store.create({ ...job, notifications: [target(4)] });
+    await enqueue(aws, { jobId: job.id, type: job.type });
+    const queue = new SqsNotificationQueue({ client: aws.sqs, queueUrl: aws.resources.notificationQueueUrl });
+    const notifications = new DynamoNotificationStore({
+      client: aws.dynamo,
+      tableName: aws.resources.tableName,
+      jobs: storeFor(aws),
+    });
+    const reads: string[] = [];
+    const read = notifications.get.bind(notifications);
+    notifications.get = (id) => {
+      reads.push(id);
+      return read(id);
+    };
+    const handler = createWorkerHandler(
+      createWorkerDeps(workerConfig(aws), aws, silentLog, { jobTypes: [slowApi] }),
+      { outbox: new NotificationOutbox({ store: notifications, queue, log: silentLog }) },
+    );
+
+    const record = await receiveRecord(aws);
+    expect((await handler({ Records: [record] }, lambdaContext())).batchItemFailures).toEqual([]);
+    expect((await store.get(job.id))?.notificationsQueuedAt).toBeDefined();
+    expect(reads).toEqual([]);
+    // A later delivery of the same message ended nothing, so it reads the row to see what is owed.
+    await handler({ Records: [syntheticRecord(record.body)] }, lambdaContext());
+    expect(reads).toEqual([job.id]);
+  });
+
   it("dead-letter handler: the job it fails notifies", async () => {
     const store = storeFor(aws);
     const job = newJob();

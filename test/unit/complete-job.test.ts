@@ -34,9 +34,8 @@ describe("completeJob", () => {
     const results = resultStore();
     const job = await running(store);
     const inline = "x".repeat(18); // 20 bytes of JSON
-    expect(await completeJob({ store, results, settings, log: silentLog }, job, inline)).toEqual({
-      kind: "completed",
-    });
+    const completion = await completeJob({ store, results, settings, log: silentLog }, job, inline);
+    expect(completion).toEqual({ kind: "completed", row: await store.get(job.id) });
     expect(await store.get(job.id)).toMatchObject({
       status: "completed",
       resultJson: JSON.stringify(inline),
@@ -49,9 +48,8 @@ describe("completeJob", () => {
     const results = resultStore();
     const job = await running(store);
     const large = "é".repeat(10); // 12 characters of JSON, 22 bytes
-    expect(await completeJob({ store, results, settings, log: silentLog }, job, large)).toEqual({
-      kind: "completed",
-    });
+    const completion = await completeJob({ store, results, settings, log: silentLog }, job, large);
+    expect(completion).toEqual({ kind: "completed", row: await store.get(job.id) });
     const json = JSON.stringify(large);
     expect(results.objects.get(resultKey(job.id))).toEqual({ body: json, type: RESULT_CONTENT_TYPE });
     const row = await store.get(job.id);
@@ -98,7 +96,8 @@ describe("completeJob", () => {
         retryable: false,
       },
     });
-    expect(await completeJob({ store, settings, log: silentLog }, job, null)).toEqual({ kind: "completed" });
+    const completion = await completeJob({ store, settings, log: silentLog }, job, null);
+    expect(completion).toEqual({ kind: "completed", row: await store.get(job.id) });
     expect(await store.get(job.id)).toMatchObject({ status: "completed", resultJson: "null" });
   });
 

@@ -39,6 +39,11 @@ function scripted(name: string, script: Array<unknown | Error>): JobType {
 }
 
 const done: WorkerDecision = { kind: "done" };
+/** A done decision carrying the row its delivery ended the job with: what the store now holds. */
+const endedWith = (row: JobRow | undefined): WorkerDecision => ({
+  kind: "done",
+  ...(row ? { ended: row } : {}),
+});
 
 function workerWith(types: JobType[]): {
   store: MemoryJobStore;
@@ -76,7 +81,7 @@ describe("processDelivery", () => {
   it("runs a job to completion and records its result and progress", async () => {
     const worker = workerWith([scripted("ok", [{ answer: 42 }])]);
     const job = await worker.start("ok");
-    expect(await worker.deliver(job)).toEqual(done);
+    expect(await worker.deliver(job)).toEqual(endedWith(await worker.store.get(job.id)));
     expect(await worker.store.get(job.id)).toMatchObject({
       status: "completed",
       attempt: 1,
@@ -99,7 +104,7 @@ describe("processDelivery", () => {
       lastError: { code: "external_api_unavailable", retryable: true },
     });
 
-    expect(await worker.deliver(job, 2)).toEqual(done);
+    expect(await worker.deliver(job, 2)).toEqual(endedWith(await worker.store.get(job.id)));
     const completed = await worker.store.get(job.id);
     expect(completed).toMatchObject({ status: "completed", attempt: 2, resultJson: '"second time"' });
     expect(completed).not.toHaveProperty("lastError");
@@ -108,7 +113,7 @@ describe("processDelivery", () => {
   it("fails a job at once on a permanent failure", async () => {
     const worker = workerWith([scripted("broken", [new ExternalApiError("bad request", false)])]);
     const job = await worker.start("broken");
-    expect(await worker.deliver(job)).toEqual(done);
+    expect(await worker.deliver(job)).toEqual(endedWith(await worker.store.get(job.id)));
     expect(await worker.store.get(job.id)).toMatchObject({
       status: "failed",
       error: { code: "external_api_error", message: "bad request", retryable: false },
@@ -121,7 +126,7 @@ describe("processDelivery", () => {
     const job = await worker.start("down");
     expect(await worker.deliver(job, 1)).toMatchObject({ kind: "retryAfter" });
     expect(await worker.deliver(job, 2)).toMatchObject({ kind: "retryAfter" });
-    expect(await worker.deliver(job, 3)).toEqual(done);
+    expect(await worker.deliver(job, 3)).toEqual(endedWith(await worker.store.get(job.id)));
     expect(await worker.store.get(job.id)).toMatchObject({
       status: "failed",
       attempt: 3,
@@ -151,7 +156,7 @@ describe("processDelivery", () => {
   it("drops a duplicate delivery of an ended job and a delivery of an expired one", async () => {
     const worker = workerWith([scripted("once", ["first", "second"])]);
     const job = await worker.start("once");
-    expect(await worker.deliver(job)).toEqual(done);
+    expect(await worker.deliver(job)).toEqual(endedWith(await worker.store.get(job.id)));
     const ended = await worker.store.get(job.id);
     expect(await worker.deliver(job)).toEqual(done);
     expect(await worker.store.get(job.id)).toEqual(ended);
@@ -185,7 +190,7 @@ describe("processDelivery: the run's edges", () => {
       lastError: { code: "internal_error", message: "The job failed unexpectedly.", retryable: true },
     });
     // The message's receives are used up (maxReceiveCount 5): this is its last chance.
-    expect(await worker.deliver(job, 5)).toEqual(done);
+    expect(await worker.deliver(job, 5)).toEqual(endedWith(await worker.store.get(job.id)));
     expect(await worker.store.get(job.id)).toMatchObject({
       status: "failed",
       attempt: 2,
@@ -247,7 +252,7 @@ describe("processDelivery: the run's edges", () => {
   it("a stored input that no longer fits the type fails the job invalid_input, not retried", async () => {
     const worker = workerWith([scripted("strict", ["x"])]);
     const { job } = await worker.store.create(newJob({ type: "strict", input: { other: 1 } }));
-    expect(await worker.deliver(job)).toEqual(done);
+    expect(await worker.deliver(job)).toEqual(endedWith(await worker.store.get(job.id)));
     expect(await worker.store.get(job.id)).toMatchObject({
       status: "failed",
       error: { code: "invalid_input", retryable: false },
@@ -307,7 +312,7 @@ describe("processDelivery: the run's edges", () => {
     });
     const worker = workerWith([bad]);
     const job = await worker.start("bad_progress");
-    expect(await worker.deliver(job)).toEqual(done);
+    expect(await worker.deliver(job)).toEqual(endedWith(await worker.store.get(job.id)));
     expect(await worker.store.get(job.id)).toMatchObject({
       status: "completed",
       progress: { current: 2, total: 4 },

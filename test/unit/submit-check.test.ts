@@ -102,6 +102,14 @@ function workerWith(
   };
 }
 
+/** A done decision carrying the row its delivery ended the job with (the edge releases from it). */
+function endedDone(jobId: string): unknown {
+  return {
+    kind: "done",
+    ended: expect.objectContaining({ id: jobId, status: expect.stringMatching(/^(completed|failed)$/) }),
+  };
+}
+
 describe("submit, then checks as delayed messages", () => {
   it("a submit stores the state and asks for check 1 after the requested delay", async () => {
     const type = external();
@@ -155,9 +163,9 @@ describe("submit, then checks as delayed messages", () => {
       message: { jobId: job.id, type: job.type, check: 2, dueAt: w.clock.now() + 7_000 },
     });
     expect(await w.store.get(job.id)).toMatchObject({ checkSeq: 2, progress: { current: 1 } });
-    expect(await w.deliver({ ...(next.kind === "checkAfter" ? next.message : check1), dueAt: 0 })).toEqual({
-      kind: "done",
-    });
+    expect(await w.deliver({ ...(next.kind === "checkAfter" ? next.message : check1), dueAt: 0 })).toEqual(
+      endedDone(job.id),
+    );
     expect(await w.store.get(job.id)).toMatchObject({
       status: "completed",
       resultJson: '{"answer":"ready"}',
@@ -181,7 +189,7 @@ describe("a check whose delivery died after claiming it", () => {
     // A first delivery that meets a live claim of its own check is a duplicate: dropped.
     expect(await w.deliver(check1, 1)).toEqual({ kind: "done" });
     w.clock.advance(56_000);
-    expect(await w.deliver(check1, 3)).toEqual({ kind: "done" });
+    expect(await w.deliver(check1, 3)).toEqual(endedDone(job.id));
     expect(type.calls.checks).toHaveLength(1);
     expect(await w.store.get(job.id)).toMatchObject({ status: "completed", resultJson: '{"answer":"q"}' });
   });
@@ -325,7 +333,7 @@ describe("what a submit or a check answers", () => {
     const type = external({ submit: async () => ({ result: { answer: "now" } }) });
     const w = workerWith(type);
     const job = await w.start();
-    expect(await w.deliver({ jobId: job.id, type: job.type })).toEqual({ kind: "done" });
+    expect(await w.deliver({ jobId: job.id, type: job.type })).toEqual(endedDone(job.id));
     expect(await w.store.get(job.id)).toMatchObject({ status: "completed", resultJson: '{"answer":"now"}' });
   });
 
@@ -343,7 +351,7 @@ describe("what a submit or a check answers", () => {
       const type = external({ submit: async () => ({ state: state as JobState }) });
       const w = workerWith(type);
       const job = await w.start();
-      expect(await w.deliver({ jobId: job.id, type: job.type })).toEqual({ kind: "done" });
+      expect(await w.deliver({ jobId: job.id, type: job.type })).toEqual(endedDone(job.id));
       const row = await w.store.get(job.id);
       expect(row).toMatchObject({ status: "failed", error: { code, retryable: false } });
       expect(row?.error?.message).toMatch(message);
@@ -357,7 +365,7 @@ describe("what a submit or a check answers", () => {
     const type = external({ check: async () => ({ failed }) });
     const w = workerWith(type);
     const job = await w.start();
-    expect(await w.deliver(await w.submitted(job))).toEqual({ kind: "done" });
+    expect(await w.deliver(await w.submitted(job))).toEqual(endedDone(job.id));
     expect(await w.store.get(job.id)).toMatchObject({ status: "failed", error: failed });
     expect(type.calls.cancels).toEqual([]);
   });
@@ -409,7 +417,7 @@ describe("what a submit or a check answers", () => {
     });
     const w = workerWith(type);
     const job = await w.start();
-    expect(await w.deliver(await w.submitted(job))).toEqual({ kind: "done" });
+    expect(await w.deliver(await w.submitted(job))).toEqual(endedDone(job.id));
     expect(await w.store.get(job.id)).toMatchObject({ status: "failed", error: { code: "state_too_large" } });
     expect(type.calls.cancels.map((call) => Object.keys(call.state))).toEqual([["blob"]]);
   });
@@ -434,7 +442,7 @@ describe("what a submit or a check answers", () => {
       checkSeq: 1,
       lastError: { code: "external_api_unavailable" },
     });
-    expect(await w.deliver(check1, 2)).toEqual({ kind: "done" });
+    expect(await w.deliver(check1, 2)).toEqual(endedDone(job.id));
     expect(await w.store.get(job.id)).toMatchObject({
       status: "failed",
       attempt: 2,
@@ -455,7 +463,7 @@ describe("what a submit or a check answers", () => {
     // A check asking for 600 s is scheduled at the deadline instead (10 s away).
     expect(await w.deliver(check1)).toMatchObject({ kind: "checkAfter", seconds: 10 });
     w.clock.advance(10_000);
-    expect(await w.deliver({ jobId: job.id, type: job.type, check: 2, dueAt: 0 })).toEqual({ kind: "done" });
+    expect(await w.deliver({ jobId: job.id, type: job.type, check: 2, dueAt: 0 })).toEqual(endedDone(job.id));
     const row = await w.store.get(job.id);
     expect(row).toMatchObject({ status: "failed", error: { code: "deadline_exceeded", retryable: false } });
     expect(row?.error?.message).toContain("(30 s after its submit)");
@@ -473,7 +481,7 @@ describe("what a submit or a check answers", () => {
       nextCheckAt: w.clock.now(),
       deadlineAt: w.clock.now() + 60_000,
     });
-    expect(await w.deliver({ jobId: job.id, type: job.type, check: 1, dueAt: 0 })).toEqual({ kind: "done" });
+    expect(await w.deliver({ jobId: job.id, type: job.type, check: 1, dueAt: 0 })).toEqual(endedDone(job.id));
     expect(await w.store.get(job.id)).toMatchObject({
       status: "failed",
       error: { code: "invalid_state", message: "The job's stored state is missing or unreadable." },
@@ -540,7 +548,7 @@ describe("submit/check edges", () => {
     const later = { ...check1, dueAt: w.clock.now() + 1_001 };
     expect(await w.deliver(later)).toEqual({ kind: "checkAfter", seconds: 2, message: later });
     expect(type.calls.checks).toEqual([]);
-    expect(await w.deliver({ ...check1, dueAt: w.clock.now() + 1_000 })).toEqual({ kind: "done" });
+    expect(await w.deliver({ ...check1, dueAt: w.clock.now() + 1_000 })).toEqual(endedDone(job.id));
     expect(type.calls.checks).toHaveLength(1);
   });
 
@@ -571,7 +579,7 @@ describe("submit/check edges", () => {
     const type = external({ check: async () => ({ done: "x".repeat(20_000) }) });
     const w = workerWith(type);
     const job = await w.start();
-    expect(await w.deliver(await w.submitted(job))).toEqual({ kind: "done" });
+    expect(await w.deliver(await w.submitted(job))).toEqual(endedDone(job.id));
     expect(await w.store.get(job.id)).toMatchObject({
       status: "failed",
       error: { code: "result_too_large" },
@@ -674,7 +682,7 @@ describe("submit/check edges", () => {
     const w = workerWith(type);
     const job = await w.start();
     const check1 = await w.submitted(job);
-    expect(await w.deliver(check1, 5)).toEqual({ kind: "done" });
+    expect(await w.deliver(check1, 5)).toEqual(endedDone(job.id));
     expect(await w.store.get(job.id)).toMatchObject({
       status: "failed",
       error: {

@@ -78,6 +78,15 @@ export type JobType<Schema extends z.ZodObject = z.ZodObject> =
   | RunJobType<Schema>
   | SubmitCheckJobType<Schema>;
 
+/** A job type with its shape named: what the worker dispatches on, one case a shape. */
+export type ShapedJobType =
+  | { readonly shape: "run"; readonly jobType: RunJobType }
+  | { readonly shape: "submit-check"; readonly jobType: SubmitCheckJobType };
+
+export function shapeOf(jobType: JobType): ShapedJobType {
+  return isSubmitCheck(jobType) ? { shape: "submit-check", jobType } : { shape: "run", jobType };
+}
+
 export function isSubmitCheck<Schema extends z.ZodObject>(
   jobType: JobType<Schema>,
 ): jobType is SubmitCheckJobType<Schema> {

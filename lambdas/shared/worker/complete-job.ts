@@ -6,7 +6,7 @@ import type { WorkerDeps } from "./worker-deps.js";
 
 /** `moved_on`: the job was cancelled or taken over meanwhile, and that run or the cancel decides it now. */
 export type Completion =
-  | { readonly kind: "completed" }
+  | { readonly kind: "completed"; readonly row: JobRow }
   | { readonly kind: "moved_on" }
   | { readonly kind: "unstored"; readonly error: JobError };
 
@@ -50,8 +50,7 @@ export async function completeJob(
 
   try {
     if (placement.kind === "inline" || results === undefined) {
-      await store.complete(job.id, job.attempt, resultJson, check);
-      return { kind: "completed" };
+      return { kind: "completed", row: await store.complete(job.id, job.attempt, resultJson, check) };
     }
     const key = resultKey(job.id);
     try {
@@ -67,7 +66,7 @@ export async function completeJob(
         },
       };
     }
-    await store.completeWithResultRef(
+    const row = await store.completeWithResultRef(
       job.id,
       job.attempt,
       {
@@ -79,7 +78,7 @@ export async function completeJob(
       check,
     );
     log.info("Result stored in the result store", context);
-    return { kind: "completed" };
+    return { kind: "completed", row };
   } catch (error) {
     if (!(error instanceof JobStateConflictError)) throw error;
     // Cancelled or taken over meanwhile: that run or the cancel decides the job now.

@@ -3,14 +3,14 @@ import { JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, type JobMessageSchema, type JobRow } from "../domain/job.js";
 import type { LogFields } from "../domain/logger.js";
 import type { NewJob } from "../domain/ports.js";
-import { isSubmitCheck, type JobType, type SubmitOutcome } from "../jobs/job-type.js";
-import { retryAfterOf } from "./backoff.js";
+import { type JobType, type RunContext, shapeOf } from "../jobs/job-type.js";
+import { processCheck } from "./check.js";
 import { completeJob } from "./complete-job.js";
 import { done, retryAfter, type WorkerDecision } from "./decision.js";
 import { newClaimToken, patientRunStore } from "./patience.js";
-import { recordFailure, runWithDeadline, timeoutError, toJobError } from "./run-kit.js";
-import { afterSubmit, type CheckMessage, processCheck, resendLostCheck } from "./submit-check.js";
-import { type Delivery, isLostToAnother, parseJobMessage, RunAbort, type WorkerDeps } from "./worker-deps.js";
+import { recordFailure, runOnce, timeoutError } from "./run-kit.js";
+import { afterSubmit, type CheckMessage, resendLostCheck } from "./submit.js";
+import { type Delivery, parseJobMessage, type WorkerDeps } from "./worker-deps.js";
 
 /**
  * The start sends the message before it writes the row (so no row is ever left without a
@@ -48,10 +48,15 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
     return done();
   }
 
+  const shaped = shapeOf(jobType);
   if (message.check !== undefined) {
-    if (isSubmitCheck(jobType)) return processCheck(deps, delivery, message as CheckMessage, jobType);
-    log.warn("Dropping a check message for a job type that has no checks", context);
-    return done();
+    switch (shaped.shape) {
+      case "submit-check":
+        return processCheck(deps, delivery, message as CheckMessage, shaped.jobType);
+      case "run":
+        log.warn("Dropping a check message for a job type that has no checks", context);
+        return done();
+    }
   }
 
   // The claim and the outcome writes outlast a store that stalls for a while (WORKER_STORE_PATIENCE_MS).
@@ -94,30 +99,37 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
     });
   }
 
-  let outcome: unknown;
-  try {
-    outcome = await runWithDeadline(patientDeps, job, runBudgetMs, (runContext) =>
-      isSubmitCheck(jobType) ? jobType.submit(input.data, runContext) : jobType.run(input.data, runContext),
-    );
-  } catch (error) {
-    if (error instanceof RunAbort && isLostToAnother(error)) {
-      log.info("Run stopped: the job was cancelled or taken over", {
-        ...context,
-        attempt,
-        reason: error.reason,
-      });
-      return done();
-    }
-    const jobError = toJobError(error, runBudgetMs, log, context);
-    return recordFailure(patientDeps, delivery, job, jobType, jobError, retryAfterOf(error));
+  const claimed = job;
+  const run = <T>(
+    call: (runContext: RunContext) => Promise<T>,
+    after: (outcome: T) => Promise<WorkerDecision>,
+  ): Promise<WorkerDecision> =>
+    runOnce(patientDeps, delivery, claimed, jobType, runBudgetMs, context, call, after);
+  switch (shaped.shape) {
+    case "run":
+      return run(
+        (runContext) => shaped.jobType.run(input.data, runContext),
+        (result) => completeRun(patientDeps, delivery, claimed, shaped.jobType, result),
+      );
+    case "submit-check":
+      return run(
+        (runContext) => shaped.jobType.submit(input.data, runContext),
+        (outcome) => afterSubmit(patientDeps, delivery, claimed, shaped.jobType, outcome),
+      );
   }
+}
 
-  if (isSubmitCheck(jobType))
-    return afterSubmit(patientDeps, delivery, job, jobType, outcome as SubmitOutcome);
-  const completion = await completeJob(patientDeps, job, outcome);
-  return completion.kind === "unstored"
-    ? recordFailure(patientDeps, delivery, job, jobType, completion.error)
-    : done();
+/** A run job's result completes it, unless it cannot be stored. */
+async function completeRun(
+  deps: WorkerDeps,
+  delivery: Delivery,
+  job: JobRow,
+  jobType: JobType,
+  result: unknown,
+): Promise<WorkerDecision> {
+  const completion = await completeJob(deps, job, result);
+  if (completion.kind === "unstored") return recordFailure(deps, delivery, job, jobType, completion.error);
+  return completion.kind === "completed" ? done(completion.row) : done();
 }
 
 /** A start message that carries its job, seen again after its first look found no row. */

@@ -2,10 +2,10 @@ import { ExternalApiError, JobStateConflictError } from "../domain/errors.js";
 import { type JobError, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { Log, LogFields } from "../domain/logger.js";
 import type { JobType, RunContext } from "../jobs/job-type.js";
-import { failureDelaySeconds } from "./backoff.js";
+import { failureDelaySeconds, retryAfterOf } from "./backoff.js";
 import { done, retryAfter, type WorkerDecision } from "./decision.js";
 import { LeaseKeeper } from "./lease-keeper.js";
-import { type Delivery, RunAbort, type WorkerDeps } from "./worker-deps.js";
+import { type Delivery, isLostToAnother, RunAbort, type WorkerDeps } from "./worker-deps.js";
 
 /** What every job shape's runs share: the deadline and lease around a call, failures and their retries. */
 
@@ -63,6 +63,38 @@ export async function runWithDeadline<T>(
   }
 }
 
+/**
+ * One call of a claimed job (a run or a submit) under its deadline, then `after` with its outcome.
+ * A call stopped by a cancel or a takeover ends the delivery; any other failure is recorded.
+ */
+export async function runOnce<T>(
+  deps: WorkerDeps,
+  delivery: Delivery,
+  job: JobRow,
+  jobType: JobType,
+  budgetMs: number,
+  context: LogFields,
+  call: (context: RunContext) => Promise<T>,
+  after: (outcome: T) => Promise<WorkerDecision>,
+): Promise<WorkerDecision> {
+  let outcome: T;
+  try {
+    outcome = await runWithDeadline(deps, job, budgetMs, call);
+  } catch (error) {
+    if (error instanceof RunAbort && isLostToAnother(error)) {
+      deps.log.info("Run stopped: the job was cancelled or taken over", {
+        ...context,
+        attempt: job.attempt,
+        reason: error.reason,
+      });
+      return done();
+    }
+    const jobError = toJobError(error, budgetMs, deps.log, context);
+    return recordFailure(deps, delivery, job, jobType, jobError, retryAfterOf(error));
+  }
+  return after(outcome);
+}
+
 export function toJobError(error: unknown, budgetMs: number, log: Log, context: LogFields): JobError {
   if (error instanceof RunAbort && error.reason === "lease_lost") return LEASE_LOST_ERROR;
   if (error instanceof RunAbort) return timeoutError(budgetMs);
@@ -100,8 +132,7 @@ export async function recordFailure(
     const final = error.retryable
       ? { ...error, message: `${error.message} Gave up after ${job.attempt} attempts.` }
       : error;
-    await lenient(deps, job, "fail", () => store.fail(job.id, job.attempt, final));
-    return done();
+    return done(await lenient(deps, job, "fail", () => store.fail(job.id, job.attempt, final)));
   }
   const delaySeconds = failureDelaySeconds(job.attempt, settings, retryAfterSeconds);
   const released = await lenient(deps, job, "release for retry", () =>
@@ -119,22 +150,24 @@ export function isLastChance(deps: WorkerDeps, delivery: Delivery, job: JobRow, 
   return job.attempt >= maxAttempts || delivery.receiveCount >= settings.maxReceiveCount;
 }
 
-/** A write that lost its condition means the job moved on (cancelled, taken over): not an error. */
+/**
+ * A write that lost its condition means the job moved on (cancelled, taken over): not an error.
+ * Returns the written row, or undefined when the job moved on.
+ */
 export async function lenient(
   deps: WorkerDeps,
   job: JobRow,
   what: string,
   write: () => Promise<JobRow>,
-): Promise<boolean> {
+): Promise<JobRow | undefined> {
   try {
-    await write();
-    return true;
+    return await write();
   } catch (error) {
     if (!(error instanceof JobStateConflictError)) throw error;
     deps.log.info(`Could not ${what}: the job moved on without this run`, {
       jobId: job.id,
       attempt: job.attempt,
     });
-    return false;
+    return undefined;
   }
 }

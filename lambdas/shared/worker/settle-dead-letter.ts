@@ -4,7 +4,8 @@ import type { Log } from "../domain/logger.js";
 import type { DeadLetterJobStore, OpenJobFailer } from "../domain/ports.js";
 import { isSubmitCheck } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
-import { callCancel, decodeState } from "./submit-check.js";
+import { callCancel } from "./cancel-once.js";
+import { decodeState } from "./job-state.js";
 import { MalformedMessageError, parseJobMessage } from "./worker-deps.js";
 
 /** Calls of a job type's `cancel(state)` the dead-letter settler makes at most, one per delivery. */

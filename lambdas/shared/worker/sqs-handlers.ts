@@ -75,9 +75,13 @@ export function createSqsWorkerHandler(
             ...sentAt(record),
           });
           await act(deps.queue, record, decision);
-          // Reached only when the record is acknowledged (a retry throws): release what an ended job owes.
-          if (decision.kind !== "retryAfter")
-            await options.outbox?.settle(parseJobMessage(record.body).jobId);
+          // Reached only when the record is acknowledged (a retry throws): release what an ended job
+          // owes, from the row this delivery ended it with, else as the store has it now. A check
+          // sent on (`checkAfter`) leaves its job open: nothing is owed yet.
+          if (decision.kind === "done") {
+            if (decision.ended !== undefined) await options.outbox?.release(decision.ended);
+            else await options.outbox?.settle(parseJobMessage(record.body).jobId);
+          }
         } catch (error) {
           // A scheduled retry has set its own visibility; a malformed message goes to the DLQ as is.
           const expected = error instanceof RetryScheduledError || error instanceof MalformedMessageError;
