@@ -163,9 +163,14 @@ async function pollLoop(
   }
 }
 
-// Not aborted on stop: fauxqs keeps an abandoned long poll open on its side and takes the next
-// message sent to the queue into flight, where nobody sees it until the visibility timeout ends.
-// A short wait keeps stop() quick instead.
+/** How much longer than its wait a receive may take to answer on a busy machine. */
+const RECEIVE_SLACK_MS = 30_000;
+
+// Never cut short: fauxqs keeps an abandoned long poll open on its side and takes the next message
+// sent to the queue into flight, where nobody sees it until the visibility timeout ends. So a
+// receive is not aborted on stop (a short wait keeps stop() quick instead), and it outlasts the
+// client's own request timeout, which is the function's call budget (2 s when deployed), not the
+// event source's.
 async function receive(settings: LoopSettings): Promise<Message[]> {
   const { Messages } = await settings.sqs.send(
     new ReceiveMessageCommand({
@@ -175,6 +180,7 @@ async function receive(settings: LoopSettings): Promise<Message[]> {
       MessageSystemAttributeNames: ["All"],
       MessageAttributeNames: ["All"],
     }),
+    { requestTimeout: settings.waitTimeSeconds * 1000 + RECEIVE_SLACK_MS },
   );
   return Messages ?? [];
 }

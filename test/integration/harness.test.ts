@@ -176,6 +176,21 @@ describe("SQS poller", () => {
     );
   });
 
+  it("keeps its long poll open past the client's own request timeout, so no message goes into flight unseen", async () => {
+    const aws = await useLocalAws();
+    // A client bounded as the deployed worker's is (2 s a request). A receive it gave up on would
+    // stay open at the emulator and take the next message into flight, where nobody sees it.
+    const bounded = localAwsClients(aws.endpoints, "worker").sqs;
+    const received: string[] = [];
+    poll(aws, async (event) => void received.push(...event.Records.map((record) => record.body)), {
+      sqs: bounded,
+      waitTimeSeconds: 4,
+    });
+    await sleep(2_600); // past the client's request timeout, inside the poll's wait
+    await send(aws, "sent while the poll waits");
+    await vi.waitFor(() => expect(received).toEqual(["sent while the poll waits"]), eventually);
+  });
+
   it("keeps a record listed in batchItemFailures and delivers it again", async () => {
     const aws = await useLocalAws();
     const seen: Array<{ body: string; receiveCount: string }> = [];
