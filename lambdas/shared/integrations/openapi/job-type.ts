@@ -1,6 +1,5 @@
 import type { z } from "zod";
 import { ExternalApiError } from "../../domain/errors.js";
-import type { Progress } from "../../domain/job.js";
 import type {
   CheckOutcome,
   JobState,
@@ -12,41 +11,16 @@ import { type OutboundPolicy, type OutboundResponse, sendOutbound } from "../../
 import type { Integration } from "../file-schema.js";
 import { parseBody, responseError, retryAfterSeconds, transportError } from "../http-outcome.js";
 import type { IntegrationRuntime, SecretValues } from "../integration-job-type.js";
-import { redactSecrets, TemplateError, valueAtPath } from "../templates.js";
+import { redactSecrets, valueAtPath } from "../templates.js";
+import { aipFailed, aipUrl, declaredCancel, isAip151, type LroState, pending, percent } from "./lro.js";
 import { type OpenApiOperation, POLLING_HEADERS } from "./operation.js";
+import { authorize, type OutgoingRequest, submitRequest } from "./request.js";
 
 /** Slack the worker adds to one request's timeout, so the request's own timeout is what fires. */
 const RUN_MARGIN_MS = 5_000;
 /** `Retry-After` is honoured within these bounds (one delayed check message at most). */
 const MIN_CHECK_SECONDS = 1;
 const MAX_CHECK_SECONDS = 900;
-
-/** What a long-running operation keeps in its row between checks: URLs without any secret. */
-type LroState =
-  | { readonly kind: "aip"; readonly name: string; readonly requestUrl: string; readonly cancelUrl?: string }
-  | {
-      readonly kind: "status";
-      readonly pollUrl: string;
-      readonly requestUrl: string;
-      readonly locationUrl?: string;
-      readonly cancelUrl?: string;
-    }
-  | { readonly kind: "location"; readonly pollUrl: string; readonly requestUrl: string };
-
-interface Aip151Operation {
-  readonly name: string;
-  readonly done: boolean;
-  readonly error?: { readonly code?: unknown; readonly message?: unknown };
-  readonly response?: unknown;
-  readonly metadata?: { readonly progressPercent?: unknown };
-}
-
-interface OutgoingRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: Record<string, string>;
-  readonly body?: string;
-}
 
 /**
  * The job type of one imported OpenAPI operation. Always submit/check: the first response decides.
@@ -73,32 +47,6 @@ export function openApiJobType(
     ...(runtime.lookup ? { lookup: runtime.lookup } : {}),
   });
 
-  /** The credentials the document's security schemes ask for, on the base origin and the allowed ones. */
-  const authorize = (request: OutgoingRequest, secrets: SecretValues): OutgoingRequest => {
-    const url = new URL(request.url);
-    if (!trusted.has(url.origin)) return request;
-    const headers = { ...request.headers };
-    for (const auth of operation.auth) {
-      const secret = secrets[auth.secret];
-      if (secret === undefined) {
-        throw new ExternalApiError(
-          `The secret ${auth.secret} is not configured on this server.`,
-          false,
-          "secret_missing",
-        );
-      }
-      const value =
-        auth.format === "bearer"
-          ? `Bearer ${secret}`
-          : auth.format === "basic"
-            ? `Basic ${Buffer.from(secret).toString("base64")}`
-            : secret;
-      if (auth.in === "query") url.searchParams.set(auth.name, value);
-      else headers[auth.name.toLowerCase()] = value;
-    }
-    return { ...request, url: url.href, headers };
-  };
-
   const send = async (
     label: string,
     request: OutgoingRequest,
@@ -107,7 +55,10 @@ export function openApiJobType(
   ): Promise<OutboundResponse> => {
     let response: OutboundResponse;
     try {
-      response = await sendOutbound({ ...authorize(request, secrets), signal: context.signal }, policy());
+      response = await sendOutbound(
+        { ...authorize(request, secrets, operation, trusted), signal: context.signal },
+        policy(),
+      );
     } catch (error) {
       throw redactError(transportError(error, label), secrets);
     }
@@ -158,93 +109,11 @@ export function openApiJobType(
     return url.href;
   };
 
-  const declaredCancel = (method: "DELETE" | "POST", url: string): string | undefined => {
-    const target = new URL(url);
-    if (target.origin !== base.origin || !target.pathname.startsWith(base.pathname)) return undefined;
-    let relative: string;
-    try {
-      relative = `/${decodeURI(target.pathname.slice(base.pathname.length))}`;
-    } catch {
-      return undefined;
-    }
-    const matches = operation.cancels.some(
-      (cancel) =>
-        cancel.method === method &&
-        new RegExp(
-          `^${cancel.path
-            .split(/\{[^}]+\}/)
-            .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-            .join(method === "POST" ? ".+" : "[^/]+")}$`,
-        ).test(relative),
-    );
-    return matches ? url : undefined;
-  };
-
   const checkAfter = (response: OutboundResponse): number => {
     const after = retryAfterSeconds(response.headers["retry-after"]);
     const seconds = after ?? operation.everySeconds;
     return Math.min(MAX_CHECK_SECONDS, Math.max(MIN_CHECK_SECONDS, seconds));
   };
-
-  const submitRequest = (values: Record<string, unknown>): OutgoingRequest => {
-    let path = operation.path;
-    for (const name of operation.pathParameters) {
-      const text = asText(values[name]);
-      if (text === undefined) throw new TemplateError(`The path parameter ${name} has no value.`);
-      if (text === "." || text === "..") {
-        throw new TemplateError("A path value of only dots would change the URL's path; it was not sent.");
-      }
-      path = path.split(`{${name}}`).join(encodeURIComponent(text));
-    }
-    const url = new URL(`${operation.baseUrl}${path}`);
-    for (const name of operation.queryParameters) {
-      const text = asText(values[name]);
-      if (text !== undefined) url.searchParams.append(name, text);
-    }
-    const headers: Record<string, string> = {};
-    for (const name of operation.headerParameters) {
-      const text = asText(values[name]);
-      if (text === undefined) continue;
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
-      if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(text)) {
-        throw new TemplateError(
-          `Header ${name}: the value holds a line break or control character; it was not sent.`,
-        );
-      }
-      headers[name.toLowerCase()] = text;
-    }
-    const hasBody = operation.hasBody && values.body !== undefined;
-    if (hasBody) headers["content-type"] = "application/json";
-    return {
-      method: operation.method,
-      url: url.href,
-      headers,
-      ...(hasBody ? { body: JSON.stringify(values.body) } : {}),
-    };
-  };
-
-  const aipUrl = (name: string): string => {
-    const segments = name.split("/");
-    if (segments.some((segment) => segment === "" || segment === "." || segment === "..")) {
-      throw new ExternalApiError(
-        `${what}: the operation name the API returned is not a resource name.`,
-        false,
-        "invalid_response",
-      );
-    }
-    return new URL(segments.map(encodeURIComponent).join("/"), base).href;
-  };
-
-  const aipFailed = (operationBody: Aip151Operation, secrets: SecretValues) => ({
-    code: operationBody.error?.code === undefined ? "external_job_failed" : String(operationBody.error.code),
-    message: redactSecrets(
-      typeof operationBody.error?.message === "string"
-        ? operationBody.error.message
-        : "The API reports the operation failed.",
-      Object.values(secrets),
-    ),
-    retryable: false,
-  });
 
   const longRunning = operation.longRunning !== undefined;
   return {
@@ -263,7 +132,7 @@ export function openApiJobType(
       const secrets = await runtime.secrets();
       let request: OutgoingRequest;
       try {
-        request = submitRequest(values as Record<string, unknown>);
+        request = submitRequest(operation, values as Record<string, unknown>);
       } catch (error) {
         throw transportError(error, what);
       }
@@ -278,8 +147,8 @@ export function openApiJobType(
           }
           return { result: result(body.response ?? null, secrets) };
         }
-        const pollUrl = aipUrl(body.name);
-        const cancelUrl = declaredCancel("POST", `${pollUrl}:cancel`);
+        const pollUrl = aipUrl(base, body.name, what);
+        const cancelUrl = declaredCancel(operation, base, "POST", `${pollUrl}:cancel`);
         const state: LroState = {
           kind: "aip",
           name: body.name,
@@ -296,7 +165,8 @@ export function openApiJobType(
       const locationUrl = response.headers.location
         ? returnedUrl(response.headers.location, request.url, "location")
         : undefined;
-      const cancelUrl = header === "location" ? undefined : declaredCancel("DELETE", pollUrl);
+      const cancelUrl =
+        header === "location" ? undefined : declaredCancel(operation, base, "DELETE", pollUrl);
       const state: LroState =
         header === "location"
           ? { kind: "location", pollUrl, requestUrl: request.url }
@@ -315,7 +185,7 @@ export function openApiJobType(
       const secrets = await runtime.secrets();
       const label = `${what} status check`;
       if (state.kind === "aip") {
-        const response = await get(label, aipUrl(state.name), context, secrets);
+        const response = await get(label, aipUrl(base, state.name, what), context, secrets);
         const body = parseBody(response);
         if (!isAip151(body)) {
           throw new ExternalApiError(
@@ -393,30 +263,6 @@ export function openApiJobType(
       );
     },
   };
-}
-
-function pending(checkAfterSeconds: number, progress?: Progress): CheckOutcome {
-  return { pending: { checkAfterSeconds, ...(progress ? { progress } : {}) } };
-}
-
-function percent(value: unknown): Progress | undefined {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0
-    ? { current: Math.min(100, value), total: 100 }
-    : undefined;
-}
-
-function isAip151(body: unknown): body is Aip151Operation {
-  return (
-    typeof body === "object" &&
-    body !== null &&
-    typeof (body as { name?: unknown }).name === "string" &&
-    typeof (body as { done?: unknown }).done === "boolean"
-  );
-}
-
-function asText(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  return typeof value === "string" ? value : String(value);
 }
 
 function redactError(error: unknown, secrets: SecretValues): unknown {
