@@ -3,15 +3,17 @@ import type { z } from "zod";
 import { StartControls } from "../../mcp/tool-schemas.js";
 import { INTEGRATION_NAME, type Integration, type OpenApiImport } from "../file-schema.js";
 import { inputSchemaToZod, UnsupportedSchemaError } from "../input-schema.js";
-import { OpenApiDocumentError, readOpenApiDocument } from "./document.js";
 import {
-  type DeclaredCancel,
-  FINAL_STATE_VIA,
-  type FinalStateVia,
-  type OpenApiOperation,
-  type OperationAuth,
-  POLLING_HEADERS,
-} from "./operation.js";
+  asArray,
+  asObject,
+  cleanSchema,
+  type Json,
+  longRunningOf,
+  type SecurityContext,
+  securityOf,
+} from "./declarations.js";
+import { OpenApiDocumentError, readOpenApiDocument } from "./document.js";
+import type { DeclaredCancel, OpenApiOperation } from "./operation.js";
 
 /** One imported operation cannot become a tool; the message names the operation and the construct. */
 export class OpenApiImportError extends Error {
@@ -27,22 +29,10 @@ export interface ImportedOperation {
   readonly operation: OpenApiOperation;
 }
 
-type Json = Record<string, unknown>;
-
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 const DEFAULT_EVERY_SECONDS = 5;
 const DEFAULT_MAX_DURATION_SECONDS = 3600;
 const DEFAULT_TIMEOUT_SECONDS = 30;
-/** Schema keywords OpenAPI adds that describe but do not constrain an input. */
-const OPENAPI_ANNOTATIONS = new Set([
-  "example",
-  "examples",
-  "deprecated",
-  "externalDocs",
-  "xml",
-  "writeOnly",
-]);
-
 /**
  * Expands one `{ openapi, … }` entry of the integrations file into one integration per chosen
  * operation. `fileDir`: the integrations file's folder (the document's path is relative to it).
@@ -112,13 +102,10 @@ export function importOpenApiEntry(entry: OpenApiImport, fileDir: string): Impor
   });
 }
 
-interface Context {
+interface Context extends SecurityContext {
   readonly entry: OpenApiImport;
-  readonly document: Json;
   readonly baseUrl: string;
   readonly cancels: readonly DeclaredCancel[];
-  readonly schemes: Json;
-  readonly at: (construct: string) => never;
 }
 
 function importOperation(
@@ -262,36 +249,6 @@ function importOperation(
   return { integration, input, operation };
 }
 
-function longRunningOf(operation: Json, at: (construct: string) => never): OpenApiOperation["longRunning"] {
-  const responses = asObject(operation.responses);
-  const accepted = responses["202"] !== undefined;
-  const extension = operation["x-ms-long-running-operation"] === true;
-  const aip151 = Object.entries(responses).some(([status, response]) => {
-    if (!/^2/.test(status)) return false;
-    const content = asObject(asObject(response).content);
-    return Object.values(content).some((media) => {
-      const props = asObject(asObject(asObject(media).schema).properties);
-      return props.name !== undefined && asObject(props.done).type === "boolean";
-    });
-  });
-  if (!accepted && !extension && !aip151) return undefined;
-  const via = asObject(operation["x-ms-long-running-operation-options"])["final-state-via"];
-  if (via !== undefined && !FINAL_STATE_VIA.includes(via as FinalStateVia)) {
-    at(
-      `x-ms-long-running-operation-options.final-state-via ${JSON.stringify(via)} is not one of ${FINAL_STATE_VIA.join(", ")}`,
-    );
-  }
-  const declaredHeaders = Object.keys(asObject(asObject(responses["202"]).headers)).map((h) =>
-    h.toLowerCase(),
-  );
-  const header = POLLING_HEADERS.find((h) => declaredHeaders.includes(h));
-  return {
-    ...(via !== undefined ? { finalStateVia: via as FinalStateVia } : {}),
-    aip151,
-    ...(header ? { header } : {}),
-  };
-}
-
 function baseUrlOf(entry: OpenApiImport, document: Json): string {
   let url = entry.baseUrl;
   if (url === undefined) {
@@ -317,68 +274,6 @@ function baseUrlOf(entry: OpenApiImport, document: Json): string {
   return url.replace(/\/+$/, "");
 }
 
-function securityOf(operation: Json, context: Context): OperationAuth[] {
-  const requirements = asArray(operation.security ?? context.document.security);
-  if (requirements.length === 0) return [];
-  const problems: string[] = [];
-  for (const requirement of requirements) {
-    const names = Object.keys(asObject(requirement));
-    if (names.length === 0) return [];
-    const auth: OperationAuth[] = [];
-    for (const scheme of names) {
-      const declared = asObject(context.schemes[scheme]);
-      const secret = context.entry.secrets?.[scheme];
-      const kind = `${String(declared.type)}${declared.in ? ` in ${String(declared.in)}` : ""}${declared.scheme ? ` ${String(declared.scheme)}` : ""}`;
-      if (
-        declared.type === "apiKey" &&
-        (declared.in === "header" || declared.in === "query") &&
-        typeof declared.name === "string"
-      ) {
-        if (secret) auth.push({ in: declared.in, name: declared.name, secret, format: "raw" });
-        else
-          problems.push(`security scheme "${scheme}" needs a secret: add "secrets": { "${scheme}": "NAME" }`);
-      } else if (declared.type === "http" && /^(bearer|basic)$/i.test(String(declared.scheme))) {
-        const format = String(declared.scheme).toLowerCase() as "bearer" | "basic";
-        if (secret) auth.push({ in: "header", name: "authorization", secret, format });
-        else
-          problems.push(`security scheme "${scheme}" needs a secret: add "secrets": { "${scheme}": "NAME" }`);
-      } else {
-        problems.push(
-          `security scheme "${scheme}" (${kind}) is not supported (API key in a header or the query, HTTP bearer, HTTP basic)`,
-        );
-      }
-    }
-    if (auth.length === names.length) return auth;
-  }
-  return context.at(problems[0] ?? "its security requirement cannot be met");
-}
-
-/** OpenAPI's schema annotations dropped; readOnly properties left out of what a caller sends. */
-function cleanSchema(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(cleanSchema);
-  if (typeof schema !== "object" || schema === null) return schema;
-  const node = schema as Json;
-  const clean: Json = {};
-  for (const [key, value] of Object.entries(node)) {
-    if (OPENAPI_ANNOTATIONS.has(key) || key.startsWith("x-")) continue;
-    if (key === "properties") {
-      const properties: Json = {};
-      for (const [name, child] of Object.entries(asObject(value))) {
-        if (asObject(child).readOnly === true) continue;
-        properties[name] = cleanSchema(child);
-      }
-      clean.properties = properties;
-    } else if (key !== "readOnly")
-      clean[key] = key === "enum" || key === "const" || key === "default" ? value : cleanSchema(value);
-  }
-  if (Array.isArray(clean.required) && clean.properties !== undefined) {
-    clean.required = (clean.required as unknown[]).filter((name) =>
-      Object.hasOwn(clean.properties as Json, String(name)),
-    );
-  }
-  return clean;
-}
-
 /** `createReport` → `create_report`, `getHTTPStatus` → `get_http_status`, `list-items` → `list_items`. */
 export function snakeCase(id: string): string {
   return id
@@ -387,12 +282,4 @@ export function snakeCase(id: string): string {
     .replace(/[^A-Za-z0-9]+/g, "_")
     .replace(/^_+|_+$/g, "")
     .toLowerCase();
-}
-
-function asObject(value: unknown): Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {};
-}
-
-function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
 }
