@@ -3,12 +3,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeleteMessageBatchCommand,
   type Message,
-  type MessageAttributeValue,
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { fakeLambdaContext } from "./lambda-context.js";
+import { toRecord } from "./sqs-event.js";
 
 // biome-ignore lint/suspicious/noConfusingVoidType: matches aws-lambda's SQSHandler, so real handlers fit as they are.
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
@@ -186,7 +186,9 @@ async function receive(settings: LoopSettings): Promise<Message[]> {
 }
 
 async function invoke(settings: LoopSettings, messages: Message[]): Promise<void> {
-  const event: SQSEvent = { Records: messages.map((message) => toRecord(message, settings)) };
+  const event: SQSEvent = {
+    Records: messages.map((message) => toRecord(message, settings.queueArn, settings.region)),
+  };
   const { faults } = settings;
   if (faults.duplicate?.(event.Records)) {
     await Promise.all([invokeOnce(settings, event), invokeOnce(settings, event)]);
@@ -247,52 +249,6 @@ async function deleteMessages(settings: LoopSettings, records: SQSRecord[]): Pro
   }
 }
 
-function toRecord(message: Message, settings: LoopSettings): SQSRecord {
-  const attributes = message.Attributes ?? {};
-  const record: SQSRecord = {
-    messageId: required(message.MessageId, "MessageId"),
-    receiptHandle: required(message.ReceiptHandle, "ReceiptHandle"),
-    body: message.Body ?? "",
-    attributes: {
-      ApproximateReceiveCount: required(attributes.ApproximateReceiveCount, "ApproximateReceiveCount"),
-      SentTimestamp: required(attributes.SentTimestamp, "SentTimestamp"),
-      SenderId: required(attributes.SenderId, "SenderId"),
-      ApproximateFirstReceiveTimestamp: required(
-        attributes.ApproximateFirstReceiveTimestamp,
-        "ApproximateFirstReceiveTimestamp",
-      ),
-      ...optional("AWSTraceHeader", attributes.AWSTraceHeader),
-      ...optional("SequenceNumber", attributes.SequenceNumber),
-      ...optional("MessageGroupId", attributes.MessageGroupId),
-      ...optional("MessageDeduplicationId", attributes.MessageDeduplicationId),
-      ...optional("DeadLetterQueueSourceArn", attributes.DeadLetterQueueSourceArn),
-    },
-    messageAttributes: toLambdaAttributes(message.MessageAttributes ?? {}),
-    md5OfBody: required(message.MD5OfBody, "MD5OfBody"),
-    eventSource: "aws:sqs",
-    eventSourceARN: settings.queueArn,
-    awsRegion: settings.region,
-  };
-  if (message.MD5OfMessageAttributes !== undefined)
-    record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
-  return record;
-}
-
-// The event carries binary values as base64 and always lists the (reserved) list fields.
-function toLambdaAttributes(attributes: Record<string, MessageAttributeValue>): SQSMessageAttributes {
-  const result: SQSMessageAttributes = {};
-  for (const [name, value] of Object.entries(attributes)) {
-    result[name] = {
-      dataType: value.DataType ?? "String",
-      stringListValues: value.StringListValues ?? [],
-      binaryListValues: (value.BinaryListValues ?? []).map(toBase64),
-      ...optional("stringValue", value.StringValue),
-      ...optional("binaryValue", value.BinaryValue === undefined ? undefined : toBase64(value.BinaryValue)),
-    };
-  }
-  return result;
-}
-
 function lambdaContext(settings: LoopSettings): Context {
   return fakeLambdaContext({
     functionName: settings.functionName,
@@ -311,17 +267,4 @@ async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function required(value: string | undefined, name: string): string {
-  if (value === undefined) throw new Error(`ReceiveMessage returned a message without ${name}`);
-  return value;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("base64");
 }
