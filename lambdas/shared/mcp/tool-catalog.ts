@@ -1,23 +1,23 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { MAX_ANSWER_CHARS } from "../config/table-schema.js";
 import type { Caller } from "../domain/caller.js";
-import { DomainError, JobNotRecordedError } from "../domain/errors.js";
-import { isTerminal, type JobRow, type JobView, toJobView } from "../domain/job.js";
+import type { JobRow, JobView } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import type { Clock } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
 import type { JobService } from "../usecases/job-service.js";
 import { readResultPage } from "../usecases/result-pages.js";
-import {
-  type ResultAccess,
-  resultHint,
-  resultLink,
-  resultLinkContent,
-  withResultAccess,
-} from "./result-tools.js";
+import { type ResultAccess, resultLink, withResultAccess } from "./result-tools.js";
 import { JOB_STATS_TOOL, type JobStatsInput, jobStatsOf } from "./stats-tool.js";
+import {
+  errorAnswer,
+  jobsThatFit,
+  jobViewOf,
+  pollAfterSeconds,
+  respond,
+  type ToolAnswer,
+} from "./tool-answers.js";
 import {
   CancelJobInput,
   GetJobInput,
@@ -29,8 +29,8 @@ import {
   MAX_WAIT_SECONDS,
   ReadJobResultInput,
   ReadJobResultOutput,
-  StartControls,
-  UNRECORDED_JOB_ID_META_KEY,
+  type StartControls,
+  startInput,
 } from "./tool-schemas.js";
 
 export interface McpServerDeps {
@@ -50,7 +50,6 @@ export interface RequestScope {
 }
 
 /** What a tool answers, in the shape both protocol eras share. */
-export type ToolAnswer = CallToolResult;
 
 export interface ToolAnnotations {
   readonly title: string;
@@ -132,7 +131,7 @@ export function createToolCatalog(deps: McpServerDeps): ToolCatalog {
     waitMs: seconds * 1000,
     notAfter: scope.answerBy,
   });
-  const viewOf = (job: JobRow): JobView => view(job, typeOf(deps.registry, job), deps.clock.now());
+  const viewOf = (job: JobRow): JobView => jobViewOf(job, typeOf(deps.registry, job), deps.clock.now());
   const getJobView = (job: JobRow): Promise<JobView> =>
     withResultAccess(results, job, viewOf(job), deps.clock);
 
@@ -289,94 +288,8 @@ export function createToolCatalog(deps: McpServerDeps): ToolCatalog {
   };
 }
 
-/** Each job type's start input, built once per job type object. */
-const startInputs = new WeakMap<JobType, z.ZodObject>();
-function startInput(jobType: JobType): z.ZodObject {
-  let schema = startInputs.get(jobType);
-  if (schema === undefined) {
-    schema = jobType.input.extend(StartControls.shape);
-    startInputs.set(jobType, schema);
-  }
-  return schema;
-}
-
 function typeOf(registry: JobTypeRegistry, job: JobRow): JobType | undefined {
   return registry.all.find((type) => type.name === job.type);
 }
 
-/** Room in a list_jobs answer for the brackets, separators and a nextCursor. */
-const LIST_ENVELOPE_CHARS = 2_500;
-
-/** How many of the page's first jobs fit into one answer. */
-function jobsThatFit(jobs: readonly object[]): number {
-  let used = LIST_ENVELOPE_CHARS;
-  for (const [index, job] of jobs.entries()) {
-    used += JSON.stringify(job).length + 1;
-    if (used > MAX_ANSWER_CHARS) return index;
-  }
-  return jobs.length;
-}
-
-function view(job: JobRow, jobType: JobType | undefined, now: number): JobView {
-  const hint = resultHint(job);
-  const shown: JobView = { ...toJobView(job), ...(hint !== undefined ? { resultHint: hint } : {}) };
-  return isTerminal(job.status) ? shown : { ...shown, pollAfterSeconds: pollAfterSeconds(job, jobType, now) };
-}
-
-/** Slack after a check is due for the worker to run it and write the row. */
-const CHECK_SLACK_SECONDS = 1;
-
-/**
- * A submitted job changes only when it is checked, so the next poll is best just after the next
- * check; before its submit (and for run jobs) the job type's own suggestion stands.
- */
-export function pollAfterSeconds(job: JobRow, jobType: JobType | undefined, now: number): number {
-  if (job.nextCheckAt === undefined) return jobType?.pollAfterSeconds ?? 5;
-  return Math.max(1, Math.ceil((job.nextCheckAt - now) / 1000) + CHECK_SLACK_SECONDS);
-}
-
-/** The whole answer travels as compact JSON text too: many agent frameworks show the model only text. */
-export async function respond(log: Log, run: () => Promise<object>): Promise<ToolAnswer> {
-  try {
-    const output = await run();
-    const text = JSON.stringify(output);
-    if (text.length > MAX_ANSWER_CHARS) {
-      // Every tool bounds its own answer; this is the backstop that keeps a bug from reaching the model.
-      log.error("Tool answer over the size limit; not sent", { chars: text.length });
-      return {
-        isError: true,
-        content: [
-          { type: "text", text: "Internal error: the answer was too large to send. Try again shortly." },
-        ],
-      };
-    }
-    return {
-      content: [{ type: "text", text }, ...resultLinkContent(output)],
-      structuredContent: output as Record<string, unknown>,
-    };
-  } catch (error) {
-    return errorAnswer(log, error);
-  }
-}
-
-/** A failed tool call as the model reads it: a named error's own message, anything else a safe one. */
-export function errorAnswer(log: Log, error: unknown): ToolAnswer {
-  if (error instanceof JobNotRecordedError) {
-    // The id in the text, and where a client reads it without parsing the text.
-    return {
-      isError: true,
-      content: [{ type: "text", text: error.message }],
-      _meta: { [UNRECORDED_JOB_ID_META_KEY]: error.jobId },
-    };
-  }
-  if (error instanceof DomainError) {
-    return { isError: true, content: [{ type: "text", text: error.message }] };
-  }
-  log.error("Tool call failed unexpectedly", { error });
-  return {
-    isError: true,
-    content: [
-      { type: "text", text: "Internal error: the request could not be completed. Try again shortly." },
-    ],
-  };
-}
+export { errorAnswer, pollAfterSeconds, respond, type ToolAnswer };

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JobStatusSchema, JobViewSchema } from "../domain/job.js";
+import type { JobType } from "../jobs/job-type.js";
 
 export const MAX_WAIT_SECONDS = 25;
 
@@ -101,3 +102,14 @@ export const ReadJobResultOutput = z.object({
  * could not be recorded in time: the job may still exist (get_job on that id tells).
  */
 export const UNRECORDED_JOB_ID_META_KEY = "mcp-async-jobs/unrecordedJobId";
+
+/** Each job type's start input, built once per job type object. */
+const startInputs = new WeakMap<JobType, z.ZodObject>();
+export function startInput(jobType: JobType): z.ZodObject {
+  let schema = startInputs.get(jobType);
+  if (schema === undefined) {
+    schema = jobType.input.extend(StartControls.shape);
+    startInputs.set(jobType, schema);
+  }
+  return schema;
+}
