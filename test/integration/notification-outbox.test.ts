@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoNotificationStore } from "../../lambdas/shared/adapters/dynamo-notification-store.js";
 import { SqsNotificationQueue } from "../../lambdas/shared/adapters/sqs-notification-queue.js";
 import { EnqueueFailedError } from "../../lambdas/shared/domain/errors.js";
+import type { DeliveryMessage } from "../../lambdas/shared/domain/events.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { NotificationMessage, NotificationTarget } from "../../lambdas/shared/domain/notifications.js";
 import type { NotificationQueue } from "../../lambdas/shared/domain/ports.js";
@@ -42,9 +43,9 @@ function target(n: number): NotificationTarget {
 }
 
 /** The real outbox; `failSends` sends fail first, as a throttled or unreachable SQS would. */
-function outbox(failSends = 0): { outbox: NotificationOutbox; sent: NotificationMessage[] } {
+function outbox(failSends = 0): { outbox: NotificationOutbox; sent: DeliveryMessage[] } {
   const real = new SqsNotificationQueue({ client: aws.sqs, queueUrl: aws.resources.notificationQueueUrl });
-  const sent: NotificationMessage[] = [];
+  const sent: DeliveryMessage[] = [];
   let failuresLeft = failSends;
   const queue: NotificationQueue = {
     async send(message, delaySeconds) {
