@@ -57,7 +57,7 @@ export class OutboundWebhookSender implements WebhookSender {
     }
     if (status >= 200 && status < 300) return { kind: "delivered", status };
     if (status === 410)
-      return { kind: "stop", reason: "HTTP 410 Gone: the receiver asked for no more deliveries" };
+      return { kind: "stop", reason: "HTTP 410 Gone: the receiver asked for no more deliveries", gone: true };
     if (status === 413)
       return { kind: "stop", reason: "HTTP 413 Content Too Large: the receiver takes no body this size" };
     if (status >= 300 && status < 400) {

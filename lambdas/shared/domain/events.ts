@@ -20,6 +20,9 @@ export const JobFinishedFilterSchema = z.strictObject({
 });
 export type JobFinishedFilter = z.infer<typeof JobFinishedFilterSchema>;
 
+/** The header that names the subscription on every POST to a subscriber, the challenge included. */
+export const SUBSCRIPTION_ID_HEADER = "x-mcp-subscription-id";
+
 /** One subscription as the store keeps it; the secret never leaves the server. */
 export const EventSubscriptionSchema = z.object({
   /** `sub_…`, deterministic over (owner, url, name, canonical arguments). */

@@ -242,7 +242,7 @@ export interface NotificationWait {
 export type AttemptOutcome =
   | { readonly kind: "delivered"; readonly status: number }
   /** The receiver or the rules say never again: 410 Gone, a redirect, a refused address. */
-  | { readonly kind: "stop"; readonly reason: string }
+  | { readonly kind: "stop"; readonly reason: string; readonly gone?: boolean }
   /** Anything else: another status, a timeout, a connection error. */
   | { readonly kind: "retry"; readonly reason: string };
 
