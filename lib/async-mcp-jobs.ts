@@ -236,8 +236,9 @@ export class AsyncMcpJobs extends Construct {
     // The dead-letter function settles the notification dead-letter queue too: a delivery SQS gave
     // up on ends failed instead of pending.
     this.notifications.bindDeadLetterConsumer(this.deadLetterHandler.function);
-    // MCP Events ride the same queue: the MCP function keeps the subscriptions, whoever ends a job
-    // finds the ones it notifies, and the delivery function signs with each one's secret.
+    // MCP Events ride the same queue: the MCP function keeps the subscriptions (its grant covers
+    // the listing cancel_job needs), the worker and dead-letter handler list those an ended job
+    // notifies, and the delivery function signs with each one's secret.
     this.eventSubscriptions = new EventSubscriptionTable(this, "EventSubscriptions", {
       removalPolicy,
       ...(props.eventSubscriptionsPerCaller !== undefined
@@ -245,7 +246,6 @@ export class AsyncMcpJobs extends Construct {
         : {}),
     });
     this.eventSubscriptions.bindSubscriber(this.endpoint.function);
-    this.eventSubscriptions.bindLister(this.endpoint.function);
     this.eventSubscriptions.bindLister(this.worker.function);
     this.eventSubscriptions.bindLister(this.deadLetterHandler.function);
     this.eventSubscriptions.bindDeliverer(this.notifications.function);
