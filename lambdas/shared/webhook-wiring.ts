@@ -104,11 +104,18 @@ export function createNotificationHandlerDeps(
     attemptLeaseMs: config.timeoutMs + ATTEMPT_LEASE_MARGIN_MS,
   };
   const metrics = options.metrics !== undefined ? { metrics: options.metrics } : {};
+  const store = new DynamoNotificationStore({
+    client: clients.dynamo,
+    tableName: config.tableName,
+    jobs,
+    clock,
+  });
   const events: EventDeliveryDeps | undefined =
     config.subscriptionTableName === undefined
       ? undefined
       : {
           jobs,
+          fence: store,
           subscriptions: new DynamoSubscriptionStore({
             client: clients.dynamo,
             tableName: config.subscriptionTableName,
@@ -121,7 +128,7 @@ export function createNotificationHandlerDeps(
           ...metrics,
         };
   return {
-    store: new DynamoNotificationStore({ client: clients.dynamo, tableName: config.tableName, jobs, clock }),
+    store,
     queue: new SqsNotificationQueue({ client: clients.sqs, queueUrl: config.notificationQueueUrl }),
     sender,
     settings,

@@ -275,6 +275,20 @@ export interface SubscriptionDeliveryStore {
   remove(owner: string, id: string): Promise<boolean>;
 }
 
+/**
+ * Fences the attempts of one event delivery (one subscription, one job), as the job row fences a
+ * callback target's: kept in the job's row, so it expires with the job.
+ */
+export interface EventAttemptFence {
+  /**
+   * Takes attempt `attempt` of event `eventId` for `leaseMs`; false when another worker holds it,
+   * it was made already, or a later attempt began (a duplicate or stale message sends nothing).
+   */
+  claimEventAttempt(jobId: string, eventId: string, attempt: number, leaseMs: number): Promise<boolean>;
+  /** Records attempt `attempt` as made: it is never claimed again, while the next one may be. */
+  settleEventAttempt(jobId: string, eventId: string, attempt: number): Promise<void>;
+}
+
 /** Every port over the subscription store: what an adapter implements and the events use case takes. */
 export interface EventSubscriptionStore extends SubscriptionLister, SubscriptionDeliveryStore {
   /** Creates the subscription, or replaces the one with its id (a refresh). */

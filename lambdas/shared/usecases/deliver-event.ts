@@ -2,7 +2,13 @@ import { type EventMessage, JOB_FINISHED_EVENT, SUBSCRIPTION_ID_HEADER } from ".
 import type { JobView } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import { count, type JobMetrics, METRIC, noMetrics } from "../domain/metrics.js";
-import type { Clock, JobLookup, SubscriptionDeliveryStore, WebhookSender } from "../domain/ports.js";
+import type {
+  Clock,
+  EventAttemptFence,
+  JobLookup,
+  SubscriptionDeliveryStore,
+  WebhookSender,
+} from "../domain/ports.js";
 import { sha256 } from "../domain/sha256.js";
 import {
   type DeliveryDecision,
@@ -20,8 +26,9 @@ export const MAX_EVENT_BODY_BYTES = 256 * 1024;
 export interface EventDeliveryDeps {
   readonly jobs: JobLookup;
   readonly subscriptions: SubscriptionDeliveryStore;
+  readonly fence: EventAttemptFence;
   readonly sender: WebhookSender;
-  readonly settings: Pick<DeliverySettings, "retryDelaysSeconds" | "maxAttempts">;
+  readonly settings: DeliverySettings;
   readonly clock: Clock;
   readonly log: Log;
   readonly metrics?: JobMetrics;
@@ -42,8 +49,9 @@ export function eventIdOf(subscriptionId: string, jobId: string): string {
 
 /**
  * Makes one attempt of one `job.finished` delivery and decides what comes next. The job and the
- * subscription are read afresh (an unsubscribed or expired subscription gets nothing more); the
- * POST is signed now, with the subscription's secret, so every attempt has a fresh timestamp.
+ * subscription are read afresh (an unsubscribed or expired subscription gets nothing more); each
+ * attempt is fenced in the job's row, so a duplicate or stale message sends nothing; the POST is
+ * signed now, with the subscription's secret, so every attempt has a fresh timestamp.
  * 2xx ends it; 410 ends the subscription; 413, a redirect or a refused address end the delivery;
  * anything else is retried on the notification queue's schedule, within the job's lifetime.
  */
@@ -90,6 +98,11 @@ export async function deliverEvent(
     });
     return DONE;
   }
+  // Two messages for one attempt (a release twice, an SQS duplicate) must not both send.
+  if (!(await deps.fence.claimEventAttempt(row.id, eventId, message.attempt, settings.attemptLeaseMs))) {
+    log.info("Event attempt already made or held by another worker; skipping", { ...context, eventId });
+    return DONE;
+  }
   const outcome = await deps.sender.send(
     {
       url: subscription.url,
@@ -99,6 +112,7 @@ export async function deliverEvent(
     },
     text,
   );
+  await deps.fence.settleEventAttempt(row.id, eventId, message.attempt);
   const metrics = deps.metrics ?? noMetrics;
   if (outcome.kind === "delivered") {
     count(metrics, METRIC.webhooksDelivered);
