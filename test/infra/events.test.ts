@@ -4,6 +4,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../lambdas/shared/config/env-names.js";
 import { SUBSCRIPTION_TABLE } from "../../lambdas/shared/config/subscription-table.js";
+import { readAppContext } from "../../lib/app-context.js";
 import { McpAsyncJobsStack } from "../../lib/mcp-async-jobs-stack.js";
 import {
   actionsOf,
@@ -127,6 +128,11 @@ describe("the MCP Events subscription table", () => {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
     new McpAsyncJobsStack(app, "EventsNag");
     expect(() => app.synth()).not.toThrow();
+  });
+
+  it("takes the limit from the deploy flag -c eventSubscriptionsPerCaller", () => {
+    const app = new App({ ...FAST_APP, context: { ...FAST_APP.context, eventSubscriptionsPerCaller: "3" } });
+    expect(readAppContext(app.node).props.eventSubscriptionsPerCaller).toBe(3);
   });
 
   it("refuses a limit that is not a whole number of at least 1", () => {
