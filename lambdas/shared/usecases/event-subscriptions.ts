@@ -58,19 +58,16 @@ const MIN_SECRET_BYTES = 24;
 const MAX_SECRET_BYTES = 64;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-const secret = z.string().refine(
-  (value) => {
-    if (!value.startsWith(SECRET_PREFIX)) return false;
-    const encoded = value.slice(SECRET_PREFIX.length);
-    if (!BASE64.test(encoded) || encoded.length % 4 !== 0) return false;
-    const bytes = Buffer.from(encoded, "base64").length;
-    return bytes >= MIN_SECRET_BYTES && bytes <= MAX_SECRET_BYTES;
-  },
-  // The message never quotes the value.
-  {
-    message: `must be "${SECRET_PREFIX}" followed by the base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} bytes`,
-  },
-);
+const SECRET_RULE = `must be "${SECRET_PREFIX}" followed by the base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} random bytes`;
+
+/** A subscriber's signing secret; a refusal never quotes the value. */
+const SubscriberSecretSchema = z.string().refine((value) => {
+  if (!value.startsWith(SECRET_PREFIX)) return false;
+  const encoded = value.slice(SECRET_PREFIX.length);
+  if (!BASE64.test(encoded) || encoded.length % 4 !== 0) return false;
+  const bytes = Buffer.from(encoded, "base64").length;
+  return bytes >= MIN_SECRET_BYTES && bytes <= MAX_SECRET_BYTES;
+}, SECRET_RULE);
 
 const nameAndArguments = {
   name: z.string().min(1),
@@ -114,9 +111,9 @@ export class EventSubscriptions {
     }
     const filter = parseFilter(request.arguments);
     const url = this.checkUrl(request.delivery.url);
-    const checkedSecret = secret.safeParse(request.delivery.secret);
+    const checkedSecret = SubscriberSecretSchema.safeParse(request.delivery.secret);
     if (!checkedSecret.success) {
-      throw new EventsRequestError(EVENTS_ERROR_CODE.invalidParams, `delivery.secret ${secretProblem()}.`);
+      throw new EventsRequestError(EVENTS_ERROR_CODE.invalidParams, `delivery.secret ${SECRET_RULE}.`);
     }
     const id = subscriptionId(owner, url, request.name, filter);
     const existing = await this.deps.store.listActive(owner);
@@ -249,10 +246,6 @@ function parseFilter(args: Record<string, unknown> | null | undefined): JobFinis
     .map((issue) => `${["arguments", ...issue.path].join(".")}: ${issue.message}`)
     .join("; ");
   throw new EventsRequestError(EVENTS_ERROR_CODE.invalidParams, `Invalid params: ${where}`);
-}
-
-function secretProblem(): string {
-  return `must be "${SECRET_PREFIX}" followed by the base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} random bytes`;
 }
 
 const JOB_FINISHED_DESCRIPTION: EventDescription = {
