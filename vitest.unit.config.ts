@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
-    include: ["test/unit/**/*.test.ts", "test/contract/memory-job-store.test.ts"],
+    include: ["test/unit/**/*.test.ts", "test/contract/memory-*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     maxWorkers: 2,

@@ -25,6 +25,7 @@ export const DEFAULT_STACK_NAME = "McpAsyncJobs";
  * | `workerMaxConcurrency` | `20` | jobs running at once, 2–1000 |
  * | `callbackAllowedOrigins` | none | comma-separated https origins a start's `callbackUrl` may use |
  * | `defaultCallbackUrl` | none | an https URL notified when any job ends |
+ * | `eventSubscriptionsPerCaller` | `20` | MCP Events subscriptions one caller may hold at once |
  * | `removalPolicy` | `retain` | `destroy` deletes the table, key secret and logs with the stack |
  * | `integrationsFile` | none | an integrations file: each declared HTTP API becomes a `start_<name>` tool |
  * | `resultMaxBytes` | `10000000` | bytes of JSON a result may take at all, 1000–100000000; larger results fail `result_too_large` |
@@ -98,6 +99,7 @@ export function readAppContext(node: Node): AppContext {
       resultInlineBytes: integer("resultInlineBytes"),
       callbackAllowedOrigins: list("callbackAllowedOrigins"),
       defaultCallbackUrl: text("defaultCallbackUrl"),
+      eventSubscriptionsPerCaller: integer("eventSubscriptionsPerCaller"),
     },
   };
 }

@@ -9,6 +9,7 @@ import { JOB_TTL_SECONDS } from "../lambdas/shared/domain/job.js";
 import { JobAlarms } from "./alarms.js";
 import { JobDashboard } from "./dashboard.js";
 import { DeadLetterHandler } from "./dead-letter-handler.js";
+import { EventSubscriptionTable } from "./event-subscriptions.js";
 import { JobIntegrations } from "./job-integrations.js";
 import { JobNotifications } from "./job-notifications.js";
 import { JobQueue } from "./job-queue.js";
@@ -91,6 +92,11 @@ export interface AsyncMcpJobsProps extends EndpointSettings {
   /** Completion webhooks: an https URL notified when any job ends. @default - none */
   readonly defaultCallbackUrl?: string;
   /**
+   * MCP Events: subscriptions one caller may hold at once (EVENT_SUBSCRIPTION_LIMIT).
+   * @default DEFAULT_SUBSCRIPTIONS_PER_CALLER (20)
+   */
+  readonly eventSubscriptionsPerCaller?: number;
+  /**
    * Active X-Ray tracing on every function, with their AWS SDK calls traced: one trace per MCP call,
    * linked through the queue to the worker's. Off: no xray grant, no traces.
    * @default true
@@ -129,6 +135,8 @@ export class AsyncMcpJobs extends Construct {
   public readonly integrations?: JobIntegrations;
   /** Completion webhooks: the notification queue, its dead-letter queue and alarm, the secret, the delivery function. */
   public readonly notifications: JobNotifications;
+  /** MCP Events: the subscription table and its customer-managed key. */
+  public readonly eventSubscriptions: EventSubscriptionTable;
   /** The MCP endpoint's function. */
   public readonly mcpFunction: ServiceFunction;
   /** The function that runs the jobs. */
@@ -218,6 +226,19 @@ export class AsyncMcpJobs extends Construct {
     // The dead-letter function settles the notification dead-letter queue too: a delivery SQS gave
     // up on ends failed instead of pending.
     this.notifications.bindDeadLetterConsumer(this.deadLetterHandler.function);
+    // MCP Events ride the same queue: the MCP function keeps the subscriptions (its grant covers
+    // the listing cancel_job needs), the worker and dead-letter handler list those an ended job
+    // notifies, and the delivery function signs with each one's secret.
+    this.eventSubscriptions = new EventSubscriptionTable(this, "EventSubscriptions", {
+      removalPolicy,
+      ...(props.eventSubscriptionsPerCaller !== undefined
+        ? { subscriptionsPerCaller: props.eventSubscriptionsPerCaller }
+        : {}),
+    });
+    this.eventSubscriptions.bindSubscriber(this.endpoint.function);
+    this.eventSubscriptions.bindLister(this.worker.function);
+    this.eventSubscriptions.bindLister(this.deadLetterHandler.function);
+    this.eventSubscriptions.bindDeliverer(this.notifications.function);
 
     this.mcpUrl = this.endpoint.url;
     this.mcpFunction = this.endpoint.function;

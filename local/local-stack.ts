@@ -151,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.resultBucketName]: resources.resultBucketName,
       [ENV.allowedOrigins]: `http://127.0.0.1:${server.port},http://localhost:${server.port}`,
       [ENV.notificationQueueUrl]: resources.notificationQueueUrl,
+      [ENV.eventSubscriptionTableName]: resources.subscriptionTableName,
       ...options.env,
     };
     const local = loadLocalConfig(env);

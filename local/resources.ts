@@ -10,6 +10,7 @@ import {
   NOTIFICATION_FUNCTION_TIMEOUT_SECONDS,
   NOTIFICATION_MAX_RECEIVE_COUNT,
 } from "../lambdas/shared/config/notification-queue.js";
+import { SUBSCRIPTION_TABLE } from "../lambdas/shared/config/subscription-table.js";
 import {
   DEFAULT_MAX_RECEIVE_COUNT,
   DEFAULT_WORKER_TIMEOUT_SECONDS,
@@ -37,6 +38,8 @@ export interface JobResources {
   readonly notificationQueueArn: string;
   readonly notificationDeadLetterQueueUrl: string;
   readonly notificationDeadLetterQueueArn: string;
+  /** MCP Events: the subscription table. */
+  readonly subscriptionTableName: string;
 }
 
 const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
@@ -49,13 +52,14 @@ export async function createJobResources(
   clients: { readonly dynamo: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client },
   options: JobResourceOptions,
 ): Promise<JobResources> {
-  const [tableName, queues, resultBucketName, notificationQueues] = await Promise.all([
+  const [tableName, queues, resultBucketName, notificationQueues, subscriptionTableName] = await Promise.all([
     createJobTable(clients.dynamo, `${options.prefix}-jobs`),
     createJobQueues(clients.sqs, options),
     createResultBucket(clients.s3, `${options.prefix}-results`.toLowerCase()),
     createNotificationQueues(clients.sqs, options.prefix),
+    createSubscriptionTable(clients.dynamo, `${options.prefix}-subscriptions`),
   ]);
-  return { tableName, ...queues, resultBucketName, ...notificationQueues };
+  return { tableName, ...queues, resultBucketName, ...notificationQueues, subscriptionTableName };
 }
 
 async function createResultBucket(s3: S3Client, bucketName: string): Promise<string> {
@@ -129,6 +133,36 @@ async function createJobTable(dynamo: DynamoDBClient, tableName: string): Promis
           ],
           Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...activeIndex.projectedAttributes] },
         },
+      ],
+    }),
+  );
+  await waitUntilTableExists(
+    { client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 2 },
+    { TableName: tableName },
+  );
+  await dynamo.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true },
+    }),
+  );
+  return tableName;
+}
+
+/** The MCP Events subscription table: one partition per caller, TTL on. */
+async function createSubscriptionTable(dynamo: DynamoDBClient, tableName: string): Promise<string> {
+  const { partitionKey, sortKey, ttlAttribute } = SUBSCRIPTION_TABLE;
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: "S" },
+        { AttributeName: sortKey, AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: "HASH" },
+        { AttributeName: sortKey, KeyType: "RANGE" },
       ],
     }),
   );

@@ -191,5 +191,5 @@ function outboxFor(
   tableName: string,
   log: Log,
 ): ReturnType<typeof createNotificationOutbox> {
-  return createNotificationOutbox(clients, tableName, loadOutboxConfig(env).notificationQueueUrl, log);
+  return createNotificationOutbox(clients, tableName, loadOutboxConfig(env), log);
 }

@@ -4,16 +4,18 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { awsClientOptions } from "./adapters/aws-call-policy.js";
 import { DynamoJobStore } from "./adapters/dynamo-job-store.js";
 import { DynamoNotificationStore } from "./adapters/dynamo-notification-store.js";
+import { DynamoSubscriptionStore } from "./adapters/dynamo-subscription-store.js";
 import { secretsManagerReader } from "./adapters/secrets-manager.js";
 import { SqsNotificationQueue } from "./adapters/sqs-notification-queue.js";
 import { webhookKey } from "./adapters/standard-webhooks.js";
 import { OutboundWebhookSender } from "./adapters/webhook-sender.js";
-import type { CallbackConfig, DeliveryConfig } from "./config/webhook-config.js";
+import type { CallbackConfig, DeliveryConfig, OutboxConfig } from "./config/webhook-config.js";
 import type { Log } from "./domain/logger.js";
 import type { JobMetrics } from "./domain/metrics.js";
 import { type Clock, systemClock } from "./domain/ports.js";
 import type { OutboundPolicy } from "./outbound/outbound.js";
 import { CallbackTargets } from "./usecases/callback-targets.js";
+import type { EventDeliveryDeps } from "./usecases/deliver-event.js";
 import { NotificationOutbox } from "./usecases/notification-outbox.js";
 import type { NotificationHandlerDeps } from "./worker/notification-handler.js";
 
@@ -41,16 +43,26 @@ export function createCallbackTargets(config: CallbackConfig): CallbackTargets {
 export function createNotificationOutbox(
   clients: Clients,
   tableName: string,
-  notificationQueueUrl: string | undefined,
+  outbox: OutboxConfig,
   log: Log,
   clock: Clock = systemClock,
 ): NotificationOutbox | undefined {
+  const { notificationQueueUrl, subscriptionTableName } = outbox;
   if (notificationQueueUrl === undefined) return undefined;
   const jobs = new DynamoJobStore({ client: clients.dynamo, tableName, clock });
   return new NotificationOutbox({
     store: new DynamoNotificationStore({ client: clients.dynamo, tableName, jobs, clock }),
     queue: new SqsNotificationQueue({ client: clients.sqs, queueUrl: notificationQueueUrl }),
     log,
+    ...(subscriptionTableName !== undefined
+      ? {
+          subscriptions: new DynamoSubscriptionStore({
+            client: clients.dynamo,
+            tableName: subscriptionTableName,
+            clock,
+          }),
+        }
+      : {}),
   });
 }
 
@@ -76,26 +88,53 @@ export function createNotificationHandlerDeps(
 ): NotificationHandlerDeps {
   const clock = options.clock ?? systemClock;
   const jobs = new DynamoJobStore({ client: clients.dynamo, tableName: config.tableName, clock });
-  return {
-    store: new DynamoNotificationStore({ client: clients.dynamo, tableName: config.tableName, jobs, clock }),
-    queue: new SqsNotificationQueue({ client: clients.sqs, queueUrl: config.notificationQueueUrl }),
-    sender: new OutboundWebhookSender({
-      key: webhookKey(secret),
-      clock,
-      policy: {
-        allowLoopback: config.allowLoopback,
-        maxResponseBytes: MAX_RECEIVER_RESPONSE_BYTES,
-        timeoutMs: config.timeoutMs,
-        ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
-      },
-    }),
-    settings: {
-      retryDelaysSeconds: config.retryDelaysSeconds,
-      maxAttempts: config.maxAttempts,
-      attemptLeaseMs: config.timeoutMs + ATTEMPT_LEASE_MARGIN_MS,
+  const sender = new OutboundWebhookSender({
+    key: webhookKey(secret),
+    clock,
+    policy: {
+      allowLoopback: config.allowLoopback,
+      maxResponseBytes: MAX_RECEIVER_RESPONSE_BYTES,
+      timeoutMs: config.timeoutMs,
+      ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
     },
+  });
+  const settings = {
+    retryDelaysSeconds: config.retryDelaysSeconds,
+    maxAttempts: config.maxAttempts,
+    attemptLeaseMs: config.timeoutMs + ATTEMPT_LEASE_MARGIN_MS,
+  };
+  const metrics = options.metrics !== undefined ? { metrics: options.metrics } : {};
+  const store = new DynamoNotificationStore({
+    client: clients.dynamo,
+    tableName: config.tableName,
+    jobs,
+    clock,
+  });
+  const events: EventDeliveryDeps | undefined =
+    config.subscriptionTableName === undefined
+      ? undefined
+      : {
+          jobs,
+          fence: store,
+          subscriptions: new DynamoSubscriptionStore({
+            client: clients.dynamo,
+            tableName: config.subscriptionTableName,
+            clock,
+          }),
+          sender,
+          settings,
+          clock,
+          log,
+          ...metrics,
+        };
+  return {
+    store,
+    queue: new SqsNotificationQueue({ client: clients.sqs, queueUrl: config.notificationQueueUrl }),
+    sender,
+    settings,
     clock,
     log,
-    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+    ...metrics,
+    ...(events !== undefined ? { events } : {}),
   };
 }

@@ -21,6 +21,7 @@ import {
 import type { JobType } from "./jobs/job-type.js";
 import { createJobTypeRegistry, type JobTypeRegistry } from "./jobs/registry.js";
 import type { ResultAccess } from "./mcp/result-tools.js";
+import type { ResolveAll } from "./outbound/outbound.js";
 import { JobService } from "./usecases/job-service.js";
 import { createCallbackTargets, createNotificationOutbox } from "./webhook-wiring.js";
 import type { WorkerHandlerDeps } from "./worker/sqs-handlers.js";
@@ -63,6 +64,8 @@ export interface WiringOptions {
   readonly wrapQueue?: (queue: JobQueue) => JobQueue;
   /** Where the use cases and the worker count what they decide. @default none */
   readonly metrics?: JobMetrics;
+  /** Name resolution for MCP Events verification challenges (tests map names to private addresses). @default DNS */
+  readonly eventsLookup?: ResolveAll;
 }
 
 /** The ports and the registry every entry point (Lambda, local stack, tests, benchmarks) runs on. */
@@ -121,13 +124,7 @@ export function createMcpDeps(
       maxStartsPerMinute: config.callerMaxStartsPerMinute,
     },
     callbacks: createCallbackTargets(config.callbacks),
-    outbox: createNotificationOutbox(
-      clients,
-      config.tableName,
-      config.callbacks.notificationQueueUrl,
-      log,
-      clock,
-    ),
+    outbox: createNotificationOutbox(clients, config.tableName, config.callbacks, log, clock),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
   });
   const results: ResultAccess = {

@@ -60,7 +60,8 @@ describe("AsyncMcpJobs in a user's stack", () => {
     const template = Template.fromStack(Stack.of(jobs));
     // MCP, worker, dead-letter handler and the completion-webhook delivery function.
     template.resourceCountIs("AWS::Lambda::Function", 4);
-    template.resourceCountIs("AWS::DynamoDB::Table", 1);
+    // The job table and the MCP Events subscription table.
+    template.resourceCountIs("AWS::DynamoDB::Table", 2);
     expect(jobs.mcpUrl).toContain(MCP_PATH);
     // The names are tokens: they must resolve to the resources in the template, not to anything else.
     const stack = Stack.of(jobs);

@@ -19,6 +19,7 @@ import {
   roleLogicalId,
   type Synthesized,
   statementsOfRole,
+  statementsOn,
   synthStack,
 } from "./synth.js";
 
@@ -139,15 +140,17 @@ describe("delivery function", () => {
   });
 
   it("may read and update jobs but not put, delete, scan or query them", () => {
-    const actions = actionsOf(
-      statementsOfRole(synth.template, roleLogicalId(synth.stack.notifications.function.role)),
+    const statements = statementsOfRole(
+      synth.template,
+      roleLogicalId(synth.stack.notifications.function.role),
     );
+    const actions = actionsOf(statementsOn(statements, ids.table));
     expect(allows(actions, "dynamodb:GetItem")).toBe(true);
     expect(allows(actions, "dynamodb:UpdateItem")).toBe(true);
     for (const forbidden of ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:Query"]) {
       expect(allows(actions, forbidden), forbidden).toBe(false);
     }
-    expect(allows(actions, "secretsmanager:GetSecretValue")).toBe(true);
+    expect(allows(actionsOf(statements), "secretsmanager:GetSecretValue")).toBe(true);
   });
 });
 

@@ -24,6 +24,7 @@ import {
   type Statement,
   type Synthesized,
   statementsOfRole,
+  statementsOn,
   synthStack,
 } from "./synth.js";
 
@@ -232,16 +233,17 @@ describe("least privilege", () => {
     }
   });
 
-  it("the MCP function cannot Scan, DeleteItem or BatchWriteItem", () => {
-    const actions = actionsOf(statementsOf("mcp"));
+  it("the MCP function cannot Scan, DeleteItem or BatchWriteItem on the job table", () => {
+    const actions = actionsOf(statementsOn(statementsOf("mcp"), ids.table));
+    const all = actionsOf(statementsOf("mcp"));
     for (const forbidden of ["dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]) {
       expect(allows(actions, forbidden), forbidden).toBe(false);
     }
     for (const needed of ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]) {
       expect(allows(actions, needed), needed).toBe(true);
     }
-    expect(allows(actions, "sqs:SendMessage")).toBe(true);
-    expect(allows(actions, "sqs:ReceiveMessage")).toBe(false);
+    expect(allows(all, "sqs:SendMessage")).toBe(true);
+    expect(allows(all, "sqs:ReceiveMessage")).toBe(false);
   });
 
   it("the MCP function may query the two indexes by name, not index/*", () => {
@@ -269,8 +271,9 @@ describe("least privilege", () => {
     }
     expect(allows(actions, "sqs:ChangeMessageVisibility")).toBe(true);
     expect(allows(actions, "sqs:DeleteMessage")).toBe(true);
+    const onJobs = actionsOf(statementsOn(statements, ids.table));
     for (const forbidden of ["dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]) {
-      expect(allows(actions, forbidden), forbidden).toBe(false);
+      expect(allows(onJobs, forbidden), forbidden).toBe(false);
     }
   });
 

@@ -70,3 +70,8 @@ export function allows(actions: readonly string[], action: string): boolean {
     return regex.test(action);
   });
 }
+
+/** The statements whose resources name the resource with `logicalId` (a table, a queue, a key). */
+export function statementsOn(statements: readonly Statement[], logicalId: string): Statement[] {
+  return statements.filter((statement) => JSON.stringify(statement.Resource).includes(`"${logicalId}"`));
+}

@@ -1,11 +1,13 @@
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoNotificationStore } from "../../lambdas/shared/adapters/dynamo-notification-store.js";
+import { DynamoSubscriptionStore } from "../../lambdas/shared/adapters/dynamo-subscription-store.js";
 import { SqsNotificationQueue } from "../../lambdas/shared/adapters/sqs-notification-queue.js";
 import { EnqueueFailedError } from "../../lambdas/shared/domain/errors.js";
+import type { DeliveryMessage } from "../../lambdas/shared/domain/events.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { NotificationMessage, NotificationTarget } from "../../lambdas/shared/domain/notifications.js";
-import type { NotificationQueue } from "../../lambdas/shared/domain/ports.js";
+import type { NotificationQueue, SubscriptionLister } from "../../lambdas/shared/domain/ports.js";
 import { systemClock } from "../../lambdas/shared/domain/ports.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { CallbackTargets } from "../../lambdas/shared/usecases/callback-targets.js";
@@ -16,6 +18,7 @@ import {
   createSqsDeadLetterHandler as createDeadLetterHandler,
   createSqsWorkerHandler as createWorkerHandler,
 } from "../../lambdas/shared/worker/sqs-handlers.js";
+import { subscriptionOf } from "../contract/subscription-store.contract.js";
 import { countItems, type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   enqueue,
@@ -42,9 +45,12 @@ function target(n: number): NotificationTarget {
 }
 
 /** The real outbox; `failSends` sends fail first, as a throttled or unreachable SQS would. */
-function outbox(failSends = 0): { outbox: NotificationOutbox; sent: NotificationMessage[] } {
+function outbox(
+  failSends = 0,
+  subscriptions?: SubscriptionLister,
+): { outbox: NotificationOutbox; sent: DeliveryMessage[] } {
   const real = new SqsNotificationQueue({ client: aws.sqs, queueUrl: aws.resources.notificationQueueUrl });
-  const sent: NotificationMessage[] = [];
+  const sent: DeliveryMessage[] = [];
   let failuresLeft = failSends;
   const queue: NotificationQueue = {
     async send(message, delaySeconds) {
@@ -58,7 +64,15 @@ function outbox(failSends = 0): { outbox: NotificationOutbox; sent: Notification
     tableName: aws.resources.tableName,
     jobs: storeFor(aws),
   });
-  return { outbox: new NotificationOutbox({ store, queue, log: silentLog }), sent };
+  return {
+    outbox: new NotificationOutbox({
+      store,
+      queue,
+      log: silentLog,
+      ...(subscriptions ? { subscriptions } : {}),
+    }),
+    sent,
+  };
 }
 
 async function notificationMessages(): Promise<NotificationMessage[]> {
@@ -202,5 +216,50 @@ describe("every path that ends a job releases its notifications", () => {
     await real.settle(plain.id);
     expect(sent).toEqual([]);
     expect((await store.get(open.id))?.notificationsQueuedAt).toBeUndefined();
+  });
+
+  it("MCP Events: an ended job queues one delivery per matching subscription of its owner, once", async () => {
+    const store = storeFor(aws);
+    const subscriptions = new DynamoSubscriptionStore({
+      client: aws.dynamo,
+      tableName: aws.resources.subscriptionTableName,
+    });
+    const job = newJob();
+    await store.create(job);
+    const now = Date.now();
+    const every = subscriptionOf(job.owner, now);
+    const thisJob = subscriptionOf(job.owner, now, { filter: { jobId: job.id } });
+    const otherType = subscriptionOf(job.owner, now, { filter: { type: "batch_api" } });
+    const someoneElse = subscriptionOf(`${job.owner}-other`, now);
+    for (const item of [every, thisJob, otherType, someoneElse]) await subscriptions.put(item);
+    await store.failOpen(job.id, { code: "x", message: "x", retryable: false });
+
+    const { outbox: real, sent } = outbox(0, subscriptions);
+    await real.settle(job.id);
+    expect(sent).toHaveLength(2);
+    expect(sent).toEqual(
+      expect.arrayContaining([
+        { jobId: job.id, subscriptionId: every.id, attempt: 1 },
+        { jobId: job.id, subscriptionId: thisJob.id, attempt: 1 },
+      ]),
+    );
+    expect((await store.get(job.id))?.notificationsQueuedAt).toBeDefined();
+    await real.settle(job.id);
+    expect(sent).toHaveLength(2);
+  });
+
+  it("dead-letter handler: an event delivery that reached the dead-letter queue is dropped, the job untouched", async () => {
+    const store = storeFor(aws);
+    const job = newJob();
+    await store.create(job);
+    const ended = await store.failOpen(job.id, { code: "x", message: "x", retryable: false });
+    const { outbox: real, sent } = outbox();
+    const handler = createDeadLetterHandler({ store, log: silentLog }, { outbox: real });
+    const body = JSON.stringify({ jobId: job.id, subscriptionId: `sub_${"a".repeat(40)}`, attempt: 3 });
+    expect(
+      (await handler({ Records: [syntheticRecord(body, 5)] }, lambdaContext())).batchItemFailures,
+    ).toEqual([]);
+    expect(await store.get(job.id)).toEqual(ended);
+    expect(sent).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { JOB_TABLE } from "../config/table-schema.js";
 import type { JobRow } from "../domain/job.js";
 import { MAX_CALLBACK_TARGETS } from "../domain/notifications.js";
-import type { AttemptRecord, AttemptTarget, NotificationStore } from "../domain/ports.js";
+import type { AttemptRecord, AttemptTarget, EventAttemptFence, NotificationStore } from "../domain/ports.js";
 import { type Clock, type JobStore, systemClock } from "../domain/ports.js";
 
 export interface DynamoNotificationStoreOptions {
@@ -18,7 +18,7 @@ export interface DynamoNotificationStoreOptions {
  * The notification state inside job rows. Its writes touch only `notifications` and
  * `notificationsQueuedAt`, never the job's status, result or timestamps.
  */
-export class DynamoNotificationStore implements NotificationStore {
+export class DynamoNotificationStore implements NotificationStore, EventAttemptFence {
   private readonly documents: DynamoDBDocumentClient;
   private readonly clock: Clock;
 
@@ -102,6 +102,48 @@ export class DynamoNotificationStore implements NotificationStore {
     });
   }
 
+  async claimEventAttempt(
+    jobId: string,
+    eventId: string,
+    attempt: number,
+    leaseMs: number,
+  ): Promise<boolean> {
+    const now = this.clock.now();
+    return this.conditionalUpdate({
+      TableName: this.options.tableName,
+      Key: { [JOB_TABLE.partitionKey]: jobId },
+      UpdateExpression: "SET #event = :claim",
+      ConditionExpression:
+        "attribute_exists(#id) AND (attribute_not_exists(#event) OR #event.#attempt < :attempt OR (#event.#attempt = :attempt AND #event.#lease < :nowMs))",
+      ExpressionAttributeNames: {
+        "#id": JOB_TABLE.partitionKey,
+        "#event": eventAttribute(eventId),
+        "#attempt": "attempt",
+        "#lease": "leaseUntil",
+      },
+      ExpressionAttributeValues: {
+        ":claim": { attempt, leaseUntil: now + leaseMs },
+        ":attempt": attempt,
+        ":nowMs": now,
+      },
+    });
+  }
+
+  async settleEventAttempt(jobId: string, eventId: string, attempt: number): Promise<void> {
+    await this.conditionalUpdate({
+      TableName: this.options.tableName,
+      Key: { [JOB_TABLE.partitionKey]: jobId },
+      UpdateExpression: "SET #event.#lease = :made",
+      ConditionExpression: "#event.#attempt = :attempt",
+      ExpressionAttributeNames: {
+        "#event": eventAttribute(eventId),
+        "#attempt": "attempt",
+        "#lease": "leaseUntil",
+      },
+      ExpressionAttributeValues: { ":attempt": attempt, ":made": ATTEMPT_MADE },
+    });
+  }
+
   private async conditionalUpdate(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
     try {
       await this.documents.send(new UpdateCommand(input));
@@ -135,4 +177,13 @@ function targetPath(target: AttemptTarget): string {
     throw new RangeError(`notification target index out of range: ${index}`);
   }
   return `#notifications[${index}]`;
+}
+
+/** A made attempt's lease never lapses, so no repeat of it is ever claimed. */
+const ATTEMPT_MADE = Number.MAX_SAFE_INTEGER;
+
+/** One top-level attribute per event of the job (`eventAttempt_evt_…`): no parent map to create first. */
+function eventAttribute(eventId: string): string {
+  if (!/^evt_[0-9a-f]{40}$/.test(eventId)) throw new RangeError(`not an event id: ${eventId}`);
+  return `eventAttempt_${eventId}`;
 }

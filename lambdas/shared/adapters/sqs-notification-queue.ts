@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { NotificationMessage } from "../domain/notifications.js";
+import type { DeliveryMessage } from "../domain/events.js";
 import type { NotificationQueue, NotificationWait } from "../domain/ports.js";
 
 /** SQS's longest visibility timeout: 12 h. */
@@ -14,7 +14,7 @@ export interface SqsNotificationQueueOptions {
 export class SqsNotificationQueue implements NotificationQueue, NotificationWait {
   constructor(private readonly options: SqsNotificationQueueOptions) {}
 
-  async send(message: NotificationMessage, delaySeconds: number): Promise<void> {
+  async send(message: DeliveryMessage, delaySeconds: number): Promise<void> {
     await this.options.client.send(
       new SendMessageCommand({
         QueueUrl: this.options.queueUrl,

@@ -1,5 +1,4 @@
-import type { NotificationTarget } from "../domain/notifications.js";
-import type { AttemptOutcome, Clock, WebhookSender } from "../domain/ports.js";
+import type { AttemptOutcome, Clock, WebhookPost, WebhookSender } from "../domain/ports.js";
 import {
   OutboundError,
   type OutboundPolicy,
@@ -7,10 +6,10 @@ import {
   OutboundTimeoutError,
   sendOutbound,
 } from "../outbound/outbound.js";
-import { webhookHeaders } from "./standard-webhooks.js";
+import { webhookHeaders, webhookKey } from "./standard-webhooks.js";
 
 export interface OutboundWebhookSenderOptions {
-  /** The HMAC key (the decoded `whsec_…` secret). */
+  /** The HMAC key (the decoded `whsec_…` secret) of posts that bring no secret of their own. */
   readonly key: Buffer;
   /** The shared outbound rules: address checks, no redirects, timeout, response cap. */
   readonly policy: OutboundPolicy;
@@ -22,14 +21,15 @@ const USER_AGENT = "mcp-async-jobs-webhooks/1";
 /**
  * Signs each attempt afresh (a new `webhook-timestamp`, the same `webhook-id`) and sends it through
  * the outbound module shared with the HTTP integrations, then reads the answer as Standard
- * Webhooks senders do: 2xx delivered, 410 stop, a redirect is refused (never followed), anything
- * else retried. Reasons are short and never hold the secret, the signature or the receiver's body.
+ * Webhooks senders do: 2xx delivered, 410 stop, 413 stop (the same body will never fit), a redirect
+ * is refused (never followed), anything else retried. Reasons are short and never hold the secret, the signature or the receiver's body.
  */
 export class OutboundWebhookSender implements WebhookSender {
   constructor(private readonly options: OutboundWebhookSenderOptions) {}
 
-  async send(target: Pick<NotificationTarget, "url" | "webhookId">, body: string): Promise<AttemptOutcome> {
+  async send(target: WebhookPost, body: string): Promise<AttemptOutcome> {
     const timestamp = Math.floor(this.options.clock.now() / 1000);
+    const key = target.secret === undefined ? this.options.key : webhookKey(target.secret);
     let status: number;
     try {
       const response = await sendOutbound(
@@ -39,7 +39,8 @@ export class OutboundWebhookSender implements WebhookSender {
           headers: {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
-            ...webhookHeaders(this.options.key, target.webhookId, timestamp, body),
+            ...target.headers,
+            ...webhookHeaders(key, target.webhookId, timestamp, body),
           },
           body,
         },
@@ -56,7 +57,9 @@ export class OutboundWebhookSender implements WebhookSender {
     }
     if (status >= 200 && status < 300) return { kind: "delivered", status };
     if (status === 410)
-      return { kind: "stop", reason: "HTTP 410 Gone: the receiver asked for no more deliveries" };
+      return { kind: "stop", reason: "HTTP 410 Gone: the receiver asked for no more deliveries", gone: true };
+    if (status === 413)
+      return { kind: "stop", reason: "HTTP 413 Content Too Large: the receiver takes no body this size" };
     if (status >= 300 && status < 400) {
       return { kind: "stop", reason: `refused: HTTP ${status} redirect (redirects are not followed)` };
     }

@@ -25,7 +25,10 @@ import { TELEMETRY_VARIABLES } from "./telemetry-config.js";
 import {
   CALLBACK_VARIABLES,
   type CallbackConfig,
+  EVENTS_VARIABLES,
+  type EventsConfig,
   loadCallbackConfig,
+  loadEventsConfig,
   loadOutboxConfig,
   OUTBOX_VARIABLES,
   type OutboxConfig,
@@ -171,6 +174,8 @@ export type McpConfig = EnvConfig<typeof mcpSpec> & {
   readonly auth: AuthConfig;
   /** Completion webhooks: which callbackUrls a start accepts, and where ended jobs' notifications go. */
   readonly callbacks: CallbackConfig & OutboxConfig;
+  /** MCP Events: the per-caller subscription limit (the table is `callbacks.subscriptionTableName`). */
+  readonly events: EventsConfig;
 };
 
 export function loadMcpConfig(env: Env = process.env): McpConfig {
@@ -179,6 +184,7 @@ export function loadMcpConfig(env: Env = process.env): McpConfig {
     ...config,
     auth: loadAuthConfig(config.authMode, env),
     callbacks: { ...loadCallbackConfig(env), ...loadOutboxConfig(env) },
+    events: loadEventsConfig(env),
   };
 }
 
@@ -221,6 +227,7 @@ export const ENV_READ_BY_FUNCTION: Readonly<Record<"mcp" | "worker" | "deadLette
     ...variablesOf(authSpec),
     ...CALLBACK_VARIABLES,
     ...OUTBOX_VARIABLES,
+    ...EVENTS_VARIABLES,
     ...TELEMETRY_VARIABLES,
   ],
   worker: [...variablesOf(workerSpec), ...OUTBOX_VARIABLES, ...TELEMETRY_VARIABLES],

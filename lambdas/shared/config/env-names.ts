@@ -46,6 +46,10 @@ export const ENV = {
   webhookTimeoutMs: "WEBHOOK_TIMEOUT_MS",
   webhookRetryDelaysSeconds: "WEBHOOK_RETRY_DELAYS_SECONDS",
   webhookMaxAttempts: "WEBHOOK_MAX_ATTEMPTS",
+  /** MCP Events: the subscription table (unset: the server offers no events). */
+  eventSubscriptionTableName: "EVENT_SUBSCRIPTION_TABLE_NAME",
+  /** MCP Events: subscriptions one caller may hold at once. */
+  eventSubscriptionLimit: "EVENT_SUBSCRIPTION_LIMIT",
   /** Read by Powertools Metrics too: the CloudWatch namespace of the job metrics. */
   metricsNamespace: "POWERTOOLS_METRICS_NAMESPACE",
   /** Read by Powertools Tracer too: "false" turns X-Ray tracing off (it is off outside Lambda anyway). */

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { webhookKeyError } from "../domain/webhook-secret.js";
 import { ENV } from "./env-names.js";
-import { ConfigError, type Env, type EnvConfig, flag, readEnv } from "./env-reader.js";
+import { ConfigError, type Env, type EnvConfig, flag, integer, readEnv } from "./env-reader.js";
+import { DEFAULT_SUBSCRIPTIONS_PER_CALLER } from "./subscription-table.js";
 
 /** Standard Webhooks' retry schedule, close to Svix's: 5 s, 1 min, 5 min, 30 min, 2 h, then every 6 h. */
 export const DEFAULT_WEBHOOK_RETRY_DELAYS_SECONDS = [5, 60, 300, 1_800, 7_200, 21_600] as const;
@@ -48,9 +49,18 @@ export function loadCallbackConfig(env: Env = process.env): CallbackConfig {
   return readEnv(callbackSpec, env);
 }
 
-const outboxSpec = { notificationQueueUrl: [ENV.notificationQueueUrl, url.optional()] } as const;
+const subscriptionTableName = [ENV.eventSubscriptionTableName, z.string().min(1).optional()] as const;
 
-/** Where the functions that end jobs put the notifications due (unset: no notifications are sent). */
+const outboxSpec = {
+  notificationQueueUrl: [ENV.notificationQueueUrl, url.optional()],
+  /** MCP Events: an ended job's event goes to the subscriptions kept here. */
+  subscriptionTableName,
+} as const;
+
+/**
+ * Where the functions that end jobs put the notifications due (unset: no notifications are sent),
+ * and where they find the event subscriptions an ended job notifies (unset: none).
+ */
 export type OutboxConfig = EnvConfig<typeof outboxSpec>;
 
 /** The variables the MCP function's callback settings read, and those of the functions that end jobs. */
@@ -61,8 +71,21 @@ export function loadOutboxConfig(env: Env = process.env): OutboxConfig {
   return readEnv(outboxSpec, env);
 }
 
+const eventsSpec = {
+  subscriptionLimit: [ENV.eventSubscriptionLimit, integer(1, 10_000, DEFAULT_SUBSCRIPTIONS_PER_CALLER)],
+} as const;
+
+/** MCP Events settings of the MCP function (the table is the outbox's `subscriptionTableName`). */
+export type EventsConfig = EnvConfig<typeof eventsSpec>;
+export const EVENTS_VARIABLES: readonly string[] = Object.values(eventsSpec).map(([name]) => name);
+
+export function loadEventsConfig(env: Env = process.env): EventsConfig {
+  return readEnv(eventsSpec, env);
+}
+
 const deliverySpec = {
   tableName: [ENV.tableName, z.string().min(1)],
+  subscriptionTableName,
   notificationQueueUrl: [ENV.notificationQueueUrl, url],
   webhookSecret: [ENV.webhookSecret, z.string().optional()],
   webhookSecretArn: [ENV.webhookSecretArn, z.string().min(1).optional()],

@@ -1,5 +1,6 @@
+import type { CallbackFailure, DeliveryMessage, EventSubscription } from "./events.js";
 import type { JobError, JobMessage, JobRow, JobStatus, Progress } from "./job.js";
-import type { NotificationMessage, NotificationStatus, NotificationTarget } from "./notifications.js";
+import type { NotificationStatus, NotificationTarget } from "./notifications.js";
 import type { ResultRef } from "./results.js";
 
 export interface Clock {
@@ -227,9 +228,9 @@ export interface AttemptTarget {
   readonly expectedAttempts: number;
 }
 
-/** The notification queue. */
+/** The notification queue: completion webhooks and MCP Events deliveries ride it alike. */
 export interface NotificationQueue {
-  send(message: NotificationMessage, delaySeconds: number): Promise<void>;
+  send(message: DeliveryMessage, delaySeconds: number): Promise<void>;
 }
 
 /** Delays the redelivery of a message that arrived before its `notBefore`. */
@@ -241,11 +242,70 @@ export interface NotificationWait {
 export type AttemptOutcome =
   | { readonly kind: "delivered"; readonly status: number }
   /** The receiver or the rules say never again: 410 Gone, a redirect, a refused address. */
-  | { readonly kind: "stop"; readonly reason: string }
+  | { readonly kind: "stop"; readonly reason: string; readonly gone?: boolean }
   /** Anything else: another status, a timeout, a connection error. */
   | { readonly kind: "retry"; readonly reason: string };
 
+/** Where one signed POST goes and how it is signed. */
+export interface WebhookPost extends Pick<NotificationTarget, "url" | "webhookId"> {
+  /** The `whsec_…` secret to sign with. @default the deployment's webhook secret */
+  readonly secret?: string;
+  /** Headers sent besides the Standard Webhooks ones. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 /** Makes one signed POST of an event body to a target. */
 export interface WebhookSender {
-  send(target: Pick<NotificationTarget, "url" | "webhookId">, body: string): Promise<AttemptOutcome>;
+  send(target: WebhookPost, body: string): Promise<AttemptOutcome>;
+}
+
+// MCP Events: subscriptions, split by consumer like the job table.
+
+/** What the outbox needs when a job ends: the subscriptions that may hear of it. */
+export interface SubscriptionLister {
+  /** The owner's unexpired subscriptions, in one query. */
+  listActive(owner: string): Promise<EventSubscription[]>;
+}
+
+/** What an event delivery needs: the subscription (and its secret) at send time, and ending it on 410. */
+export interface SubscriptionDeliveryStore {
+  /** Consistent read; an expired or unknown subscription reads as undefined. */
+  get(owner: string, id: string): Promise<EventSubscription | undefined>;
+  /** Deletes it; false when there was none. */
+  remove(owner: string, id: string): Promise<boolean>;
+}
+
+/**
+ * Fences the attempts of one event delivery (one subscription, one job), as the job row fences a
+ * callback target's: kept in the job's row, so it expires with the job.
+ */
+export interface EventAttemptFence {
+  /**
+   * Takes attempt `attempt` of event `eventId` for `leaseMs`; false when another worker holds it,
+   * it was made already, or a later attempt began (a duplicate or stale message sends nothing).
+   */
+  claimEventAttempt(jobId: string, eventId: string, attempt: number, leaseMs: number): Promise<boolean>;
+  /** Records attempt `attempt` as made: it is never claimed again, while the next one may be. */
+  settleEventAttempt(jobId: string, eventId: string, attempt: number): Promise<void>;
+}
+
+/** Every port over the subscription store: what an adapter implements and the events use case takes. */
+export interface EventSubscriptionStore extends SubscriptionLister, SubscriptionDeliveryStore {
+  /** Creates the subscription, or replaces the one with its id (a refresh). */
+  put(subscription: EventSubscription): Promise<void>;
+}
+
+/** What a verification challenge came to. */
+export type ChallengeOutcome =
+  | { readonly ok: true }
+  /** `detail` is short and secret-free: a status code, a timeout, a refusal by the outbound rules. */
+  | { readonly ok: false; readonly reason: CallbackFailure; readonly detail: string };
+
+/** Proves that a subscriber's URL answers for it before the subscription is stored. */
+export interface SubscriptionChallenger {
+  challenge(request: {
+    readonly url: string;
+    readonly subscriptionId: string;
+    readonly secret: string;
+  }): Promise<ChallengeOutcome>;
 }

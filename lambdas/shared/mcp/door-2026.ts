@@ -8,12 +8,14 @@ import {
   MissingRequiredClientCapabilityError,
   ProtocolError,
   ProtocolErrorCode,
+  type ServerCapabilities,
   type ServerContext,
   type StandardSchemaWithJSON,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { DomainError, JobNotFoundError } from "../domain/errors.js";
 import { isTerminal, type JobRow } from "../domain/job.js";
+import { answerEvents, EVENTS_CAPABILITY, EVENTS_METHODS, EventsParams } from "./events-door.js";
 import { createTaskResult, detailedTask, TASKS_EXTENSION } from "./task-view-2026.js";
 import { TASK_NOT_FOUND } from "./tasks.js";
 import {
@@ -117,11 +119,28 @@ function createModernServer(
   deps: McpServerDeps,
   scope: RequestScope & { readonly era: "legacy" | "modern" },
 ): McpServer {
+  const events = deps.events;
   const server = new McpServer(SERVER_INFO, {
-    capabilities: { tools: { listChanged: false }, extensions: { [TASKS_EXTENSION]: {} } },
+    // `events` is not in the SDK's closed capability type; it reaches server/discover as given.
+    capabilities: {
+      tools: { listChanged: false },
+      extensions: { [TASKS_EXTENSION]: {} },
+      ...(events ? EVENTS_CAPABILITY : {}),
+    } as ServerCapabilities,
     instructions: INSTRUCTIONS,
   });
   const owner = scope.caller.principal;
+
+  // MCP Events are era-blind: registered with an explicit schema, as tasks/update is.
+  if (events !== undefined) {
+    for (const method of EVENTS_METHODS) {
+      server.server.setRequestHandler(method, { params: EventsParams }, async (params) => {
+        const answer = await answerEvents(events, method, params, owner, deps.log);
+        if (!answer.ok) throw new ProtocolError(answer.error.code, answer.error.message, answer.error.data);
+        return answer.result;
+      });
+    }
+  }
 
   for (const tool of catalog.tools) {
     const startTool = catalog.startTools.get(tool.name);

@@ -5,9 +5,17 @@ import {
   ErrorCode,
   type ListToolsResult,
   McpError,
+  type ServerCapabilities,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { z } from "zod";
+import { z } from "zod";
+import {
+  answerEvents,
+  EVENTS_CAPABILITY,
+  EVENTS_METHODS,
+  EventsParams,
+  EventsRpcFailure,
+} from "./events-door.js";
 import { serveTasks } from "./tasks.js";
 import {
   type CatalogTool,
@@ -30,8 +38,13 @@ export { pollAfterSeconds, SERVER_INFO } from "./tool-catalog.js";
  * MCP Tasks (2025-11-25) on the same jobs.
  */
 export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope: RequestScope): Server {
+  const events = deps.events;
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: true } },
+    // `events` is not in SDK v1's capability type; the SDK passes it through to the initialize result.
+    capabilities: {
+      tools: { listChanged: true },
+      ...(events ? EVENTS_CAPABILITY : {}),
+    } as ServerCapabilities,
     instructions: INSTRUCTIONS,
   });
   const byName = new Map(catalog.tools.map((tool) => [tool.name, tool]));
@@ -74,6 +87,16 @@ export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope
     viewOf: catalog.viewOf,
     answerFor: catalog.getJobAnswer,
   });
+  if (events !== undefined) {
+    for (const method of EVENTS_METHODS) {
+      const request = z.object({ method: z.literal(method), params: EventsParams });
+      server.setRequestHandler(request, async ({ params }) => {
+        const answer = await answerEvents(events, method, params, scope.caller.principal, deps.log);
+        if (!answer.ok) throw new EventsRpcFailure(answer.error);
+        return answer.result;
+      });
+    }
+  }
   return server;
 }
 

@@ -8,6 +8,7 @@ import type { JobType } from "../jobs/job-type.js";
 import type { JobTypeRegistry } from "../jobs/registry.js";
 import type { JobService } from "../usecases/job-service.js";
 import { readResultPage } from "../usecases/result-pages.js";
+import type { LoadEvents } from "./events-door.js";
 import { type ResultAccess, resultLink, withResultAccess } from "./result-tools.js";
 import { JOB_STATS_TOOL, type JobStatsInput, jobStatsOf } from "./stats-tool.js";
 import {
@@ -41,6 +42,8 @@ export interface McpServerDeps {
   readonly jobTtlSeconds: number;
   /** How stored results are read and linked. @default no results bucket, no links */
   readonly results?: ResultAccess;
+  /** MCP Events (`events/*`, `capabilities.events`). @default not offered */
+  readonly events?: LoadEvents;
 }
 
 export interface RequestScope {

@@ -1,3 +1,4 @@
+import type { DeliveryMessage } from "../domain/events.js";
 import type { Log } from "../domain/logger.js";
 import { count, type JobMetrics, METRIC, noMetrics } from "../domain/metrics.js";
 import type { NotificationMessage } from "../domain/notifications.js";
@@ -41,7 +42,7 @@ const ATTEMPT_METRIC = {
 export type DeliveryDecision =
   | { readonly kind: "done" }
   | { readonly kind: "wait"; readonly seconds: number }
-  | { readonly kind: "next"; readonly message: NotificationMessage; readonly delaySeconds: number };
+  | { readonly kind: "next"; readonly message: DeliveryMessage; readonly delaySeconds: number };
 
 const DONE: DeliveryDecision = { kind: "done" };
 

@@ -1,15 +1,23 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { SQSRecord } from "aws-lambda";
 import { z } from "zod";
+import { type DeliveryMessage, EventMessageSchema } from "../domain/events.js";
 import type { Log } from "../domain/logger.js";
-import { type NotificationMessage, NotificationMessageSchema } from "../domain/notifications.js";
+import { NotificationMessageSchema } from "../domain/notifications.js";
 import type { NotificationQueue, NotificationWait } from "../domain/ports.js";
-import { type DeliveryDeps, deliverNotification } from "../usecases/deliver-notification.js";
+import { deliverEvent, type EventDeliveryDeps } from "../usecases/deliver-event.js";
+import {
+  type DeliveryDecision,
+  type DeliveryDeps,
+  deliverNotification,
+} from "../usecases/deliver-notification.js";
 import { RetryScheduledError, type SqsBatchHandler } from "./sqs-handlers.js";
 
 export interface NotificationHandlerDeps extends DeliveryDeps {
   /** The notification queue: the next attempt is a new message on it. */
   readonly queue: NotificationQueue & NotificationWait;
+  /** MCP Events deliveries; without them an event message is dropped with a warning. */
+  readonly events?: EventDeliveryDeps;
 }
 
 /**
@@ -23,9 +31,20 @@ export function createNotificationHandler(deps: NotificationHandlerDeps): SqsBat
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
-        const message = parseNotificationMessage(record.body, deps.log);
+        const message = parseDeliveryMessage(record.body, deps.log);
         if (message === undefined) return;
-        const decision = await deliverNotification(deps, message);
+        let decision: DeliveryDecision;
+        if ("subscriptionId" in message) {
+          if (deps.events === undefined) {
+            deps.log.warn("Dropping an event delivery: this function has no subscription table", {
+              jobId: message.jobId,
+            });
+            return;
+          }
+          decision = await deliverEvent(deps.events, message);
+        } else {
+          decision = await deliverNotification(deps, message);
+        }
         switch (decision.kind) {
           case "done":
             return;
@@ -43,14 +62,16 @@ export function createNotificationHandler(deps: NotificationHandlerDeps): SqsBat
   };
 }
 
-function parseNotificationMessage(body: string, log: Log): NotificationMessage | undefined {
+const DeliveryMessageSchema = z.union([EventMessageSchema, NotificationMessageSchema]);
+
+function parseDeliveryMessage(body: string, log: Log): DeliveryMessage | undefined {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     json = undefined;
   }
-  const parsed = NotificationMessageSchema.safeParse(json);
+  const parsed = DeliveryMessageSchema.safeParse(json);
   if (!parsed.success) {
     // Redelivering a message that can never parse would only reach the dead-letter queue later.
     log.warn("Dropping a malformed notification message", { issues: z.prettifyError(parsed.error) });

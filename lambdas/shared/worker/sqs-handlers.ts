@@ -1,5 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { type EventMessage, EventMessageSchema } from "../domain/events.js";
 import { count, type JobMetrics, METRIC } from "../domain/metrics.js";
 import { type NotificationMessage, NotificationMessageSchema } from "../domain/notifications.js";
 import type { JobQueue, NotificationStore, RetryScheduler } from "../domain/ports.js";
@@ -157,6 +158,16 @@ export function createSqsDeadLetterHandler(
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
+        const event = eventMessageOf(record.body);
+        if (event !== undefined) {
+          // An event delivery keeps no state to settle: it ends here, as it would after its last attempt.
+          deps.log.warn("Dead event delivery: dropped", {
+            jobId: event.jobId,
+            subscriptionId: event.subscriptionId,
+            attempt: event.attempt,
+          });
+          return;
+        }
         const notification = deps.notifications && notificationMessageOf(record.body);
         if (deps.notifications !== undefined && notification !== undefined) {
           const settleDeps = { store: deps.notifications, log: deps.log };
@@ -189,6 +200,18 @@ function notificationMessageOf(body: string): NotificationMessage | undefined {
     return undefined;
   }
   const parsed = NotificationMessageSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** An MCP Events delivery message of the notification queue (it names a subscription). */
+function eventMessageOf(body: string): EventMessage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const parsed = EventMessageSchema.safeParse(json);
   return parsed.success ? parsed.data : undefined;
 }
 
