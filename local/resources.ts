@@ -136,6 +136,15 @@ async function createJobTable(dynamo: DynamoDBClient, tableName: string): Promis
       ],
     }),
   );
+  return withTtlOnceActive(dynamo, tableName, ttlAttribute);
+}
+
+/** Waits for a new table to be active, then turns its TTL on. */
+async function withTtlOnceActive(
+  dynamo: DynamoDBClient,
+  tableName: string,
+  ttlAttribute: string,
+): Promise<string> {
   await waitUntilTableExists(
     { client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 2 },
     { TableName: tableName },
@@ -166,17 +175,7 @@ async function createSubscriptionTable(dynamo: DynamoDBClient, tableName: string
       ],
     }),
   );
-  await waitUntilTableExists(
-    { client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 2 },
-    { TableName: tableName },
-  );
-  await dynamo.send(
-    new UpdateTimeToLiveCommand({
-      TableName: tableName,
-      TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true },
-    }),
-  );
-  return tableName;
+  return withTtlOnceActive(dynamo, tableName, ttlAttribute);
 }
 
 async function createJobQueues(

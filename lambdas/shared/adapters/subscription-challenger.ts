@@ -6,9 +6,9 @@ import {
   type OutboundPolicy,
   OutboundRefusedError,
   OutboundTimeoutError,
-  sendOutbound,
 } from "../outbound/outbound.js";
-import { webhookHeaders, webhookKey } from "./standard-webhooks.js";
+import { sendSignedPost } from "./signed-post.js";
+import { webhookKey } from "./standard-webhooks.js";
 
 const USER_AGENT = "mcp-async-jobs-events/1";
 
@@ -33,24 +33,20 @@ export class OutboundChallenger implements SubscriptionChallenger {
   }): Promise<ChallengeOutcome> {
     const nonce = randomBytes(24).toString("base64url");
     const body = JSON.stringify({ type: "verification", challenge: nonce });
-    const webhookId = `msg_verification_${randomUUID()}`;
-    const timestamp = Math.floor(this.options.clock.now() / 1000);
     let status: number;
     let answer: Buffer;
     try {
-      const response = await sendOutbound(
+      const response = await sendSignedPost(
         {
           url: request.url,
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            "user-agent": USER_AGENT,
-            [SUBSCRIPTION_ID_HEADER]: request.subscriptionId,
-            ...webhookHeaders(webhookKey(request.secret), webhookId, timestamp, body),
-          },
+          key: webhookKey(request.secret),
+          webhookId: `msg_verification_${randomUUID()}`,
           body,
+          userAgent: USER_AGENT,
+          headers: { [SUBSCRIPTION_ID_HEADER]: request.subscriptionId },
         },
         this.options.policy,
+        this.options.clock,
       );
       status = response.status;
       answer = response.body;

@@ -4,9 +4,9 @@ import {
   type OutboundPolicy,
   OutboundRefusedError,
   OutboundTimeoutError,
-  sendOutbound,
 } from "../outbound/outbound.js";
-import { webhookHeaders, webhookKey } from "./standard-webhooks.js";
+import { sendSignedPost } from "./signed-post.js";
+import { webhookKey } from "./standard-webhooks.js";
 
 export interface OutboundWebhookSenderOptions {
   /** The HMAC key (the decoded `whsec_…` secret) of posts that bring no secret of their own. */
@@ -28,23 +28,20 @@ export class OutboundWebhookSender implements WebhookSender {
   constructor(private readonly options: OutboundWebhookSenderOptions) {}
 
   async send(target: WebhookPost, body: string): Promise<AttemptOutcome> {
-    const timestamp = Math.floor(this.options.clock.now() / 1000);
     const key = target.secret === undefined ? this.options.key : webhookKey(target.secret);
     let status: number;
     try {
-      const response = await sendOutbound(
+      const response = await sendSignedPost(
         {
           url: target.url,
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            "user-agent": USER_AGENT,
-            ...target.headers,
-            ...webhookHeaders(key, target.webhookId, timestamp, body),
-          },
+          key,
+          webhookId: target.webhookId,
           body,
+          userAgent: USER_AGENT,
+          ...(target.headers !== undefined ? { headers: target.headers } : {}),
         },
         this.options.policy,
+        this.options.clock,
       );
       status = response.status;
     } catch (error: unknown) {
