@@ -4,6 +4,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { z } from "zod";
 import { callTool, connectClient, type ToolAnswer } from "../cli/mcp-client.js";
 import { generateWebhookSecret } from "../lambdas/shared/adapters/standard-webhooks.js";
 import { type JobRow, JobRowSchema } from "../lambdas/shared/domain/job.js";
@@ -27,7 +28,7 @@ import {
 } from "./soak-faults.js";
 import { kindPicker, type SoakKind, seededRandom } from "./soak-mix.js";
 import { type ExternalCalls, ExternalLedger, WriteLedger } from "./soak-observe.js";
-import { type WebhookDelivery, WebhookReceiver } from "./soak-webhooks.js";
+import { EVENTS_PATH, type EventDelivery, type WebhookDelivery, WebhookReceiver } from "./soak-webhooks.js";
 
 export interface SoakOptions {
   readonly jobs: number;
@@ -78,6 +79,9 @@ export interface KindRow {
   /** A job with a callbackUrl whose event no delivery brought, or brought more than once. */
   webhookMissing: number;
   webhookDouble: number;
+  /** An ended job whose MCP Events `job.finished` reached the subscriber never, or under two eventIds. */
+  eventMissing: number;
+  eventDouble: number;
 }
 
 export interface Reconciliation {
@@ -122,6 +126,20 @@ export interface WebhookFigures {
   readonly retriedAfterTimeout: number;
 }
 
+export interface EventFigures {
+  /** The soak's one subscription (every job of the caller, no filter), made through the challenge. */
+  readonly subscriptionId: string;
+  readonly challenges: number;
+  readonly deliveries: number;
+  readonly accepted: number;
+  /** Deliveries answered 503 by policy (each must be retried with the same eventId). */
+  readonly refused: number;
+  /** Deliveries whose signature, eventId, subscription id, job or status did not check out. */
+  readonly bad: number;
+  /** An eventId accepted again (the receiver dedupes by eventId): allowed, counted. */
+  readonly acceptedAgain: number;
+}
+
 export interface SoakReport {
   readonly options: Omit<SoakOptions, "progress" | "mix">;
   /** The AWS call policy the functions ran under (AWS_CALL_POLICY). */
@@ -137,6 +155,7 @@ export interface SoakReport {
   readonly reconciliation: Reconciliation;
   readonly recovery: Recovery;
   readonly webhooks: WebhookFigures;
+  readonly events: EventFigures;
   /** A few of the problems, for the reader: job id, kind and what was wrong. */
   readonly problems: readonly string[];
   /** True when every problem counter is 0, the reconciliation is clean and recovery is within bounds. */
@@ -212,6 +231,8 @@ const PROBLEM_COUNTS = [
   "unobserved",
   "webhookMissing",
   "webhookDouble",
+  "eventMissing",
+  "eventDouble",
 ] as const;
 
 /** The AWS call policy label: AWS_CALL_POLICY, local (patient, the default) or deployed. */
@@ -239,7 +260,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const stallSeconds = options.stallSeconds ?? 10;
   const refusals = seededRandom(options.seed + 1);
   const secret = generateWebhookSecret();
-  const receiver = new WebhookReceiver(secret, () => refusals.chance(refuseRate));
+  const eventSecret = generateWebhookSecret();
+  const receiver = new WebhookReceiver(secret, () => refusals.chance(refuseRate), eventSecret);
   await receiver.start();
 
   const emulators = await startEmulators();
@@ -311,6 +333,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
   try {
     for (let i = 0; i < options.agents; i++) clients.push(await connectClient(stack.mcpUrl));
+    // MCP Events: one subscription to every job of the caller, as a host would make it.
+    const subscriptionId = await subscribeToEvents(clients[0] as Client, receiver.origin, eventSecret);
     const pick = kindPicker(options.mix, random);
     let next = 0;
     const progress = setInterval(() => {
@@ -391,6 +415,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       faultsEndedAt,
       stall,
       receiver,
+      subscriptionId,
       callPolicy,
       seconds: (Date.now() - began) / 1000,
     });
@@ -613,6 +638,8 @@ function emptyRow(kind: string): KindRow {
     unobserved: 0,
     webhookMissing: 0,
     webhookDouble: 0,
+    eventMissing: 0,
+    eventDouble: 0,
   };
 }
 
@@ -631,6 +658,7 @@ interface Observed {
   readonly faultsEndedAt: number;
   readonly stall: Recovery["stall"];
   readonly receiver: WebhookReceiver;
+  readonly subscriptionId: string;
   readonly callPolicy: string;
   readonly seconds: number;
 }
@@ -659,6 +687,18 @@ function summarize(observed: Observed): SoakReport {
   /** Terminal jobs whose only terminal write failed at the client (timed out) and landed anyway. */
   let landedUnseen = 0;
   const hookedIndices = new Set(tracked.filter((job) => job.webhook).map((job) => job.index));
+  const eventsByJob = new Map<string, EventDelivery[]>();
+  let badEvents = 0;
+  for (const delivery of receiver.eventDeliveries) {
+    const jobId = delivery.event?.data.jobId;
+    if (jobId === undefined || delivery.subscriptionId !== observed.subscriptionId) {
+      badEvents++;
+      continue;
+    }
+    eventsByJob.set(jobId, [...(eventsByJob.get(jobId) ?? []), delivery]);
+  }
+  let eventsAcceptedAgain = 0;
+  const endedIds = new Set<string>();
   for (const index of deliveriesByIndex.keys()) if (!hookedIndices.has(index)) badDeliveries++;
 
   for (const job of tracked) {
@@ -755,6 +795,20 @@ function summarize(observed: Observed): SoakReport {
         `wrong outcome ${JSON.stringify({ status, result: first.result, error: first.error, faults: [...book.faultsOf(jobId)] })}`,
       );
     }
+    if (TERMINAL.includes(stored.status)) {
+      endedIds.add(jobId);
+      const events = eventsByJob.get(jobId) ?? [];
+      badEvents += events.filter((delivery) => delivery.event?.data.status !== stored.status).length;
+      const accepted = events.filter((delivery) => delivery.answered < 300);
+      const ids = new Set(accepted.map((delivery) => delivery.webhookId));
+      if (accepted.length === 0) {
+        row.eventMissing++;
+        note(job, `no job.finished event delivered (${events.length} attempts)`);
+      } else if (ids.size > 1) {
+        row.eventDouble++;
+        note(job, `job.finished accepted under ${ids.size} eventIds`);
+      } else eventsAcceptedAgain += accepted.length - 1;
+    }
     if (job.webhook) {
       const deliveries = deliveriesByIndex.get(job.index) ?? [];
       for (const delivery of deliveries) {
@@ -838,6 +892,16 @@ function summarize(observed: Observed): SoakReport {
     redeliveredAfterFreeze,
     retriedAfterTimeout,
   };
+  for (const jobId of eventsByJob.keys()) if (!endedIds.has(jobId)) badEvents++;
+  const events: EventFigures = {
+    subscriptionId: observed.subscriptionId,
+    challenges: receiver.challenges,
+    deliveries: receiver.eventDeliveries.length,
+    accepted: receiver.eventDeliveries.filter((delivery) => delivery.answered < 300).length,
+    refused: receiver.eventDeliveries.filter((delivery) => delivery.answered === 503).length,
+    bad: badEvents,
+    acceptedAgain: eventsAcceptedAgain,
+  };
   const { progress: _progress, mix: _mix, ...settings } = options;
   const clean =
     PROBLEM_COUNTS.every((key) => total[key] === 0) &&
@@ -846,6 +910,7 @@ function summarize(observed: Observed): SoakReport {
     Object.values(reconciliation.queues).every((count) => count === 0) &&
     reconciliation.quietWrites === 0 &&
     webhooks.bad === 0 &&
+    events.bad === 0 &&
     recovery.longestSeconds <= RECOVERY_BOUND_SECONDS &&
     recovery.openAfter === 0;
   return {
@@ -861,6 +926,7 @@ function summarize(observed: Observed): SoakReport {
     reconciliation,
     recovery,
     webhooks,
+    events,
     problems,
     passed: clean,
   };
@@ -905,6 +971,8 @@ const COUNTER_HEADERS: ReadonlyArray<[keyof KindRow, string]> = [
   ["unobserved", "unobserved"],
   ["webhookMissing", "webhook missing"],
   ["webhookDouble", "webhook double"],
+  ["eventMissing", "event missing"],
+  ["eventDouble", "event double"],
 ];
 
 /** The report as Markdown: one table per job kind, one per fault kind, the reconciliation and recovery. */
@@ -927,6 +995,7 @@ export function formatSoakReport(
       : `${recovery.stall.seconds} s with ${recovery.stall.startsInFlight} starts in flight`;
   const x = report.external;
   const w = report.webhooks;
+  const e = report.events;
   return [
     `${report.passed ? "PASSED" : "FAILED"}: ${report.total.jobs} jobs in ${Math.round(report.seconds)} s (seed ${report.options.seed}, ${report.options.agents} agents, limit ${report.options.seconds} s, AWS call policy ${report.callPolicy}).`,
     "",
@@ -946,10 +1015,29 @@ export function formatSoakReport(
     `Recovery: the longest time from the end of the last fault to a job's terminal state ${Number.isFinite(recovery.longestSeconds) ? `${recovery.longestSeconds.toFixed(1)} s` : "∞ (a job never ended)"} (bound ${RECOVERY_BOUND_SECONDS} s); ${recovery.openAfter} jobs still open ${RECOVERY_OPEN_AFTER_SECONDS} s after (bound 0). Stall: ${stall}.`,
     "",
     `Webhooks: ${w.jobs} jobs with a callbackUrl, ${w.deliveries} deliveries (${w.accepted} accepted, ${w.refused} answered 503 by policy), ${w.bad} bad (signature, job or status), ${w.redeliveredAfterFreeze} redelivered after a freeze, ${w.retriedAfterTimeout} accepted again after the sender recorded a failed attempt.`,
+    "",
+    `MCP Events: one subscription (${e.challenges} challenge answered), ${e.deliveries} deliveries (${e.accepted} accepted, ${e.refused} answered 503 by policy), ${e.bad} bad (signature, eventId, subscription, job or status), ${e.acceptedAgain} accepted again under the same eventId.`,
     ...(r.open.length > 0 ? ["", "Open rows:", "", ...r.open.slice(0, 10).map((row) => `- ${row}`)] : []),
     ...(report.problems.length > 0
       ? ["", "Problems (first 20):", "", ...report.problems.map((p) => `- ${p}`)]
       : []),
     "",
   ].join("\n");
+}
+
+/** Subscribes the caller to `job.finished` for every job (no filter), through the verification challenge. */
+async function subscribeToEvents(client: Client, origin: string, secret: string): Promise<string> {
+  const result = await client.request(
+    {
+      method: "events/subscribe",
+      params: {
+        name: "job.finished",
+        arguments: {},
+        delivery: { mode: "webhook", url: `${origin}${EVENTS_PATH}`, secret },
+        cursor: null,
+      },
+    } as never,
+    z.object({ id: z.string() }).passthrough(),
+  );
+  return result.id;
 }

@@ -16,6 +16,8 @@ const PROBLEMS = [
   "unobserved",
   "webhookMissing",
   "webhookDouble",
+  "eventMissing",
+  "eventDouble",
 ] as const;
 
 function problems(report: SoakReport): Record<string, number> {
@@ -70,6 +72,14 @@ describe("the short soak", () => {
     expect(report.recovery.stall?.startsInFlight, table).toBeGreaterThanOrEqual(4);
     expect(report.recovery.longestSeconds, table).toBeLessThanOrEqual(RECOVERY_BOUND_SECONDS);
     expect(report.recovery.openAfter, table).toBe(0);
+
+    // MCP Events: the soak's one subscription heard of every ended job, under one eventId each
+    // (the eventMissing and eventDouble counters above), and nothing it heard was wrong.
+    expect(report.events.challenges, table).toBeGreaterThanOrEqual(1);
+    expect(report.events.bad, table).toBe(0);
+    expect(report.events.accepted, table).toBeGreaterThanOrEqual(
+      report.total.completed + report.total.failed + report.total.cancelled,
+    );
 
     expect(report.webhooks.jobs, table).toBeGreaterThan(0);
     expect(report.webhooks.bad, table).toBe(0);
