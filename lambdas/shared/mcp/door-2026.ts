@@ -11,7 +11,7 @@ import {
   type ServerContext,
   type StandardSchemaWithJSON,
 } from "@modelcontextprotocol/server";
-import { z } from "zod";
+import * as z from "zod";
 import { DomainError, JobNotFoundError } from "../domain/errors.js";
 import { isTerminal, type JobRow } from "../domain/job.js";
 import { createTaskResult, detailedTask, TASKS_EXTENSION } from "./task-view-2026.js";

@@ -7,7 +7,7 @@ import {
   McpError,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { z } from "zod";
+import type * as z from "zod";
 import { serveTasks } from "./tasks.js";
 import {
   type CatalogTool,

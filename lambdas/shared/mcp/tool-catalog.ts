@@ -1,5 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_ANSWER_CHARS } from "../config/table-schema.js";
 import type { Caller } from "../domain/caller.js";
 import { DomainError, JobNotRecordedError } from "../domain/errors.js";

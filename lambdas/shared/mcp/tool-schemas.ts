@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { JobStatusSchema, JobViewSchema } from "../domain/job.js";
 
 export const MAX_WAIT_SECONDS = 25;

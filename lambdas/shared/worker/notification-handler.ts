@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { SQSRecord } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import type { Log } from "../domain/logger.js";
 import { type NotificationMessage, NotificationMessageSchema } from "../domain/notifications.js";
 import type { NotificationQueue, NotificationWait } from "../domain/ports.js";

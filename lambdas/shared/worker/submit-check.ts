@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import {
   isTerminal,
   JOB_STATE_MAX_BYTES,
