@@ -74,12 +74,20 @@ const ESM_REQUIRE_BANNER =
 
 /**
  * Packages replaced by a stand-in in every bundle (esbuild aliases): code a function imports but never
- * runs here. Ajv is built by the MCP SDK's server only to check form-elicitation answers, which this
- * server never requests (lambdas/shared/bundle-stubs/ajv.ts).
+ * runs in Lambda. Ajv is built by the MCP SDK's server only to check form-elicitation answers, which
+ * this server never requests; the SDK's nested STS, SSO and sign-in clients serve only credential
+ * sources that come after the environment, where Lambda puts a function's credentials
+ * (lambdas/shared/bundle-stubs/).
  */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   ajv: lambdaSource("shared/bundle-stubs/ajv"),
   "ajv-formats": lambdaSource("shared/bundle-stubs/ajv-formats"),
+  ...Object.fromEntries(
+    ["sts", "sso", "sso-oidc", "signin"].map((client) => [
+      `@aws-sdk/nested-clients/${client}`,
+      lambdaSource("shared/bundle-stubs/nested-clients"),
+    ]),
+  ),
 };
 
 /** How a function is observed: its traces and where its job metrics go. */

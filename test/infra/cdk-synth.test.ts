@@ -94,5 +94,8 @@ describe("npx cdk synth", () => {
     );
     // The MCP SDK's Ajv package is replaced by its stand-in (BUNDLE_ALIASES).
     expect(bundles.some((code) => code.includes("(Ajv) is not bundled in this function"))).toBe(true);
+    // So are the SDK's nested STS/SSO clients, in every function: Lambda's credentials are in the environment.
+    for (const code of bundles)
+      expect(code).toContain("it reads the credentials Lambda puts in its environment");
   }, 300_000);
 });
