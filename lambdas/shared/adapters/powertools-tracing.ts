@@ -1,3 +1,4 @@
+import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context } from "aws-lambda";
 import type { JobMetrics } from "../domain/metrics.js";
 
@@ -27,13 +28,6 @@ export function tracingPossible(env: Env): boolean {
   );
 }
 
-/**
- * The Powertools Tracer is imported only where it can trace: importing it loads the X-Ray SDK, whose
- * async hook then tracks every promise in the process (a start's MCP and SDK work makes thousands),
- * tracing on or off.
- */
-const powertools = tracingPossible(process.env) ? await import("@aws-lambda-powertools/tracer") : undefined;
-
 const NO_TRACING: FunctionTracer = {
   isTracingEnabled: () => false,
   captureAWSv3Client: (client) => client,
@@ -41,33 +35,52 @@ const NO_TRACING: FunctionTracer = {
 };
 
 /**
- * A Powertools Tracer where tracing is possible and `enabled`; a no-op elsewhere. Global HTTP and
- * fetch are left unpatched: outbound calls to receivers and integrated APIs go through the
- * address-pinning outbound module as they are, without a trace header for third parties.
+ * A Powertools Tracer where tracing is possible and `enabled`; a no-op elsewhere, which never imports
+ * the Tracer: importing it loads the X-Ray SDK, whose async hook then tracks every promise in the
+ * process (a start's MCP and SDK work makes thousands), tracing on or off. Where it traces, the
+ * Tracer is imported by the first invocation, which also instruments the clients handed in before.
+ * Global HTTP and fetch are left unpatched: outbound calls to receivers and integrated APIs go
+ * through the address-pinning outbound module as they are, without a trace header for third parties.
  */
 export function createTracer(serviceName: string, enabled: boolean): FunctionTracer {
-  if (powertools === undefined || !enabled) return NO_TRACING;
-  const tracer = new powertools.Tracer({ serviceName, enabled, captureHTTPsRequests: false });
+  if (!enabled || !tracingPossible(process.env)) return NO_TRACING;
+  let tracer: Tracer | undefined;
+  let loading: Promise<Tracer> | undefined;
+  const waiting: unknown[] = [];
+  const load = (): Promise<Tracer> => {
+    loading ??= import("@aws-lambda-powertools/tracer").then(({ Tracer: PowertoolsTracer }) => {
+      const loaded = new PowertoolsTracer({ serviceName, enabled, captureHTTPsRequests: false });
+      for (const client of waiting.splice(0)) loaded.captureAWSv3Client(client);
+      tracer = loaded;
+      return loaded;
+    });
+    return loading;
+  };
   return {
-    isTracingEnabled: () => tracer.isTracingEnabled(),
-    captureAWSv3Client: (client) => tracer.captureAWSv3Client(client),
+    isTracingEnabled: () => tracer?.isTracingEnabled() ?? true,
+    captureAWSv3Client(client) {
+      if (tracer === undefined) waiting.push(client);
+      else tracer.captureAWSv3Client(client);
+      return client;
+    },
     async traceInvocation(run) {
-      const segment = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+      const loaded = await load();
+      const segment = loaded.isTracingEnabled() ? loaded.getSegment() : undefined;
       const subsegment = segment?.addNewSubsegment("## handler");
       if (subsegment !== undefined) {
-        tracer.setSegment(subsegment);
-        tracer.annotateColdStart();
-        tracer.addServiceNameAnnotation();
+        loaded.setSegment(subsegment);
+        loaded.annotateColdStart();
+        loaded.addServiceNameAnnotation();
       }
       try {
         return await run();
       } catch (error) {
-        tracer.addErrorAsMetadata(error as Error);
+        loaded.addErrorAsMetadata(error as Error);
         throw error;
       } finally {
         if (subsegment !== undefined && segment !== undefined) {
           subsegment.close();
-          tracer.setSegment(segment);
+          loaded.setSegment(segment);
         }
       }
     },
