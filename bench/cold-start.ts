@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build, version as esbuildVersion, type Plugin } from "esbuild";
+import { build, version as esbuildVersion, type Metafile, type Plugin } from "esbuild";
+import { BUNDLE_ALIASES } from "../lib/lambda-function.js";
 import { median } from "./stats.js";
 
 /** Kept equal to the banner in lib/lambda-function.ts (checked below, reported as bannerMatchesLib). */
@@ -26,6 +27,13 @@ export interface BundleSize {
   readonly gzipBytes: number;
   /** The source map deployed beside it (sourcesContent off); Node reads it only with --enable-source-maps. */
   readonly sourceMapBytes: number;
+  /** What each package adds to the minified bundle (esbuild metafile), largest first; the project's own code as "(project)". */
+  readonly packages: readonly PackageCost[];
+}
+
+export interface PackageCost {
+  readonly name: string;
+  readonly bytes: number;
 }
 
 export interface ColdStartVariant {
@@ -99,7 +107,7 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
     ];
     for (const { name, entry, plugins } of builds) {
       const outfile = join(dir, name, "index.mjs");
-      await build({
+      const { metafile } = await build({
         entryPoints: [join(REPO_ROOT, "lambdas", entry, "handler.ts")],
         plugins,
         outfile,
@@ -109,6 +117,8 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
         target: "node22",
         mainFields: ["module", "main"],
         banner: { js: ESM_REQUIRE_BANNER },
+        alias: { ...BUNDLE_ALIASES },
+        metafile: true,
         minify: true,
         sourcemap: true,
         sourcesContent: false,
@@ -120,6 +130,7 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
         bytes: code.byteLength,
         gzipBytes: gzipSync(code).byteLength,
         sourceMapBytes: (await stat(`${outfile}.map`)).size,
+        packages: packageCosts(metafile),
       });
     }
 
@@ -164,6 +175,20 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Bytes in the output per package: node_modules/<name>/…, everything else counted as the project's code. */
+function packageCosts(metafile: Metafile): PackageCost[] {
+  const bytes = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(path)?.[1] ?? "(project)";
+      bytes.set(name, (bytes.get(name) ?? 0) + input.bytesInOutput);
+    }
+  }
+  return [...bytes.entries()]
+    .map(([name, size]) => ({ name, bytes: size }))
+    .sort((a, b) => b.bytes - a.bytes);
 }
 
 interface ChildReport {

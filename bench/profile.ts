@@ -8,6 +8,8 @@ export interface BenchProfile {
   /** The sequential series run in interleaved blocks of this size, so drift hits every series alike. */
   readonly sequentialBlock: number;
   readonly concurrentClients: number;
+  /** Clients at once in the worker-on start series. */
+  readonly workerOnClients: number;
   readonly callsPerConcurrentClient: number;
   /** Jobs per polling method in the visibility-lag measurement. */
   readonly lagSamplesPerMethod: number;
@@ -33,6 +35,7 @@ export const FULL_PROFILE: BenchProfile = {
   sequentialCalls: 500,
   sequentialBlock: 100,
   concurrentClients: 50,
+  workerOnClients: 20,
   callsPerConcurrentClient: 20,
   lagSamplesPerMethod: 10,
   throughputJobs: 1000,
@@ -52,6 +55,7 @@ export const QUICK_PROFILE: BenchProfile = {
   sequentialCalls: 100,
   sequentialBlock: 50,
   concurrentClients: 10,
+  workerOnClients: 20,
   callsPerConcurrentClient: 10,
   lagSamplesPerMethod: 3,
   throughputJobs: 200,

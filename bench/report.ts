@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { LocalCallPolicy } from "../lambdas/shared/config/config.js";
-import type { ColdStartResult } from "./cold-start.js";
+import type { BundleSize, ColdStartResult } from "./cold-start.js";
 import type { HeadOfLineCase } from "./head-of-line.js";
 import { type LargeResultsResult, largeResultsSection } from "./large-results.js";
 import { type LongJobsResult, MODEL_CHECK_SECONDS, PRICES, WORKER_MEMORY_GB } from "./long-jobs.js";
@@ -11,6 +11,27 @@ import type { ScenarioRow } from "./scenarios.js";
 import type { LatencySeries, StartLatencyResult } from "./start-latency.js";
 import type { ThroughputResult } from "./throughput.js";
 import type { LagRow } from "./visibility-lag.js";
+
+export interface PreviousColdStart {
+  readonly commit: string;
+  readonly date: string;
+  readonly bundles: Readonly<Record<string, number>>;
+  readonly importMs: Readonly<Record<string, number>>;
+}
+
+/** The cold-start figures of an earlier results file (latest.json), if it has them. */
+export function previousColdStartOf(earlier: unknown): PreviousColdStart | undefined {
+  const r = earlier as Partial<BenchResults> | undefined;
+  if (r?.coldStart === undefined || r.machine === undefined) return undefined;
+  return {
+    commit: r.machine.commit,
+    date: r.machine.date.slice(0, 10),
+    bundles: Object.fromEntries(r.coldStart.bundles.map((b) => [b.function, b.bytes])),
+    importMs: Object.fromEntries(
+      r.coldStart.variants.flatMap((v) => (v.importMs === undefined ? [] : [[v.id, v.importMs]])),
+    ),
+  };
+}
 
 export interface BenchResults {
   readonly machine: MachineInfo;
@@ -23,10 +44,15 @@ export interface BenchResults {
   /** The worker as lib/worker.ts deploys it, which the scenario and lag phases run. */
   readonly deployedWorker: { readonly concurrency: number; readonly batchSize: number };
   readonly scenarios: readonly ScenarioRow[];
+  /** Worker off: the MCP path alone beside the floor (50 clients in the concurrent series). */
   readonly startLatency: StartLatencyResult;
+  /** Worker on, as `npm start` runs it: the same series while the worker runs the jobs, 20 clients at once. */
+  readonly startLatencyWorkerOn?: StartLatencyResult;
   readonly visibilityLag: readonly LagRow[];
   readonly throughput: ThroughputResult;
   readonly coldStart: ColdStartResult;
+  /** Bundle sizes and cold imports of the run this one replaced (the committed latest.json), for comparison. */
+  readonly previousColdStart?: PreviousColdStart;
   /** The head-of-line probe on each worker setting, the earlier batching first. */
   readonly headOfLine: readonly HeadOfLineCase[];
   /** Storing and paging through a result of about 10 MB. */
@@ -58,9 +84,10 @@ export function renderMarkdown(r: BenchResults): string {
     machineSection(r.machine),
     scenarioSection(r.scenarios),
     startSection(r.startLatency),
+    ...(r.startLatencyWorkerOn ? [workerOnSection(r.startLatencyWorkerOn)] : []),
     lagSection(r.visibilityLag),
     throughputSection(r.throughput),
-    coldStartSection(r.coldStart),
+    coldStartSection(r.coldStart, r.previousColdStart),
     headOfLineSection(r.headOfLine),
     largeResultsSection(r.largeResults),
     longJobsSection(r.longJobs),
@@ -87,6 +114,7 @@ function reading(r: BenchResults): string {
     `With the async handle the first answer (the job id) comes in ${wait?.firstAnswerSeconds} s whatever the API's length, well inside a 5 s tool timeout that the blocking slow and failing calls overrun;`,
     `the 15 s result is in hand ${wait?.resultSeconds} s after the start with \`get_job waitSeconds\` (${wait?.toolCalls} tool calls) or ${poll?.resultSeconds} s with polling every 10 s (${poll?.toolCalls} calls), and a 1 s API still needs a single call (${fastAsync?.resultSeconds} s) when the start passes \`waitSeconds\`.`,
     `A start costs ${ms(st.sequential.start.latencyMs.p50)} p50 and ${ms(st.sequential.start.latencyMs.p99)} p99 against ${ms(st.sequential.floor.latencyMs.p50)} and ${ms(st.sequential.floor.latencyMs.p99)} for the bare PutItem + SendMessage on the same emulators (×${st.ratios.sequentialP50} at p50, ×${st.ratios.sequentialP99} at p99; an MCP ping alone is ${ms(st.sequential.ping.latencyMs.p50)}); with ${st.concurrent.start.clients} clients at once the ratio is ×${st.ratios.concurrentP50} at p50.`,
+    ...(r.startLatencyWorkerOn ? [workerOnReading(r.startLatencyWorkerOn)] : []),
     `A finished job is seen ${lag("wait")} s later (median) with \`waitSeconds\`, ${lag("poll-1s")} s with 1 s polling and ${lag("poll-10s")} s with 10 s polling.`,
     `${tp.jobs} jobs of ${tp.jobSeconds} s at worker concurrency ${tp.workerConcurrency} (${tp.pollers} invocations at once, ${perInvocation(tp.batchSize)}) took ${secs(tp.wallMs)} s against an ideal ${secs(tp.idealMs)} s (×${tp.wallOverIdeal}), with ${tp.lost} lost.`,
     `The MCP bundle is ${kib(mcpBundle?.bytes)} minified (${kib(mcpBundle?.gzipBytes)} gzip); a fresh process imports it in ${mcpCold?.importMs} ms and answers its first \`initialize\` ${mcpCold?.firstRequestMs} ms later (median), ${r.coldStart.mcpOverNodeMs} ms over an empty node process.`,
@@ -165,15 +193,54 @@ function scenarioSection(rows: readonly ScenarioRow[]): string {
 }
 
 function startSection(s: StartLatencyResult): string {
-  const line = (series: LatencySeries, extra = ""): string => {
-    const l = series.latencyMs;
-    return `| ${series.label} | ${l.n} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.max)} |${extra}`;
-  };
   return [
     "## 2. Start latency",
     "",
     "`start_slow_api` round trips through the MCP client, the local Function URL, the MCP handler, DynamoDB Local and the SQS emulator, beside the floor: the same PutItem and SendMessage sent with the SDK to the same emulators. Sequential series run in interleaved blocks; the worker is off so nothing else competes for the cores.",
     "",
+    ...latencyTables(s),
+  ].join("\n");
+}
+
+/** The worker-on targets: start p50 and p99 within 1.5× the floor, and 20 clients' p99 too. */
+const WORKER_ON_TARGET = 1.5;
+
+function workerOnVerdict(s: StartLatencyResult): string {
+  const checks = [
+    ["one client p50", s.ratios.sequentialP50],
+    ["one client p99", s.ratios.sequentialP99],
+    [`${s.concurrent.start.clients} clients p99`, s.ratios.concurrentP99],
+  ] as const;
+  return checks
+    .map(
+      ([what, ratio]) =>
+        `${what} ×${ratio} (${ratio <= WORKER_ON_TARGET ? "within" : "over"} ×${WORKER_ON_TARGET})`,
+    )
+    .join(", ");
+}
+
+function workerOnReading(s: StartLatencyResult): string {
+  return `With the worker running beside it (as \`npm start\` runs), a start costs ${ms(s.sequential.start.latencyMs.p50)} p50 and ${ms(s.sequential.start.latencyMs.p99)} p99 against the floor's ${ms(s.sequential.floor.latencyMs.p50)} and ${ms(s.sequential.floor.latencyMs.p99)} in the same run: ${workerOnVerdict(s)}.`;
+}
+
+function workerOnSection(s: StartLatencyResult): string {
+  return [
+    "## 2b. Start latency with the worker on",
+    "",
+    `The same series while the local stack's worker runs (its SQS pollers and handlers in the same process, as \`npm start\` runs them), taking the ${s.startArgs.delaySeconds} s jobs the starts queue, the floor's included; ${s.concurrent.start.clients} clients at once in the concurrent series. \`get_job\` reads a job the worker has finished.`,
+    "",
+    ...latencyTables(s),
+    `Targets (×${WORKER_ON_TARGET} the floor): ${workerOnVerdict(s)}.`,
+    "",
+  ].join("\n");
+}
+
+function latencyTables(s: StartLatencyResult): string[] {
+  const line = (series: LatencySeries, extra = ""): string => {
+    const l = series.latencyMs;
+    return `| ${series.label} | ${l.n} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.max)} |${extra}`;
+  };
+  return [
     "| Series | n | p50 | p95 | p99 | max |",
     "|---|---|---|---|---|---|",
     line(s.sequential.start),
@@ -190,7 +257,7 @@ function startSection(s: StartLatencyResult): string {
     "",
     `Our own overhead at p50 (one client): ${ms(s.overheadP50Ms)}. Concurrent throughput: ${s.concurrent.start.perSecond} starts/s through MCP against ${s.concurrent.floor.perSecond}/s for the floor (${s.concurrent.start.calls} calls each).`,
     "",
-  ].join("\n");
+  ];
 }
 
 function lagSection(rows: readonly LagRow[]): string {
@@ -237,26 +304,41 @@ function throughputSection(t: ThroughputResult): string {
   ].join("\n");
 }
 
-function coldStartSection(c: ColdStartResult): string {
+function coldStartSection(c: ColdStartResult, previous: PreviousColdStart | undefined): string {
+  const before = previous ? ` (${previous.date}, \`${previous.commit}\`)` : "";
+  const was = (value: number | undefined, unit: (v: number) => string): string =>
+    value === undefined ? "—" : unit(value);
+  const shown = ["mcp-one-sdk", "mcp"];
+  const costs = shown.map((id) => c.bundles.find((b) => b.function === id));
+  const names = [...new Set(costs.flatMap((b) => (b?.packages ?? []).slice(0, 20).map((p) => p.name)))];
+  const costOf = (bundle: BundleSize | undefined, name: string): string =>
+    kib(bundle?.packages.find((p) => p.name === name)?.bytes);
   return [
     "## 5. Cold start",
     "",
-    `Each handler bundled as the CDK bundles it (esbuild ${c.esbuildVersion}: ESM, minified, target node22, the same \`require\` banner${c.bannerMatchesLib ? ", checked against lib/lambda-function.ts" : " — **the banner no longer matches lib/lambda-function.ts**"}, AWS SDK bundled, source map beside it).`,
+    `Each handler bundled as the CDK bundles it (esbuild ${c.esbuildVersion}: ESM, minified, target node22, the same \`require\` banner${c.bannerMatchesLib ? ", checked against lib/lambda-function.ts" : " — **the banner no longer matches lib/lambda-function.ts**"}, the same aliases, AWS SDK bundled, source map beside it). *Before* is the run this file replaced${before}.`,
     "",
-    "| Function | Bundle | gzip | Source map |",
-    "|---|---|---|---|",
+    "| Function | Bundle | before | gzip | Source map |",
+    "|---|---|---|---|---|",
     ...c.bundles.map(
-      (b) => `| ${b.function} | ${kib(b.bytes)} | ${kib(b.gzipBytes)} | ${kib(b.sourceMapBytes)} |`,
+      (b) =>
+        `| ${b.function} | ${kib(b.bytes)} | ${was(previous?.bundles[b.function], kib)} | ${kib(b.gzipBytes)} | ${kib(b.sourceMapBytes)} |`,
     ),
     "",
     "Fresh node processes (medians; variants interleaved). *Process* is spawn to exit, node's own start included; *import* and *first request* are timed inside the process.",
     "",
-    "| Variant | Runs | Process | Import | First request |",
-    "|---|---|---|---|---|",
+    "| Variant | Runs | Process | Import | Import before | First request |",
+    "|---|---|---|---|---|---|",
     ...c.variants.map(
       (v) =>
-        `| ${v.label} | ${v.runs} | ${v.processMs} ms | ${v.importMs !== undefined ? `${v.importMs} ms` : "—"} | ${v.firstRequestMs !== undefined ? `${v.firstRequestMs} ms` : "—"} |`,
+        `| ${v.label} | ${v.runs} | ${v.processMs} ms | ${v.importMs !== undefined ? `${v.importMs} ms` : "—"} | ${was(previous?.importMs[v.id], (x) => `${x} ms`)} | ${v.firstRequestMs !== undefined ? `${v.firstRequestMs} ms` : "—"} |`,
     ),
+    "",
+    "What each package adds to the MCP bundle, minified (esbuild metafile; the largest 20 of either bundle):",
+    "",
+    `| Package | ${shown.join(" | ")} |`,
+    `|---|${shown.map(() => "---").join("|")}|`,
+    ...names.map((name) => `| ${name} | ${costs.map((b) => costOf(b, name)).join(" | ")} |`),
     "",
     `The MCP handler's cold start adds ${c.mcpOverNodeMs} ms to an empty node process. Lambda adds its own sandbox start, and runs Node 22 on arm64; these figures are Node ${process.versions.node} on this machine.`,
     "",
@@ -290,7 +372,7 @@ function methodSection(r: BenchResults): string {
   return [
     "## Method",
     "",
-    "- Everything runs on this machine over loopback: DynamoDB Local (java) and fauxqs, the deployed handlers behind a local Function URL server, the worker fed by an SQS poller that plays the Lambda event source, and MCP SDK `Client`s over Streamable HTTP, all in one node process except java. On AWS the MCP function and the worker run in separate sandboxes; here they share two cores, which is why the start-latency phase runs without a worker.",
+    "- Everything runs on this machine over loopback: DynamoDB Local (java) and fauxqs, the deployed handlers behind a local Function URL server, the worker fed by an SQS poller that plays the Lambda event source, and MCP SDK `Client`s over Streamable HTTP, all in one node process except java. On AWS the MCP function and the worker run in separate sandboxes; here they share two cores, which is why start latency is measured twice: without a worker (section 2) and with it (section 2b).",
     `- Settings are the deployed defaults (auth \`none\`, no per-caller limits; the scenario and lag phases run the worker as deployed: ${r.deployedWorker.concurrency} invocations at once, ${perInvocation(r.deployedWorker.batchSize)}). Each phase gets its own table and queues on the shared emulators.`,
     `- Phases: ${phases}.`,
     `- Errors the handlers logged: ${r.handlerErrors.length === 0 ? "none" : r.handlerErrors.join("; ")}.`,

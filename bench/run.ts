@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY } from "../lambdas/shared/config/functions.js";
 import { type Emulators, startEmulators } from "../local/emulators.js";
@@ -9,10 +10,10 @@ import { measureLargeResults } from "./large-results.js";
 import { measureLongJobs } from "./long-jobs.js";
 import { machineInfo } from "./machine.js";
 import { FULL_PROFILE, QUICK_PROFILE } from "./profile.js";
-import { writeReport } from "./report.js";
+import { previousColdStartOf, writeReport } from "./report.js";
 import { runScenarios } from "./scenarios.js";
 import { type BenchStack, benchCallPolicy, startBenchStack } from "./stack.js";
-import { measureStartLatency } from "./start-latency.js";
+import { measureStartLatency, WORKER_OFF, WORKER_ON } from "./start-latency.js";
 import { measureThroughput } from "./throughput.js";
 import { measureVisibilityLag } from "./visibility-lag.js";
 
@@ -135,7 +136,20 @@ async function main(): Promise<void> {
     emulators,
     { prefix: "bench-start", workerConcurrency: 0, workerBatchSize: WORKER_BATCH_SIZE },
     handlerErrors,
-    (stack) => phase("start latency", () => measureStartLatency(stack, profile)),
+    (stack) =>
+      phase("start latency", () =>
+        measureStartLatency(stack, profile, { ...WORKER_OFF, concurrentClients: profile.concurrentClients }),
+      ),
+  );
+
+  const startLatencyWorkerOn = await withStack(
+    emulators,
+    { prefix: "bench-start-worker", ...DEPLOYED_WORKER },
+    handlerErrors,
+    (stack) =>
+      phase("start latency, worker on", () =>
+        measureStartLatency(stack, profile, { ...WORKER_ON, concurrentClients: profile.workerOnClients }),
+      ),
   );
 
   const throughput = await withStack(
@@ -198,8 +212,12 @@ async function main(): Promise<void> {
   );
 
   await cleanUp();
+  const base = quick ? "latest-quick" : "latest";
+  const previousColdStart = previousColdStartOf(
+    await readFile(`${RESULTS_DIR}${base}.json`, "utf8").then(JSON.parse, () => undefined),
+  );
   const wallSeconds = Number(((performance.now() - runStarted) / 1000).toFixed(1));
-  const written = await writeReport(RESULTS_DIR, quick ? "latest-quick" : "latest", {
+  const written = await writeReport(RESULTS_DIR, base, {
     machine,
     profile,
     callPolicy,
@@ -208,9 +226,11 @@ async function main(): Promise<void> {
     deployedWorker: { concurrency: WORKER_MAX_CONCURRENCY, batchSize: WORKER_BATCH_SIZE },
     scenarios,
     startLatency,
+    startLatencyWorkerOn,
     visibilityLag,
     throughput,
     coldStart,
+    ...(previousColdStart ? { previousColdStart } : {}),
     headOfLine,
     largeResults,
     longJobs,

@@ -4,7 +4,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { z } from "zod";
+import * as z from "zod";
 import { callTool, connectClient, type ToolAnswer } from "../cli/mcp-client.js";
 import { generateWebhookSecret } from "../lambdas/shared/adapters/standard-webhooks.js";
 import { type JobRow, JobRowSchema } from "../lambdas/shared/domain/job.js";

@@ -22,6 +22,10 @@ export interface ConcurrentSeries extends LatencySeries {
 }
 
 export interface StartLatencyResult {
+  /** Whether the worker ran beside the starts, taking and running the jobs they queued. */
+  readonly workerOn: boolean;
+  /** The start_slow_api input: with the worker on, short jobs keep it working throughout. */
+  readonly startArgs: StartArgs;
   readonly sequential: {
     readonly start: LatencySeries;
     readonly floor: LatencySeries;
@@ -42,24 +46,47 @@ export interface StartLatencyResult {
 
 const WARMUP_CALLS = 20;
 
-const START_ARGS = { query: "start latency", delaySeconds: 15 };
+/** A type, not an interface: it is passed on as the tool call's arguments record. */
+export type StartArgs = { readonly query: string; readonly delaySeconds: number };
+
+export interface StartLatencyOptions {
+  /** The stack's worker runs (as `npm start` runs it): its pollers and jobs share the process. */
+  readonly workerOn: boolean;
+  readonly startArgs: StartArgs;
+  readonly concurrentClients: number;
+}
+
+/** Worker off: the jobs stay queued and nothing else competes for the two cores. */
+export const WORKER_OFF: Omit<StartLatencyOptions, "concurrentClients"> = {
+  workerOn: false,
+  startArgs: { query: "start latency", delaySeconds: 15 },
+};
+
+/** Worker on: 1 s jobs, so the worker claims, runs and completes jobs all through the measurement. */
+export const WORKER_ON: Omit<StartLatencyOptions, "concurrentClients"> = {
+  workerOn: true,
+  startArgs: { query: "start latency", delaySeconds: 1 },
+};
 
 /**
  * start_slow_api round trips through the whole MCP path, against the floor: the same PutItem and
- * SendMessage with the SDK straight to the same emulators. The stack runs no worker, so the jobs stay
- * queued and nothing else competes for the two cores (on AWS the worker runs in other sandboxes).
+ * SendMessage with the SDK straight to the same emulators, in the same process, interleaved with
+ * ours. With the worker off the jobs stay queued (on AWS the worker runs in other sandboxes); with
+ * it on, the local stack's pollers take them as `npm start` does, competing for the same cores.
  */
 export async function measureStartLatency(
   stack: BenchStack,
   profile: BenchProfile,
+  options: StartLatencyOptions,
 ): Promise<StartLatencyResult> {
-  const floor = floorOperation(stack);
+  const startArgs = options.startArgs;
+  const floor = floorOperation(stack, startArgs);
   const client = await connectClient(stack.mcpUrl);
   try {
     const start = (mcp: Client) => async (): Promise<void> => {
-      await callForJob(mcp, "start_slow_api", START_ARGS);
+      await callForJob(mcp, "start_slow_api", startArgs);
     };
-    const someJob = await callForJob(client, "start_slow_api", START_ARGS);
+    const someJob = await callForJob(client, "start_slow_api", startArgs);
     const operations = {
       start: start(client),
       floor,
@@ -87,7 +114,7 @@ export async function measureStartLatency(
       samples.getJob.push(...(await timeSequential(operations.getJob, size)));
     }
 
-    const clients = await connectClients(stack.mcpUrl, profile.concurrentClients);
+    const clients = await connectClients(stack.mcpUrl, options.concurrentClients);
     let concurrentStart: ConcurrentSeries;
     try {
       concurrentStart = await timeConcurrent(
@@ -100,7 +127,7 @@ export async function measureStartLatency(
     }
     const concurrentFloor = await timeConcurrent(
       "floor: PutItem + SendMessage, concurrent",
-      Array.from({ length: profile.concurrentClients }, () => floor),
+      Array.from({ length: options.concurrentClients }, () => floor),
       profile.callsPerConcurrentClient,
     );
 
@@ -111,6 +138,8 @@ export async function measureStartLatency(
       getJob: series("get_job (one consistent GetItem)", samples.getJob),
     };
     return {
+      workerOn: options.workerOn,
+      startArgs,
       sequential,
       concurrent: { start: concurrentStart, floor: concurrentFloor },
       ratios: {
@@ -127,7 +156,7 @@ export async function measureStartLatency(
 }
 
 /** The least a start can cost: the row and the message, written with the SDK and nothing around them. */
-function floorOperation(stack: BenchStack): () => Promise<void> {
+function floorOperation(stack: BenchStack, startArgs: StartArgs): () => Promise<void> {
   const { dynamo, sqs } = localAwsClients(stack.endpoints);
   const { tableName, queueUrl } = stack.resources;
   return async () => {
@@ -142,7 +171,7 @@ function floorOperation(stack: BenchStack): () => Promise<void> {
           owner: { S: "floor" },
           activeOwner: { S: "floor" },
           status: { S: "queued" },
-          inputJson: { S: JSON.stringify(START_ARGS) },
+          inputJson: { S: JSON.stringify(startArgs) },
           inputHash: { S: "0".repeat(64) },
           attempt: { N: "0" },
           maxAttempts: { N: "3" },

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { rename, rm, writeFile } from "node:fs/promises";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod";
 import type { CommandContext } from "./command-context.js";
 import { CliError, EXIT } from "./errors.js";
 import { CliJobSchema } from "./job.js";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod";
 import { JOB_STATUSES } from "../lambdas/shared/domain/job.js";
 import type { CommandContext } from "./command-context.js";
 import { CliError } from "./errors.js";

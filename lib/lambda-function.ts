@@ -72,6 +72,24 @@ export function lockFileOf(projectRoot: string): string {
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
+/**
+ * Packages replaced by a stand-in in every bundle (esbuild aliases): code a function imports but never
+ * runs in Lambda. Ajv is built by the MCP SDK's server only to check form-elicitation answers, which
+ * this server never requests; the SDK's nested STS, SSO and sign-in clients serve only credential
+ * sources that come after the environment, where Lambda puts a function's credentials
+ * (lambdas/shared/bundle-stubs/).
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  ajv: lambdaSource("shared/bundle-stubs/ajv"),
+  "ajv-formats": lambdaSource("shared/bundle-stubs/ajv-formats"),
+  ...Object.fromEntries(
+    ["sts", "sso", "sso-oidc", "signin"].map((client) => [
+      `@aws-sdk/nested-clients/${client}`,
+      lambdaSource("shared/bundle-stubs/nested-clients"),
+    ]),
+  ),
+};
+
 /** How a function is observed: its traces and where its job metrics go. */
 export interface FunctionTelemetry {
   /**
@@ -190,6 +208,9 @@ export class ServiceFunction extends NodejsFunction {
         sourcesContent: false,
         // The SDK version the code is tested with, not whatever the runtime happens to ship.
         bundleAwsSDK: true,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE_ALIASES).map(([name, path]) => [`--alias:${name}`, path]),
+        ),
         forceDockerBundling: false,
         ...(props.bundledFiles ? { commandHooks: copyInto(props.bundledFiles) } : {}),
       },

@@ -759,6 +759,30 @@ export function describeJobStoreContract(adapter: string, setup: () => Promise<J
         // A raised limit applies at once.
         expect(await clocked.tryRecordStart(owner, 3)).toBe(true);
       });
+
+      it("releaseStart gives back one start counted in the minute it names, never below zero", async () => {
+        const minuteStart = Math.floor(Date.now() / 60_000) * 60_000;
+        const clocked = storeWith(new FrozenClock(minuteStart + 30_000));
+        const owner = uniqueOwner();
+        const earlier = minuteStart - 60_000 + 10_000;
+
+        // Counted in the minute of atMs, not in the clock's.
+        expect(await clocked.tryRecordStart(owner, 1, earlier)).toBe(true);
+        expect(await clocked.tryRecordStart(owner, 1, earlier)).toBe(false);
+        expect(await clocked.tryRecordStart(owner, 1)).toBe(true);
+        expect(await clocked.tryRecordStart(owner, 1)).toBe(false);
+
+        await clocked.releaseStart(owner, earlier + 40_000);
+        expect(await clocked.tryRecordStart(owner, 1, earlier)).toBe(true);
+        // The current minute was left alone.
+        expect(await clocked.tryRecordStart(owner, 1)).toBe(false);
+
+        // Nothing to give back: no counter is made and none goes below zero.
+        const other = uniqueOwner();
+        await clocked.releaseStart(other, minuteStart + 1_000);
+        expect(await clocked.tryRecordStart(other, 1)).toBe(true);
+        expect(await clocked.tryRecordStart(other, 1)).toBe(false);
+      });
     });
   });
 }

@@ -83,8 +83,19 @@ describe("npx cdk synth", () => {
       const bundle = join(outdir, String(asset), "index.mjs");
       expect(existsSync(bundle)).toBe(true);
       expect(existsSync(`${bundle}.map`)).toBe(true);
+      const code = readFileSync(bundle, "utf8");
       // The ESM bundle defines `require` for CommonJS dependencies.
-      expect(readFileSync(bundle, "utf8").slice(0, 200)).toContain("createRequire");
+      expect(code.slice(0, 200)).toContain("createRequire");
+      // No YAML parser is bundled: functions read the JSON documents synth staged.
+      expect(code).not.toContain("YAMLParseError");
     }
+    const bundles = functions.map((fn) =>
+      readFileSync(join(outdir, String(fn.Metadata?.["aws:asset:path"]), "index.mjs"), "utf8"),
+    );
+    // The MCP SDK's Ajv package is replaced by its stand-in (BUNDLE_ALIASES).
+    expect(bundles.some((code) => code.includes("(Ajv) is not bundled in this function"))).toBe(true);
+    // So are the SDK's nested STS/SSO clients, in every function: Lambda's credentials are in the environment.
+    for (const code of bundles)
+      expect(code).toContain("it reads the credentials Lambda puts in its environment");
   }, 300_000);
 });

@@ -76,7 +76,7 @@ const USER_FILES: Record<string, string> = {
     2,
   ),
   "src/job-types.ts": `import { defineJobType, ExternalApiError, type JobType } from "mcp-async-jobs/runtime";
-import { z } from "zod";
+import * as z from "zod";
 
 export const shout = defineJobType({
   name: "shout",

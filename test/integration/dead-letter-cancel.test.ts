@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { JobState } from "../../lambdas/shared/jobs/job-type.js";
 import { defineJobType } from "../../lambdas/shared/jobs/job-type.js";

@@ -1,7 +1,7 @@
 import { DeleteMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
 import type { JobMessage } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";

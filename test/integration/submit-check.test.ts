@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
 import type { JobMessage, JobRow } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";

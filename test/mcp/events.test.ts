@@ -3,7 +3,7 @@ import type { Client as ModernClient } from "@modelcontextprotocol/client";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { DynamoSubscriptionStore } from "../../lambdas/shared/adapters/dynamo-subscription-store.js";
 import { generateWebhookSecret } from "../../lambdas/shared/adapters/standard-webhooks.js";
 import { API_KEY_PRINCIPAL_PREFIX } from "../../lambdas/shared/auth/api-key-authenticator.js";

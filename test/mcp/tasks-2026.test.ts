@@ -8,7 +8,7 @@ import {
   UpdateTaskResultV2Schema,
 } from "@modelcontextprotocol/ext-tasks/core/v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { z } from "zod";
+import type * as z from "zod";
 import type { JobView } from "../../lambdas/shared/domain/job.js";
 import type { LocalStack } from "../../local/local-stack.js";
 import { connectModernClient, exactly, postModern } from "../support/mcp-2026.js";

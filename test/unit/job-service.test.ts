@@ -10,7 +10,7 @@ import {
 } from "../../lambdas/shared/domain/errors.js";
 import { type JobMessage, JobRowSchema } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
-import type { Clock, JobQueue } from "../../lambdas/shared/domain/ports.js";
+import type { CallerQuotaStore, Clock, JobQueue } from "../../lambdas/shared/domain/ports.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { CallbackTargets } from "../../lambdas/shared/usecases/callback-targets.js";
 import { type CallerLimits, JobService } from "../../lambdas/shared/usecases/job-service.js";
@@ -163,6 +163,62 @@ describe("caller limits", () => {
     await expect(service.start({ owner, jobType: slowApi, input })).resolves.toMatchObject({
       status: "queued",
     });
+  });
+
+  it("ask both limits at once, in one round trip, before anything is sent", async () => {
+    const clock = new TestClock();
+    const store = new MemoryJobStore({ clock });
+    const queue = new FakeQueue();
+    const asked: string[] = [];
+    let answer = (): void => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const quotas: CallerQuotaStore = {
+      async countActive(owner, atMost) {
+        asked.push("countActive");
+        await answered;
+        return store.countActive(owner, atMost);
+      },
+      async tryRecordStart(owner, limit, atMs) {
+        asked.push("tryRecordStart");
+        await answered;
+        return store.tryRecordStart(owner, limit, atMs);
+      },
+      releaseStart: (owner, atMs) => store.releaseStart(owner, atMs),
+    };
+    const service = new JobService({
+      store,
+      quotas,
+      queue,
+      clock,
+      log: silentLog,
+      jobTtlSeconds: TTL_SECONDS,
+      limits: { maxActiveJobs: 5, maxStartsPerMinute: 5 },
+    });
+    const starting = service.start({ owner: uniqueOwner(), jobType: slowApi, input });
+    // Both questions are out while neither has been answered.
+    await vi.waitFor(() => expect([...asked].sort()).toEqual(["countActive", "tryRecordStart"]));
+    expect(queue.sent).toHaveLength(0);
+    answer();
+    await expect(starting).resolves.toMatchObject({ status: "queued" });
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it("give back the minute's start of a start the active limit refused", async () => {
+    const clock = new FrozenClock(Date.UTC(2026, 0, 1, 12, 0, 5));
+    const { service, queue, owner } = serviceWith({
+      clock,
+      limits: { maxActiveJobs: 1, maxStartsPerMinute: 2 },
+    });
+    const first = await service.start({ owner, jobType: slowApi, input });
+    await expect(service.start({ owner, jobType: slowApi, input })).rejects.toThrow(/Too many active jobs/);
+    await service.cancel(owner, first.id);
+    // Two starts this minute: the refused one did not count.
+    await expect(service.start({ owner, jobType: slowApi, input })).resolves.toMatchObject({
+      status: "queued",
+    });
+    expect(queue.sent).toHaveLength(2);
   });
 
   it("do not count an idempotent repeat as a new start", async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { formatPreviews, previewIntegrations } from "../../lambdas/shared/integrations/describe.js";
 import {
   type CompiledIntegration,

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { MemoryJobStore } from "../../lambdas/shared/adapters/memory-job-store.js";
 import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
 import type { JobRow } from "../../lambdas/shared/domain/job.js";

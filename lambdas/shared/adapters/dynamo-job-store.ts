@@ -611,14 +611,13 @@ export class DynamoJobStore implements JobStore {
     return Math.min(count, atMost);
   }
 
-  async tryRecordStart(owner: string, limit: number): Promise<boolean> {
-    const now = this.clock.now();
-    const minute = Math.floor(now / 60_000);
+  async tryRecordStart(owner: string, limit: number, atMs?: number): Promise<boolean> {
+    const minute = Math.floor((atMs ?? this.clock.now()) / 60_000);
     try {
       await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [JOB_TABLE.partitionKey]: `starts#${ownerDigest(owner)}#${minute}` },
+          Key: { [JOB_TABLE.partitionKey]: startsCounterId(owner, minute) },
           UpdateExpression: "ADD #starts :one SET #expiresAt = :expiresAt",
           ConditionExpression: "attribute_not_exists(#starts) OR #starts < :limit",
           ExpressionAttributeNames: { "#starts": "starts", "#expiresAt": JOB_TABLE.ttlAttribute },
@@ -629,6 +628,24 @@ export class DynamoJobStore implements JobStore {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
+    }
+  }
+
+  async releaseStart(owner: string, atMs: number): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [JOB_TABLE.partitionKey]: startsCounterId(owner, Math.floor(atMs / 60_000)) },
+          UpdateExpression: "ADD #starts :minusOne",
+          // Never below zero, and never a counter where none was.
+          ConditionExpression: "#starts > :zero",
+          ExpressionAttributeNames: { "#starts": "starts" },
+          ExpressionAttributeValues: { ":minusOne": -1, ":zero": 0 },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 
@@ -775,4 +792,9 @@ function ownerDigest(owner: string): string {
 
 function idempotencyRecordId(owner: string, key: string): string {
   return `idempotency#${sha256(JSON.stringify([owner, key]), "base64url")}`;
+}
+
+/** The owner's per-minute start counter: a helper row, not a job. */
+function startsCounterId(owner: string, minute: number): string {
+  return `starts#${ownerDigest(owner)}#${minute}`;
 }

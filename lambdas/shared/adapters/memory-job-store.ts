@@ -342,8 +342,8 @@ export class MemoryJobStore implements JobStore {
     return Math.min(count, atMost);
   }
 
-  async tryRecordStart(owner: string, limit: number): Promise<boolean> {
-    const minute = Math.floor(this.clock.now() / 60_000);
+  async tryRecordStart(owner: string, limit: number, atMs?: number): Promise<boolean> {
+    const minute = Math.floor((atMs ?? this.clock.now()) / 60_000);
     // Past minutes never count again (DynamoDB's TTL deletes their counters).
     for (const key of this.tables.starts.keys()) {
       if (Number(key.slice(key.lastIndexOf("#") + 1)) < minute - 1) this.tables.starts.delete(key);
@@ -353,6 +353,12 @@ export class MemoryJobStore implements JobStore {
     if (starts >= limit) return false;
     this.tables.starts.set(key, starts + 1);
     return true;
+  }
+
+  async releaseStart(owner: string, atMs: number): Promise<void> {
+    const key = `${JSON.stringify(owner)}#${Math.floor(atMs / 60_000)}`;
+    const starts = this.tables.starts.get(key) ?? 0;
+    if (starts > 0) this.tables.starts.set(key, starts - 1);
   }
 
   /** Ends the run that owns the job, writing its result or error beside the final status. */

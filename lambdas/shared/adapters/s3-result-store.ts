@@ -1,5 +1,4 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { ResultReader, ResultWriter } from "../domain/results.js";
 
 export interface S3ResultStoreOptions {
@@ -33,7 +32,9 @@ export class S3ResultStore implements ResultWriter, ResultReader {
     return Body.transformToByteArray();
   }
 
-  presignGet(key: string, expiresInSeconds: number): Promise<string> {
+  /** The presigner is loaded by the first answer that links a stored result, not at cold start. */
+  async presignGet(key: string, expiresInSeconds: number): Promise<string> {
+    const { getSignedUrl } = await import("@aws-sdk/s3-request-presigner");
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucketName, Key: key }), {
       expiresIn: expiresInSeconds,
     });

@@ -1,5 +1,6 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ConfigError } from "../config/env-reader.js";
+import { type AwsCaller, awsClientOptions } from "./aws-call-policy.js";
 
 /** Reads a secret's string value: all that API keys, integrations and webhooks need from Secrets Manager. */
 export type SecretReader = (secretId: string) => Promise<string>;
@@ -12,4 +13,9 @@ export function secretsManagerReader(client: SecretsManagerClient): SecretReader
     }
     return SecretString;
   };
+}
+
+/** A reader over a new client with `caller`'s timeouts and retries. */
+export function newSecretsManagerReader(caller: AwsCaller): SecretReader {
+  return secretsManagerReader(new SecretsManagerClient(awsClientOptions(caller)));
 }

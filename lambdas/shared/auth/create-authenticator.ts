@@ -1,12 +1,9 @@
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { awsClientOptions } from "../adapters/aws-call-policy.js";
-import { type SecretReader, secretsManagerReader } from "../adapters/secrets-manager.js";
+import type { SecretReader } from "../adapters/secrets-manager.js";
 import type { McpConfig } from "../config/config.js";
 import { ENV } from "../config/env-names.js";
 import { type Log, silentLog } from "../domain/logger.js";
 import { apiKeyAuthenticator, parseApiKeyList } from "./api-key-authenticator.js";
 import { type Authenticator, noAuthentication } from "./authenticator.js";
-import { jwtAuthenticator } from "./jwt-authenticator.js";
 import { loadApiKeysFromSecret } from "./secret-api-keys.js";
 
 export interface AuthenticatorDeps {
@@ -17,7 +14,11 @@ export interface AuthenticatorDeps {
   readonly fetch?: typeof fetch;
 }
 
-/** Builds the authenticator AUTH_MODE names. Runs once at cold start, so bad settings fail at once. */
+/**
+ * Builds the authenticator AUTH_MODE names. Runs once at cold start, so bad settings fail at once.
+ * Each mode loads only its own parts: JWT verification (jose) and the Secrets Manager client are
+ * imported by the modes that use them.
+ */
 export async function createAuthenticator(
   config: McpConfig,
   deps: AuthenticatorDeps = {},
@@ -31,13 +32,19 @@ export async function createAuthenticator(
       if (auth.apiKeys !== undefined) {
         return apiKeyAuthenticator(parseApiKeyList(auth.apiKeys, ENV.apiKeys), { source: ENV.apiKeys, log });
       }
-      const read = deps.readSecret ?? secretsManagerReader(new SecretsManagerClient(awsClientOptions("mcp")));
+      const read = deps.readSecret ?? (await defaultSecretReader());
       const entries = await loadApiKeysFromSecret(auth.apiKeysSecretArn, read);
       return apiKeyAuthenticator(entries, { source: "The API key secret", log });
     }
     case "jwt": {
       const { mode: _mode, ...settings } = auth;
+      const { jwtAuthenticator } = await import("./jwt-authenticator.js");
       return jwtAuthenticator({ settings, log, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
     }
   }
+}
+
+async function defaultSecretReader(): Promise<SecretReader> {
+  const { newSecretsManagerReader } = await import("../adapters/secrets-manager.js");
+  return newSecretsManagerReader("mcp");
 }

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { JOB_TTL_SECONDS } from "../domain/job.js";
 import { isHttpsOrLoopbackUrl } from "../domain/loopback.js";
 import { DEFAULT_BATCH_API_CHECK_SECONDS } from "../jobs/demo-contract.js";

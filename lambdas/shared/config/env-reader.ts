@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Config is parsed once at cold start, so a bad value fails at once and names the variable. */
 export class ConfigError extends Error {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ENV } from "./env-names.js";
 
 /** The CloudWatch namespace of the job metrics unless POWERTOOLS_METRICS_NAMESPACE names another. */

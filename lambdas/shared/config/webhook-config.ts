@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { webhookKeyError } from "../domain/webhook-secret.js";
 import { ENV } from "./env-names.js";
 import { ConfigError, type Env, type EnvConfig, flag, integer, readEnv } from "./env-reader.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** How a job failed, as its row, get_job and every other view carry it. */
 export const JobErrorSchema = z.object({

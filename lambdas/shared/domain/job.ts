@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { JobErrorSchema } from "./errors.js";
 import { NotificationTargetSchema, NotificationViewSchema, toNotificationView } from "./notifications.js";
 import { ResultRefSchema } from "./results.js";

@@ -178,8 +178,13 @@ export interface JobRunStore extends JobLookup, OpenJobFailer {
 export interface CallerQuotaStore {
   /** Queued and running jobs of this owner that have not expired, up to `atMost`. */
   countActive(owner: string, atMost: number): Promise<number>;
-  /** Counts one start in the owner's current minute unless `limit` starts are counted already. */
-  tryRecordStart(owner: string, limit: number): Promise<boolean>;
+  /**
+   * Counts one start in the owner's calendar minute of `atMs` (default: now) unless `limit` starts
+   * are counted there already.
+   */
+  tryRecordStart(owner: string, limit: number, atMs?: number): Promise<boolean>;
+  /** Takes back one start counted in the minute of `atMs`: a start that another check refused. */
+  releaseStart(owner: string, atMs: number): Promise<void>;
 }
 
 /** Every port over the job table: what an adapter implements and the wiring hands out. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Every stored result lives under this prefix; the functions' S3 grants name it and nothing else. */
 export const RESULT_KEY_PREFIX = "results/";

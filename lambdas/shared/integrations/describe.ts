@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { CompiledIntegration } from "./load.js";
 
 /** What an agent will see of one integration, and how the server will call it. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The integrations file: each entry wraps one HTTP API as a `start_<name>` tool. This schema is the

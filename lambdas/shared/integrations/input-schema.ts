@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** A JSON Schema keyword or value this converter cannot enforce; `field` is where it sits. */
 export class UnsupportedSchemaError extends Error {

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { ExternalApiError } from "../domain/errors.js";
 import type { CheckOutcome, JobState, RunContext, RunJobType, SubmitCheckJobType } from "../jobs/job-type.js";
 import { type OutboundPolicy, type OutboundResponse, sendOutbound } from "../outbound/outbound.js";

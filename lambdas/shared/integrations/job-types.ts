@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { SecretReader } from "../adapters/secrets-manager.js";
 import { ENV, SECRET_ENV_PREFIX } from "../config/env-names.js";
 import { ConfigError, optionalText, readEnv } from "../config/env-reader.js";

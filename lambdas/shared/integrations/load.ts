@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { JobType } from "../jobs/job-type.js";
 import { type Integration, IntegrationSchema, OpenApiImportSchema } from "./file-schema.js";
 import { inputSchemaToZod, UnsupportedSchemaError } from "./input-schema.js";

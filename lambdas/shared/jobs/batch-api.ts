@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ExternalApiError } from "../domain/errors.js";
 import { query } from "./common.js";
 import { DEFAULT_BATCH_API_CHECK_SECONDS } from "./demo-contract.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { delaySeconds, query, simulateCall } from "./common.js";
 import { defineJobType } from "./job-type.js";
 

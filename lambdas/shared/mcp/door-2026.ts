@@ -12,7 +12,7 @@ import {
   type ServerContext,
   type StandardSchemaWithJSON,
 } from "@modelcontextprotocol/server";
-import { z } from "zod";
+import * as z from "zod";
 import { DomainError, JobNotFoundError } from "../domain/errors.js";
 import { isTerminal, type JobRow } from "../domain/job.js";
 import { answerEvents, EVENTS_CAPABILITY, EVENTS_METHODS, EventsParams } from "./events-door.js";

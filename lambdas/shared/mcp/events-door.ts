@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { EventsRequestError } from "../domain/events.js";
 import type { Log } from "../domain/logger.js";
 import type { EventSubscriptions } from "../usecases/event-subscriptions.js";

@@ -8,7 +8,8 @@ import {
   type ServerCapabilities,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import * as z from "zod";
 import {
   answerEvents,
   EVENTS_CAPABILITY,
@@ -32,6 +33,9 @@ export type { Caller } from "../domain/caller.js";
 export type { McpServerDeps, RequestScope } from "./tool-catalog.js";
 export { pollAfterSeconds, SERVER_INFO } from "./tool-catalog.js";
 
+/** One per process: the SDK would otherwise build an Ajv instance (about 0.7 ms) for every request's server. */
+const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
+
 /**
  * The 2025-11-25 door (SDK v1): a fresh low-level server per request, since the HTTP transport is
  * stateless and the caller differs per request. It lists and calls the catalog's tools and adds
@@ -46,6 +50,7 @@ export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope
       ...(events ? EVENTS_CAPABILITY : {}),
     } as ServerCapabilities,
     instructions: INSTRUCTIONS,
+    jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR,
   });
   const byName = new Map(catalog.tools.map((tool) => [tool.name, tool]));
   const listed: ListToolsResult = { tools: catalog.tools.map(listedTool) };

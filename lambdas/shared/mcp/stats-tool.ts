@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { JOB_STATUSES } from "../domain/job.js";
 import type { JobService } from "../usecases/job-service.js";
 import { MAX_STATS_JOBS, recentJobStats } from "../usecases/job-stats.js";

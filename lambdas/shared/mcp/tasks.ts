@@ -11,7 +11,7 @@ import {
   RELATED_TASK_META_KEY,
   type Task,
 } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
+import * as z from "zod";
 import { DomainError, InvalidCursorError, JobNotFoundError } from "../domain/errors.js";
 import { isTerminal, type JobRow, type JobView } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_ANSWER_CHARS } from "../config/table-schema.js";
 import type { Caller } from "../domain/caller.js";
 import type { JobRow, JobView } from "../domain/job.js";

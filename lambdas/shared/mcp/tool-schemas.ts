@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { JobStatusSchema, JobViewSchema } from "../domain/job.js";
 import type { JobType } from "../jobs/job-type.js";
 

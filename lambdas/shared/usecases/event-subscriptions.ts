@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import {
   DEFAULT_SUBSCRIPTION_TTL_MS,
   MAX_SUBSCRIPTION_TTL_MS,

@@ -195,22 +195,46 @@ export class JobService {
     }
   }
 
+  /**
+   * Both limits in one round trip: the active-job count and the per-minute counter are asked at
+   * once, before anything of the job exists. A start the active limit refuses (or whose count
+   * failed) gives its counted start back, so a refused start never uses up the minute's starts.
+   */
   private async enforceLimits(owner: string): Promise<void> {
-    const { quotas, limits } = this.deps;
-    if (limits.maxActiveJobs > 0) {
-      const active = await quotas.countActive(owner, limits.maxActiveJobs);
-      if (active >= limits.maxActiveJobs) {
-        this.refused(owner, "active_jobs");
-        throw new LimitExceededError(
-          `Too many active jobs: you have ${active} queued or running (the limit is ${limits.maxActiveJobs}). Wait for one to end (get_job) or cancel one (cancel_job), then start again.`,
-        );
-      }
+    const { quotas, limits, clock } = this.deps;
+    const countedAt = clock.now();
+    const [active, recorded] = await Promise.allSettled([
+      limits.maxActiveJobs > 0 ? quotas.countActive(owner, limits.maxActiveJobs) : Promise.resolve(0),
+      limits.maxStartsPerMinute > 0
+        ? quotas.tryRecordStart(owner, limits.maxStartsPerMinute, countedAt)
+        : Promise.resolve(true),
+    ]);
+    const counted = limits.maxStartsPerMinute > 0 && recorded.status === "fulfilled" && recorded.value;
+    const activeRefused =
+      active.status === "fulfilled" && limits.maxActiveJobs > 0 && active.value >= limits.maxActiveJobs;
+    if ((active.status === "rejected" || activeRefused) && counted) await this.releaseStart(owner, countedAt);
+    if (active.status === "rejected") throw active.reason;
+    if (activeRefused) {
+      this.refused(owner, "active_jobs");
+      throw new LimitExceededError(
+        `Too many active jobs: you have ${active.value} queued or running (the limit is ${limits.maxActiveJobs}). Wait for one to end (get_job) or cancel one (cancel_job), then start again.`,
+      );
     }
-    if (limits.maxStartsPerMinute > 0 && !(await quotas.tryRecordStart(owner, limits.maxStartsPerMinute))) {
+    if (recorded.status === "rejected") throw recorded.reason;
+    if (!recorded.value) {
       this.refused(owner, "starts_per_minute");
       throw new LimitExceededError(
         `Too many starts: the limit is ${limits.maxStartsPerMinute} per minute. Try again in a minute.`,
       );
+    }
+  }
+
+  /** A failure here only leaves the minute one start shorter for this caller. */
+  private async releaseStart(owner: string, countedAt: number): Promise<void> {
+    try {
+      await this.deps.quotas.releaseStart(owner, countedAt);
+    } catch (error) {
+      this.deps.log.warn("Could not give back a refused start's count", { caller: callerHash(owner), error });
     }
   }
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { isTerminal, type JobError, type JobRow, ProgressSchema } from "../domain/job.js";
 import type { PendingCheck } from "../domain/ports.js";
 import type { CheckOutcome, JobState, SubmitCheckJobType } from "../jobs/job-type.js";

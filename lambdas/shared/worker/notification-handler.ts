@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { SQSRecord } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { type DeliveryMessage, EventMessageSchema } from "../domain/events.js";
 import type { Log } from "../domain/logger.js";
 import { NotificationMessageSchema } from "../domain/notifications.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, type JobMessageSchema, type JobRow } from "../domain/job.js";
 import type { LogFields } from "../domain/logger.js";

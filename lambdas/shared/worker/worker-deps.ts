@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { JobMessageSchema } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import type { Clock, JobRunStore } from "../domain/ports.js";

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
 
 /** The OpenAPI document cannot be used; the message says why (the loader adds the file and entry). */
 export class OpenApiDocumentError extends Error {
@@ -12,6 +12,21 @@ export class OpenApiDocumentError extends Error {
 
 const DEREFERENCE_TIMEOUT_MS = 60_000;
 const DEREFERENCE_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The YAML parser, loaded on first use and left out of the Lambda bundles (esbuild does not follow
+ * this require): a deployed function reads only the JSON documents `cdk synth` staged, so YAML is
+ * parsed at synth and in the local stack, never in a function.
+ */
+function yamlParser(): typeof import("yaml").parse {
+  try {
+    return (createRequire(import.meta.url)("yaml") as typeof import("yaml")).parse;
+  } catch (error) {
+    throw new OpenApiDocumentError(
+      `is YAML, and this function has no YAML parser (${(error as Error).message.split("\n")[0]}); deployed functions read the JSON that cdk synth staged`,
+    );
+  }
+}
 
 /**
  * Reads an OpenAPI document (JSON or YAML) and returns it with every `$ref` replaced by what it
@@ -26,9 +41,10 @@ export function readOpenApiDocument(path: string): Record<string, unknown> {
   } catch (error) {
     throw new OpenApiDocumentError(`cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
+  const parseYaml = /\.json$/i.test(path) ? undefined : yamlParser();
   let document: unknown;
   try {
-    document = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 1000 });
+    document = parseYaml === undefined ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 1000 });
   } catch (error) {
     throw new OpenApiDocumentError(
       `is not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"} (${(error as Error).message.split("\n")[0]})`,

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import type { z } from "zod";
+import type * as z from "zod";
 import { StartControls } from "../../mcp/tool-schemas.js";
 import { INTEGRATION_NAME, type Integration, type OpenApiImport } from "../file-schema.js";
 import { inputSchemaToZod, UnsupportedSchemaError } from "../input-schema.js";
