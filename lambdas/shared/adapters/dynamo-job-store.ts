@@ -56,6 +56,9 @@ export interface DynamoJobStoreOptions {
  * The job table on DynamoDB. Job rows are keyed by job id; two kinds of helper rows share the
  * table and carry no `owner`, so they never appear in the owner index: idempotency records
  * (`idempotency#…`) and per-minute start counters (`starts#…`).
+ *
+ * Over 300 lines: every conditional write of the job table is a method here, next to the
+ * condition that fences it, so each state change reads in one place.
  */
 export class DynamoJobStore implements JobStore {
   private readonly documents: DynamoDBDocumentClient;

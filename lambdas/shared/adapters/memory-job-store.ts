@@ -50,6 +50,8 @@ const CANCELLED: JobError = {
  * and as the reference for another store. Rows are copied in and out, so a caller never holds a
  * live row; nothing is shared between processes. Expired rows stay until read, as in DynamoDB
  * before its TTL sweep, and read as gone.
+ *
+ * Over 300 lines: it mirrors `DynamoJobStore` method for method, so the two read side by side.
  */
 export class MemoryJobStore implements JobStore {
   private readonly clock: Clock;
