@@ -9,6 +9,7 @@ import { generateWebhookSecret } from "../../lambdas/shared/adapters/standard-we
 import { API_KEY_PRINCIPAL_PREFIX } from "../../lambdas/shared/auth/api-key-authenticator.js";
 import type { Log } from "../../lambdas/shared/domain/logger.js";
 import type { LocalStack } from "../../local/local-stack.js";
+import { eventually } from "../support/eventually.js";
 import { type HttpFixture, type RecordedRequest, startHttpFixture } from "../support/http-fixture.js";
 import { countItems } from "../support/local-aws.js";
 import { connectModernClient, postModern } from "../support/mcp-2026.js";
@@ -185,19 +186,14 @@ function eventsAt(path: string, secret: string): ReceivedEvent[] {
     });
 }
 
-async function eventually<T>(read: () => T, done: (value: T) => boolean, timeoutMs = 45_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = read();
-  while (!done(value) && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = read();
-  }
+async function arrived<T>(read: () => T, done: (value: T) => boolean, timeoutMs = 45_000): Promise<T> {
+  const value = await eventually(read, done, timeoutMs);
   expect(done(value), "the awaited deliveries did not arrive in time").toBe(true);
   return value;
 }
 
 function eventFor(path: string, secret: string, jobId: string): Promise<ReceivedEvent[]> {
-  return eventually(
+  return arrived(
     () => eventsAt(path, secret).filter((event) => event.data.jobId === jobId),
     (events) => events.length > 0,
   );
@@ -306,7 +302,7 @@ describe("delivery: each caller hears of its own jobs only, once each, signed wi
     const bobs = await callForJob(bob, "start_slow_api", { query: "b", delaySeconds: 0 });
 
     const expected = { [completed.jobId]: "completed", [failed.jobId]: "failed", [hung.jobId]: "cancelled" };
-    const received = await eventually(
+    const received = await arrived(
       () => eventsAt("/alice", SECRETS.alice),
       (events) => Object.keys(expected).every((jobId) => events.some((event) => event.data.jobId === jobId)),
     );
@@ -372,34 +368,20 @@ describe("delivery: each caller hears of its own jobs only, once each, signed wi
     const job = await callForJob(bob, "start_slow_api", { query: "gone", delaySeconds: 0 });
     await eventFor("/bob-later", SECRETS.bobLater, job.jobId);
     const principal = `${API_KEY_PRINCIPAL_PREFIX}bob`;
-    await eventually(
+    await arrived(
       () =>
         receiver.requests.filter(
           (received) => received.target.startsWith("/gone") && !received.body.includes('"verification"'),
         ).length,
       (count) => count === 1,
     );
-    const gone = await eventuallyAsync(
+    const gone = await eventually(
       () => store.get(principal, id),
       (value) => value === undefined,
     );
     expect(gone).toBeUndefined();
   });
 });
-
-async function eventuallyAsync<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value) && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = await read();
-  }
-  return value;
-}
 
 describe("refused subscriptions store nothing", () => {
   it("a receiver that echoes the wrong challenge gets -32015 and no subscription (both doors)", async () => {

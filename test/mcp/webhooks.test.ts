@@ -9,6 +9,7 @@ import { LOCAL_PRINCIPAL } from "../../lambdas/shared/auth/authenticator.js";
 import type { JobView } from "../../lambdas/shared/domain/job.js";
 import type { ResolveAll } from "../../lambdas/shared/outbound/outbound.js";
 import type { LocalStack } from "../../local/local-stack.js";
+import { eventually } from "../support/eventually.js";
 import { type HttpFixture, type RecordedRequest, startHttpFixture } from "../support/http-fixture.js";
 import { countMessages } from "../support/local-aws.js";
 import { callForJob, callTool, connectClient, type JobAnswer, startTestStack } from "../support/mcp-stack.js";
@@ -81,20 +82,6 @@ afterAll(async () => {
   await receiver?.close();
   await landing?.close();
 });
-
-async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value) && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = await read();
-  }
-  return value;
-}
 
 function deliveriesTo(path: string): RecordedRequest[] {
   return receiver.requests.filter((request) => request.target === path);
