@@ -4,6 +4,7 @@ import { MemoryJobStore } from "../../lambdas/shared/adapters/memory-job-store.j
 import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
 import type { JobRow } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
+import type { NewJob } from "../../lambdas/shared/domain/ports.js";
 import { defineJobType, type JobType } from "../../lambdas/shared/jobs/job-type.js";
 import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import type { WorkerDecision } from "../../lambdas/shared/worker/decision.js";
@@ -430,5 +431,110 @@ describe("processDelivery: leases and cancels", () => {
     const job = await worker.start("cancelled_then_fails");
     expect(await worker.deliver(job)).toEqual(done);
     expect(await worker.store.get(job.id)).toMatchObject({ status: "cancelled" });
+  });
+});
+
+describe("a start message that carries its job (the row write may never have landed)", () => {
+  const deliveryOf = (
+    job: NewJob,
+    receiveCount: number,
+    message: Record<string, unknown> = {},
+  ): Delivery => ({
+    body: JSON.stringify({ jobId: job.id, type: job.type, job, ...message }),
+    receiveCount,
+    remainingTimeMs: () => 30_000,
+    sentAtMs: Date.now(),
+  });
+
+  it("a first look with no row looks again; the second writes the row from the message and runs it", async () => {
+    const worker = workerWith([scripted("ok", [{ answer: 1 }])]);
+    const job = newJob({ type: "ok", input: { query: "q" } });
+    expect(await worker.deliverRaw(deliveryOf(job, 1))).toEqual({ kind: "retryAfter", seconds: 1 });
+    expect(await worker.store.get(job.id)).toBeUndefined();
+    const decision = await worker.deliverRaw(deliveryOf(job, 2));
+    const row = await worker.store.get(job.id);
+    expect(row).toMatchObject({ id: job.id, owner: job.owner, status: "completed", attempt: 1 });
+    expect(decision).toEqual(endedWith(row));
+  });
+
+  it("a message whose job names another id brings nothing to life", async () => {
+    const worker = workerWith([scripted("ok", [{ answer: 1 }])]);
+    const job = newJob({ type: "ok", input: { query: "q" } });
+    const other = { ...job, id: crypto.randomUUID() };
+    expect(await worker.deliverRaw(deliveryOf(job, 2, { job: other }))).toEqual({
+      kind: "retryAfter",
+      seconds: 5,
+    });
+    expect(await worker.store.get(job.id)).toBeUndefined();
+    expect(await worker.store.get(other.id)).toBeUndefined();
+  });
+
+  it("a job whose row exists is claimed as it is, not written again", async () => {
+    const worker = workerWith([scripted("ok", [{ answer: 1 }])]);
+    const job = newJob({ type: "ok", input: { query: "q" } });
+    await worker.store.create(job);
+    await worker.store.cancel(job.id, job.owner);
+    expect(await worker.deliverRaw(deliveryOf(job, 2))).toEqual({ kind: "done" });
+    expect(await worker.store.get(job.id)).toMatchObject({ status: "cancelled", attempt: 0 });
+  });
+});
+
+describe("a claim that took effect late (after a stall)", () => {
+  /** The store, but claims answer with a lease that has only `leftMs` left, as a late claim does. */
+  function lateClaims(worker: ReturnType<typeof workerWith>, leftMs: number) {
+    const renewals: number[] = [];
+    const store = worker.store;
+    const claim = store.claim.bind(store);
+    store.claim = async (id, leaseMs, token) => {
+      const outcome = await claim(id, leaseMs, token);
+      return outcome.claimed
+        ? { ...outcome, job: { ...outcome.job, leaseExpiresAt: worker.clock.now() + leftMs } }
+        : outcome;
+    };
+    const renew = store.renewLease.bind(store);
+    store.renewLease = async (id, fence, leaseMs) => {
+      renewals.push(leaseMs);
+      return renew(id, fence, leaseMs);
+    };
+    return renewals;
+  }
+
+  it("renews its lease before the run when less than half of it is left", async () => {
+    const worker = workerWith([scripted("ok", [{ answer: 1 }])]);
+    const renewals = lateClaims(worker, 1_000);
+    const job = await worker.start("ok");
+    expect(await worker.deliver(job)).toMatchObject({ kind: "done", ended: { status: "completed" } });
+    expect(renewals).toEqual([testSettings().leaseMs]);
+  });
+
+  it("does not renew a lease with more than half left", async () => {
+    const worker = workerWith([scripted("ok", [{ answer: 1 }])]);
+    const renewals = lateClaims(worker, testSettings().leaseMs / 2 + 1_000);
+    const job = await worker.start("ok");
+    expect(await worker.deliver(job)).toMatchObject({ kind: "done", ended: { status: "completed" } });
+    expect(renewals).toEqual([]);
+  });
+
+  it("runs nothing when the renewal finds the job moved on", async () => {
+    const ran: string[] = [];
+    const type = defineJobType({
+      name: "watched",
+      title: "watched",
+      description: "Records its runs.",
+      input: z.object({ query: z.string() }),
+      timeoutMs: 10_000,
+      maxAttempts: 3,
+      pollAfterSeconds: 1,
+      async run(_input, context) {
+        ran.push(context.jobId);
+        return "ran";
+      },
+    });
+    const worker = workerWith([type]);
+    lateClaims(worker, 1_000);
+    worker.store.renewLease = async () => ({ claimed: false, job: undefined });
+    const job = await worker.start("watched");
+    expect(await worker.deliver(job)).toEqual({ kind: "done" });
+    expect(ran).toEqual([]);
   });
 });
