@@ -12,6 +12,7 @@ import {
   tookEffect,
 } from "../../lambdas/shared/worker/cancel-once.js";
 import { decodeState, encodeState } from "../../lambdas/shared/worker/job-state.js";
+import { runWithDeadline, timeoutError, toJobError } from "../../lambdas/shared/worker/run-kit.js";
 import {
   isLostToAnother,
   MalformedMessageError,
@@ -220,5 +221,55 @@ describe("tookEffect: a write whose condition failed may have been this run's ow
     expect(await tookEffect(deps, { ...job, id: "no-such-job" }, always)).toBe(false);
     await store.cancel(job.id, job.owner);
     expect(await tookEffect(deps, job, always)).toBe(false);
+  });
+});
+
+describe("one call under its deadline (run-kit)", () => {
+  it("a call past its budget is stopped with a timeout, which the job records as retryable", async () => {
+    const type = cancellable();
+    const { deps, job } = await world(type);
+    const call = runWithDeadline(deps, job, 30, () => new Promise<never>(() => {}));
+    const stopped = await call.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(stopped).toBeInstanceOf(RunAbort);
+    expect((stopped as RunAbort).reason).toBe("timeout");
+    expect(toJobError(stopped, 30_000, silentLog, {})).toEqual({
+      code: "timeout",
+      message: "The external call did not answer within 30 s.",
+      retryable: true,
+    });
+  });
+
+  it("a progress report refused because the job was cancelled stops the run at once", async () => {
+    const type = cancellable();
+    const { store, deps, job } = await world(type);
+    // The watcher would look only after a minute: the refused progress is what notices.
+    const slowWatcher = { ...deps, settings: { ...deps.settings, cancelCheckMs: 60_000 } };
+    const stopped = await runWithDeadline(slowWatcher, job, 10_000, async (context) => {
+      await store.cancel(job.id, job.owner);
+      await context.progress({ current: 1, total: 2 });
+      return new Promise<never>(() => {});
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((stopped as RunAbort).reason).toBe("cancelled");
+    expect(isLostToAnother(stopped as RunAbort)).toBe(true);
+  });
+
+  it("a run that stopped because its lease was about to lapse records store_unavailable, retryable", () => {
+    expect(toJobError(new RunAbort("lease_lost"), 30_000, silentLog, {})).toEqual({
+      code: "store_unavailable",
+      message:
+        "The job store did not answer for longer than the run's lease, so the run stopped to let a later attempt take the job over safely.",
+      retryable: true,
+    });
+    expect(timeoutError(0)).toEqual({
+      code: "timeout",
+      message: "The external call did not answer within 0 s.",
+      retryable: true,
+    });
   });
 });
