@@ -701,3 +701,81 @@ describe("submit/check edges", () => {
     expect((await w.store.get(job.id))?.deadlineAt).toBe(expiresAt * 1000 - 60_000);
   });
 });
+
+describe("a write whose first try took effect, then answered a lost condition (a patient retry)", () => {
+  /** The store, but `write` applies and then answers as the retry of a landed try does. */
+  const landedThenConflict =
+    (write: "recordSubmit" | "recordCheck" | "retryCheck") =>
+    (store: MemoryJobStore): JobRunStore =>
+      Object.assign(Object.create(store) as MemoryJobStore, {
+        [write]: async (id: string, ...rest: unknown[]) => {
+          await (store[write] as (...args: unknown[]) => Promise<unknown>).call(store, id, ...rest);
+          throw new JobStateConflictError(id, write);
+        },
+      });
+
+  it("a submit record that landed goes on to check 1, as if it had answered", async () => {
+    const type = external();
+    const w = workerWith(type, landedThenConflict("recordSubmit"));
+    const job = await w.start();
+    const decision = await w.deliver({ jobId: job.id, type: job.type });
+    expect(decision).toMatchObject({ kind: "checkAfter", message: { jobId: job.id, check: 1 } });
+    expect(await w.store.get(job.id)).toMatchObject({ status: "running", checkSeq: 1 });
+  });
+
+  it("a pending check record that landed goes on to the next check, its state and progress kept", async () => {
+    const type = external({
+      check: async () => ({
+        pending: { checkAfterSeconds: 3, state: { externalId: "e-2" }, progress: { current: 5, total: 10 } },
+      }),
+    });
+    const w = workerWith(type, landedThenConflict("recordCheck"));
+    const job = await w.start();
+    const decision = await w.deliver(await w.submitted(job));
+    expect(decision).toMatchObject({ kind: "checkAfter", seconds: 3, message: { jobId: job.id, check: 2 } });
+    const row = await w.store.get(job.id);
+    expect(row).toMatchObject({ status: "running", checkSeq: 2, progress: { current: 5, total: 10 } });
+    expect(JSON.parse(row?.stateJson ?? "")).toEqual({ externalId: "e-2" });
+    expect(type.calls.cancels).toEqual([]);
+  });
+
+  it("a check released for a retry that landed is retried, attempt + 1", async () => {
+    const type = external({
+      check: async () => {
+        throw new ExternalApiError("503", true);
+      },
+    });
+    const w = workerWith(type, landedThenConflict("retryCheck"));
+    const job = await w.start();
+    const decision = await w.deliver(await w.submitted(job));
+    expect(decision).toMatchObject({ kind: "retryAfter" });
+    expect(await w.store.get(job.id)).toMatchObject({
+      status: "running",
+      checkSeq: 1,
+      attempt: 2,
+      leaseExpiresAt: 0,
+    });
+  });
+
+  it("a pending check whose estimatedCompletion is no ISO time keeps the check going without it", async () => {
+    const type = external({
+      check: async () => ({ pending: { checkAfterSeconds: 2, estimatedCompletion: "tomorrow" } }),
+    });
+    const w = workerWith(type);
+    const job = await w.start();
+    expect(await w.deliver(await w.submitted(job))).toMatchObject({
+      kind: "checkAfter",
+      message: { check: 2 },
+    });
+    expect((await w.store.get(job.id))?.estimatedCompletion).toBeUndefined();
+    const zoned = external({
+      check: async () => ({
+        pending: { checkAfterSeconds: 2, estimatedCompletion: "2030-01-01T10:00:00+02:00" },
+      }),
+    });
+    const z2 = workerWith(zoned);
+    const job2 = await z2.start();
+    await z2.deliver(await z2.submitted(job2));
+    expect((await z2.store.get(job2.id))?.estimatedCompletion).toBe("2030-01-01T10:00:00+02:00");
+  });
+});
