@@ -218,7 +218,7 @@ interface Tracked {
   firstTerminal?: Record<string, unknown>;
 }
 
-const PROBLEM_COUNTS = [
+export const PROBLEM_COUNTS = [
   "lost",
   "stuck",
   "wrong",

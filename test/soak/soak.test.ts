@@ -1,24 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_FAULT_RATES, FAULT_DESCRIPTIONS, FAULT_KINDS } from "../../bench/soak-faults.js";
 import { SOAK_MIX } from "../../bench/soak-mix.js";
-import { formatSoakReport, RECOVERY_BOUND_SECONDS, runSoak, type SoakReport } from "../../bench/soak-run.js";
+import {
+  formatSoakReport,
+  PROBLEM_COUNTS,
+  RECOVERY_BOUND_SECONDS,
+  runSoak,
+  type SoakReport,
+} from "../../bench/soak-run.js";
 
-const PROBLEMS = [
-  "lost",
-  "stuck",
-  "wrong",
-  "lostResult",
-  "regressed",
-  "double",
-  "doubleRun",
-  "resubmit",
-  "doubleCancel",
-  "unobserved",
-  "webhookMissing",
-  "webhookDouble",
-  "eventMissing",
-  "eventDouble",
-] as const;
+const PROBLEMS = PROBLEM_COUNTS;
 
 function problems(report: SoakReport): Record<string, number> {
   return Object.fromEntries(PROBLEMS.map((key) => [key, report.total[key]]));
