@@ -84,6 +84,16 @@ module.exports = {
       to: { path: `${SHARED}config/` },
     },
     {
+      name: "composition-is-outermost",
+      severity: "error",
+      comment:
+        "lambdas/shared/app/ builds each function from its parts; the parts never reach back for the builder.",
+      from: {
+        path: `${SHARED}(domain|usecases|worker|mcp|adapters|auth|config|jobs|integrations|outbound|http)/`,
+      },
+      to: { path: `${SHARED}(app|handlers)(/|\\.ts$)` },
+    },
+    {
       name: "runtime-stays-inside",
       severity: "error",
       comment: "The functions' code never imports the stack, the CLI, the local stack, benchmarks or tests.",

@@ -200,7 +200,7 @@ const QUIET_MS = 5_000;
  */
 export const RECOVERY_BOUND_SECONDS = 90;
 export const RECOVERY_OPEN_AFTER_SECONDS = 90;
-/** WEBHOOK_TIMEOUT_MS plus the delivery function's lease margin (webhook-wiring.ts). */
+/** WEBHOOK_TIMEOUT_MS plus the delivery function's lease margin (app/notifications.ts). */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 const WEBHOOK_ATTEMPT_LEASE_MS = WEBHOOK_TIMEOUT_MS + 5_000;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
@@ -292,13 +292,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     },
     workerTimeoutMs: WORKER_TIMEOUT_MS,
     queue: { visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS },
-    overrides: {
-      wrapQueue: (queue) => failingSends(queue, book),
-      wrapStore: (store) => writes.wrapStore(store),
-    },
-    workerOverrides: {
-      wrapStore: (store) => writes.wrapStore(store, playDead),
-      wrapRetries: (retries) => failingRetries(retries, book),
+    wrap: {
+      mcp: {
+        queue: (queue) => failingSends(queue, book),
+        store: (store) => writes.wrapStore(store),
+      },
+      worker: {
+        store: (store) => writes.wrapStore(store, playDead),
+        retries: (retries) => failingRetries(retries, book),
+      },
+      deadLetter: { store: (store) => writes.wrapStore(store, playDead) },
     },
     configureClients: (clients, fn) => {
       addDynamoFaults(clients, book);

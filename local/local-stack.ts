@@ -1,6 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { AwsCaller } from "../lambdas/shared/adapters/aws-call-policy.js";
 import { MemoryJobMetrics } from "../lambdas/shared/adapters/memory-metrics.js";
+import type { PortWrappers } from "../lambdas/shared/app/ports.js";
 import { type LocalCallPolicy, loadLocalConfig } from "../lambdas/shared/config/config.js";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import {
@@ -15,7 +16,7 @@ import {
   NOTIFICATION_MAX_CONCURRENCY,
 } from "../lambdas/shared/config/notification-queue.js";
 import type { Log } from "../lambdas/shared/domain/logger.js";
-import type { JobQueue, JobStore, RetryScheduler } from "../lambdas/shared/domain/ports.js";
+import type { Clock } from "../lambdas/shared/domain/ports.js";
 import {
   createDeadLetterHandler,
   createMcpHandler,
@@ -26,7 +27,6 @@ import { checkLocalIntegrations } from "../lambdas/shared/integrations/job-types
 import type { JobType } from "../lambdas/shared/jobs/job-type.js";
 import { JOB_TYPES, jobTypesWith } from "../lambdas/shared/jobs/registry.js";
 import type { HttpLambdaHandler } from "../lambdas/shared/mcp/lambda-http.js";
-import type { McpAppOverrides } from "../lambdas/shared/mcp/mcp-app.js";
 import type { ResolveAll } from "../lambdas/shared/outbound/outbound.js";
 import { type LocalAwsClients, type LocalEndpoints, localAwsClients } from "./aws-clients.js";
 import { startEmulators } from "./emulators.js";
@@ -49,14 +49,10 @@ export interface LocalStackOptions {
   readonly workerBatchSize?: number;
   /** The job types the MCP handler and the worker serve. Default: the demo job types, as deployed (batch_api checked every BATCH_API_CHECK_SECONDS). */
   readonly jobTypes?: readonly JobType[];
-  /** Fault injection for tests (the MCP handler only). */
-  readonly overrides?: McpAppOverrides;
-  /** Fault injection in the worker and dead-letter functions: wraps their ports. */
-  readonly workerOverrides?: {
-    readonly wrapStore?: (store: JobStore) => JobStore;
-    /** The worker edge's queue: retry delays and delayed check messages. */
-    readonly wrapRetries?: (queue: RetryScheduler & JobQueue) => RetryScheduler & JobQueue;
-  };
+  /** Fault injection: wraps each function's ports as it builds them (the functions' one hook). */
+  readonly wrap?: LocalPortWrappers;
+  /** The MCP function's clock (the minute's start limit, expiry). Default: the system clock. */
+  readonly clock?: Clock;
   /** Fault injection in the SDK clients of each function (middleware), before any call is made. */
   readonly configureClients?: (clients: LocalAwsClients, fn: "mcp" | "worker") => void;
   /** Faults of the worker's event source (duplicate deliveries, abandoned invocations). */
@@ -73,11 +69,19 @@ export interface LocalStackOptions {
   readonly queue?: Pick<JobResourceOptions, "visibilityTimeoutSeconds" | "maxReceiveCount">;
   /** Told of every worker invocation when it ends: its records and how long it ran (tests, benchmarks). */
   readonly onWorkerInvocation?: (invocation: WorkerInvocation) => void;
-  /** Name resolution for webhook deliveries (tests map names to private addresses). Default: DNS. */
+  /** Name resolution for webhook deliveries and MCP Events challenges (tests map names to private addresses). Default: DNS. */
   readonly webhookLookup?: ResolveAll;
   readonly log?: Log;
   /** Where every function's job metrics go (instead of EMF on stdout). Default: a new one in memory. */
   readonly metrics?: MemoryJobMetrics;
+}
+
+/** Port wrappers per function of the local stack. */
+export interface LocalPortWrappers {
+  readonly mcp?: PortWrappers;
+  readonly worker?: PortWrappers;
+  readonly deadLetter?: PortWrappers;
+  readonly webhooks?: Pick<PortWrappers, "store">;
 }
 
 export interface WorkerInvocation {
@@ -162,7 +166,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clients: mcpClients,
       log,
       metrics,
-      ...(options.overrides ? { overrides: options.overrides } : {}),
+      ...(options.wrap?.mcp !== undefined ? { wrap: options.wrap.mcp } : {}),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+      ...(options.webhookLookup !== undefined ? { eventsLookup: options.webhookLookup } : {}),
     });
 
     const workerTimeoutMs = options.workerTimeoutMs ?? local.workerTimeoutSeconds * 1000;
@@ -172,18 +178,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.deadlineMarginMs]: String(Math.min(5_000, Math.floor(workerTimeoutMs / 5))),
       ...env,
     };
-    const overrides = options.workerOverrides;
-    const ports = {
-      ...(overrides?.wrapStore !== undefined ? { wrapStore: overrides.wrapStore } : {}),
-      ...(overrides?.wrapRetries !== undefined ? { wrapWorkerQueue: overrides.wrapRetries } : {}),
-    };
     const workerHandler = createWorkerHandler({
       jobTypes,
       env: workerEnv,
       clients: workerClients,
       log,
       metrics,
-      ports,
+      ...(options.wrap?.worker !== undefined ? { wrap: options.wrap.worker } : {}),
     });
     const observe = options.onWorkerInvocation;
     const worker = startSqsPoller({
@@ -206,7 +207,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clients: localAwsClients(endpoints, callerOf("deadLetter")),
       log,
       metrics,
-      ports,
+      ...(options.wrap?.deadLetter !== undefined ? { wrap: options.wrap.deadLetter } : {}),
     });
     const deadLetterQueues = [
       { queueUrl: resources.deadLetterQueueUrl, queueArn: resources.deadLetterQueueArn },
@@ -235,6 +236,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         log,
         metrics,
         ...(options.webhookLookup !== undefined ? { lookup: options.webhookLookup } : {}),
+        ...(options.wrap?.webhooks !== undefined ? { wrap: options.wrap.webhooks } : {}),
       });
       const deliveries = startSqsPoller({
         sqs: clients.sqs,

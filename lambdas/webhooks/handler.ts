@@ -1,3 +1,3 @@
-import { createWebhookHandler } from "../shared/handlers.js";
+import { createWebhookHandler } from "../shared/handlers/webhooks.js";
 
 export const handler = await createWebhookHandler();

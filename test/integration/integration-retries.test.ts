@@ -1,9 +1,8 @@
 import type { SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { composeWorker } from "../../lambdas/shared/app/worker.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import { integrationJobTypes, parseIntegrationsFile } from "../../lambdas/shared/integrations/load.js";
-import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import { createSqsWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { type HttpFixture, json, startHttpFixture } from "../support/http-fixture.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
@@ -71,15 +70,12 @@ function worker() {
     allowLoopback: true,
     secrets: async () => ({}),
   });
-  const deps = createWorkerDeps(
-    workerConfig(aws, { retryBaseSeconds: 0, retryMaxSeconds: 2 }),
-    aws,
-    silentLog,
-    {
-      jobTypes: types,
-    },
-  );
-  const handler = createSqsWorkerHandler(deps);
+  const { handler } = composeWorker({
+    config: workerConfig(aws, { retryBaseSeconds: 0, retryMaxSeconds: 2 }),
+    clients: aws,
+    log: silentLog,
+    jobTypes: types,
+  });
   // The worker holds only its own port; the tests read and seed rows through the whole store.
   const store = storeFor(aws);
   return {

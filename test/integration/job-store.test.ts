@@ -3,14 +3,13 @@ import { DeleteMessageCommand } from "@aws-sdk/client-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoJobStore } from "../../lambdas/shared/adapters/dynamo-job-store.js";
 import { SqsJobQueue } from "../../lambdas/shared/adapters/sqs-job-queue.js";
+import { composeWorker } from "../../lambdas/shared/app/worker.js";
 import type { JobError } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import { type NewJob, systemClock } from "../../lambdas/shared/domain/ports.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { JobService } from "../../lambdas/shared/usecases/job-service.js";
-import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
 import { ROW_WAIT_WINDOW_MS } from "../../lambdas/shared/worker/process-delivery.js";
-import { createSqsWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { localAwsClients } from "../../local/aws-clients.js";
 import { countItems, countMessages, type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
@@ -161,9 +160,13 @@ describe("idempotent start, in the order production runs it (message first, then
     });
     // A worker whose clock is past the row wait, so a message whose row never came is dropped now.
     const clock = new TestClock(Date.now() + ROW_WAIT_WINDOW_MS + 5_000);
-    const worker = createSqsWorkerHandler(
-      createWorkerDeps(workerConfig(on), on, silentLog, { jobTypes: [slowApi], clock }),
-    );
+    const worker = composeWorker({
+      config: workerConfig(on),
+      clients: on,
+      log: silentLog,
+      jobTypes: [slowApi],
+      clock,
+    }).handler;
     return { queueAws, service, worker };
   }
 

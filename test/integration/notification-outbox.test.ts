@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoNotificationStore } from "../../lambdas/shared/adapters/dynamo-notification-store.js";
 import { DynamoSubscriptionStore } from "../../lambdas/shared/adapters/dynamo-subscription-store.js";
 import { SqsNotificationQueue } from "../../lambdas/shared/adapters/sqs-notification-queue.js";
+import { composeWorker } from "../../lambdas/shared/app/worker.js";
 import { EnqueueFailedError } from "../../lambdas/shared/domain/errors.js";
 import type { DeliveryMessage } from "../../lambdas/shared/domain/events.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
@@ -13,7 +14,6 @@ import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
 import { CallbackTargets } from "../../lambdas/shared/usecases/callback-targets.js";
 import { JobService } from "../../lambdas/shared/usecases/job-service.js";
 import { NotificationOutbox } from "../../lambdas/shared/usecases/notification-outbox.js";
-import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
 import {
   createSqsDeadLetterHandler as createDeadLetterHandler,
   createSqsWorkerHandler as createWorkerHandler,
@@ -94,7 +94,7 @@ describe("every path that ends a job releases its notifications", () => {
     await enqueue(aws, { jobId: job.id, type: job.type });
     const { outbox: flaky, sent } = outbox(1);
     const handler = createWorkerHandler(
-      createWorkerDeps(workerConfig(aws), aws, silentLog, { jobTypes: [slowApi] }),
+      composeWorker({ config: workerConfig(aws), clients: aws, log: silentLog, jobTypes: [slowApi] }).deps,
       {
         outbox: flaky,
       },
@@ -145,7 +145,7 @@ describe("every path that ends a job releases its notifications", () => {
       return read(id);
     };
     const handler = createWorkerHandler(
-      createWorkerDeps(workerConfig(aws), aws, silentLog, { jobTypes: [slowApi] }),
+      composeWorker({ config: workerConfig(aws), clients: aws, log: silentLog, jobTypes: [slowApi] }).deps,
       { outbox: new NotificationOutbox({ store: notifications, queue, log: silentLog }) },
     );
 
@@ -156,6 +156,32 @@ describe("every path that ends a job releases its notifications", () => {
     // A later delivery of the same message ended nothing, so it reads the row to see what is owed.
     await handler({ Records: [syntheticRecord(record.body)] }, lambdaContext());
     expect(reads).toEqual([job.id]);
+  });
+
+  it("the worker's outbox reads through the worker's own store: a store fault injected by the one hook reaches it", async () => {
+    const job = await storeFor(aws).create(
+      newJob({ type: "slow_api", input: { query: "q", delaySeconds: 0 } }),
+    );
+    const stalled = new Error("DynamoDB stalled (injected)");
+    const reads: string[] = [];
+    const { outbox } = composeWorker({
+      config: workerConfig(aws),
+      clients: aws,
+      log: silentLog,
+      jobTypes: [slowApi],
+      outbox: { notificationQueueUrl: aws.resources.notificationQueueUrl, subscriptionTableName: undefined },
+      wrap: {
+        store: (store) =>
+          Object.assign(Object.create(store) as typeof store, {
+            get: async (id: string) => {
+              reads.push(id);
+              throw stalled;
+            },
+          }),
+      },
+    });
+    await expect(outbox?.settle(job.job.id)).rejects.toBe(stalled);
+    expect(reads).toEqual([job.job.id]);
   });
 
   it("dead-letter handler: the job it fails notifies", async () => {

@@ -2,13 +2,12 @@ import { DeleteMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import { composeWorker } from "../../lambdas/shared/app/worker.js";
 import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
 import type { JobMessage } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { JobQueue, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
 import { defineJobType, type SubmitCheckJobType } from "../../lambdas/shared/jobs/job-type.js";
-import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import { createSqsWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { countMessages, type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   enqueue,
@@ -58,23 +57,22 @@ interface Sent {
 /** The real worker edge on a fresh queue; its sends go to SQS and are also recorded. */
 async function worker(type: SubmitCheckJobType) {
   const aws = await useLocalAws();
-  const deps = createWorkerDeps(
-    workerConfig(aws, { retryBaseSeconds: 2, retryMaxSeconds: 2 }),
-    aws,
-    silentLog,
-    {
-      jobTypes: [type],
-    },
-  );
   const sent: Sent[] = [];
-  const queue: RetryScheduler & JobQueue = {
-    retryAfter: (receiptHandle, seconds) => deps.queue.retryAfter(receiptHandle, seconds),
-    async send(message, options) {
-      await deps.queue.send(message, options);
-      sent.push({ message, delaySeconds: options?.delaySeconds });
+  const { handler } = composeWorker({
+    config: workerConfig(aws, { retryBaseSeconds: 2, retryMaxSeconds: 2 }),
+    clients: aws,
+    log: silentLog,
+    jobTypes: [type],
+    wrap: {
+      retries: (queue): RetryScheduler & JobQueue => ({
+        retryAfter: (receiptHandle, seconds) => queue.retryAfter(receiptHandle, seconds),
+        async send(message, options) {
+          await queue.send(message, options);
+          sent.push({ message, delaySeconds: options?.delaySeconds });
+        },
+      }),
     },
-  };
-  const handler = createSqsWorkerHandler({ ...deps, queue });
+  });
   const store = storeFor(aws);
   return {
     aws,

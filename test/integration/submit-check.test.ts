@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
+import { composeWorker } from "../../lambdas/shared/app/worker.js";
 import { ExternalApiError } from "../../lambdas/shared/domain/errors.js";
 import type { JobMessage, JobRow } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
@@ -14,8 +15,6 @@ import {
   type JobState,
   type SubmitCheckJobType,
 } from "../../lambdas/shared/jobs/job-type.js";
-import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
-import { createSqsWorkerHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   lambdaContext,
@@ -97,13 +96,9 @@ interface Sent {
 
 /** The real worker handler on the emulators; the edge's sends and retries are recorded, not sent. */
 function worker(types: readonly SubmitCheckJobType[], options: { clock?: Clock; failSends?: boolean } = {}) {
-  const deps = createWorkerDeps(workerConfig(aws), aws, silentLog, {
-    jobTypes: types,
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
   const sent: Sent[] = [];
   const retries: number[] = [];
-  const queue: RetryScheduler & JobQueue = {
+  const recorded: RetryScheduler & JobQueue = {
     async retryAfter(_receiptHandle, delaySeconds) {
       retries.push(delaySeconds);
     },
@@ -112,7 +107,14 @@ function worker(types: readonly SubmitCheckJobType[], options: { clock?: Clock; 
       sent.push({ message, delaySeconds: sendOptions?.delaySeconds });
     },
   };
-  const handler = createSqsWorkerHandler({ ...deps, queue });
+  const { handler } = composeWorker({
+    config: workerConfig(aws),
+    clients: aws,
+    log: silentLog,
+    jobTypes: types,
+    ...(options.clock ? { clock: options.clock } : {}),
+    wrap: { retries: () => recorded },
+  });
   // The worker holds only its own port; the tests read and seed rows through the whole store.
   const store = storeFor(aws, options.clock);
   return {

@@ -1,15 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { composeWorker } from "../../lambdas/shared/app/worker.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { JobQueue, JobStore, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
-import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
 import { rowWaitDelaySeconds } from "../../lambdas/shared/worker/process-delivery.js";
-import {
-  createSqsWorkerHandler,
-  UNRECORDED_RETRY_SECONDS,
-} from "../../lambdas/shared/worker/sqs-handlers.js";
+import { UNRECORDED_RETRY_SECONDS } from "../../lambdas/shared/worker/sqs-handlers.js";
 import type { WorkerSettings } from "../../lambdas/shared/worker/worker-deps.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
@@ -33,16 +30,24 @@ function worker(
   settings: Partial<WorkerSettings> = {},
 ) {
   const slow = counted(slowApi);
-  const deps = createWorkerDeps(workerConfig(aws, settings), aws, silentLog, { jobTypes: [slow] });
   const delays: number[] = [];
-  const queue: RetryScheduler & JobQueue = {
-    async retryAfter(_receiptHandle, delaySeconds) {
-      delays.push(delaySeconds);
+  const { handler } = composeWorker({
+    config: workerConfig(aws, settings),
+    clients: aws,
+    log: silentLog,
+    jobTypes: [slow],
+    wrap: {
+      store: wrapStore,
+      retries: (queue): RetryScheduler & JobQueue => ({
+        async retryAfter(_receiptHandle, delaySeconds) {
+          delays.push(delaySeconds);
+        },
+        send: (message, options) => queue.send(message, options),
+      }),
     },
-    send: (message, options) => deps.queue.send(message, options),
-  };
+  });
+  // The worker holds its own store; the tests read and seed rows through another on the same table.
   const store = storeFor(aws);
-  const handler = createSqsWorkerHandler({ ...deps, store: wrapStore(store), queue });
   return { slow, store, delays, handler };
 }
 

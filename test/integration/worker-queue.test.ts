@@ -4,15 +4,14 @@ import type { SQSEvent } from "aws-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DynamoJobStore } from "../../lambdas/shared/adapters/dynamo-job-store.js";
 import { SqsJobQueue } from "../../lambdas/shared/adapters/sqs-job-queue.js";
+import { composeWorker } from "../../lambdas/shared/app/worker.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
 import type { JobQueue, JobStore, RetryScheduler } from "../../lambdas/shared/domain/ports.js";
 import { flakyApi } from "../../lambdas/shared/jobs/flaky-api.js";
 import { hungApi } from "../../lambdas/shared/jobs/hung-api.js";
 import type { JobType } from "../../lambdas/shared/jobs/job-type.js";
-import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
 import {
   createSqsDeadLetterHandler,
-  createSqsWorkerHandler,
   type SqsBatchHandler,
 } from "../../lambdas/shared/worker/sqs-handlers.js";
 import type { WorkerSettings } from "../../lambdas/shared/worker/worker-deps.js";
@@ -60,19 +59,23 @@ function workerOn(
   settings: Partial<WorkerSettings>,
   options: { readonly wrapStore?: (store: JobStore) => JobStore } = {},
 ): { handler: SqsBatchHandler; store: JobStore; delays: number[]; deliveries: Deliveries } {
-  const deps = createWorkerDeps(workerConfig(aws, settings), aws, silentLog, {
-    jobTypes: types,
-    ...options,
-  });
   const delays: number[] = [];
-  const queue: RetryScheduler & JobQueue = {
-    retryAfter(receiptHandle, delaySeconds) {
-      delays.push(delaySeconds);
-      return deps.queue.retryAfter(receiptHandle, delaySeconds);
+  const { handler } = composeWorker({
+    config: workerConfig(aws, settings),
+    clients: aws,
+    log: silentLog,
+    jobTypes: types,
+    wrap: {
+      ...(options.wrapStore !== undefined ? { store: options.wrapStore } : {}),
+      retries: (queue): RetryScheduler & JobQueue => ({
+        retryAfter(receiptHandle, delaySeconds) {
+          delays.push(delaySeconds);
+          return queue.retryAfter(receiptHandle, delaySeconds);
+        },
+        send: (message, sendOptions) => queue.send(message, sendOptions),
+      }),
     },
-    send: (message, options) => deps.queue.send(message, options),
-  };
-  const handler = createSqsWorkerHandler({ ...deps, queue });
+  });
   const deliveries: Deliveries = { receiveCounts: [], at: [] };
   return {
     store: storeFor(aws),

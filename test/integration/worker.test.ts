@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import * as z from "zod";
+import { composeWorker } from "../../lambdas/shared/app/worker.js";
 import { JobStateConflictError } from "../../lambdas/shared/domain/errors.js";
 import { type JobRow, toJobView } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
@@ -12,12 +13,8 @@ import { flakyApi } from "../../lambdas/shared/jobs/flaky-api.js";
 import { hungApi } from "../../lambdas/shared/jobs/hung-api.js";
 import { defineJobType, type JobType } from "../../lambdas/shared/jobs/job-type.js";
 import { slowApi } from "../../lambdas/shared/jobs/slow-api.js";
-import { createWorkerDeps } from "../../lambdas/shared/wiring.js";
 import { ROW_WAIT_WINDOW_MS } from "../../lambdas/shared/worker/process-delivery.js";
-import {
-  createSqsDeadLetterHandler,
-  createSqsWorkerHandler,
-} from "../../lambdas/shared/worker/sqs-handlers.js";
+import { createSqsDeadLetterHandler } from "../../lambdas/shared/worker/sqs-handlers.js";
 import type { WorkerSettings } from "../../lambdas/shared/worker/worker-deps.js";
 import { countItems, type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
@@ -58,11 +55,13 @@ function worker(
   options: { settings?: Partial<WorkerSettings>; clock?: Clock; on?: LocalAws } = {},
 ): Worker {
   const on = options.on ?? aws;
-  const deps = createWorkerDeps(workerConfig(on, options.settings), on, silentLog, {
+  const { handler } = composeWorker({
+    config: workerConfig(on, options.settings),
+    clients: on,
+    log: silentLog,
     jobTypes: types,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const handler = createSqsWorkerHandler(deps);
   // The worker holds only its own port; the tests read and seed rows through the whole store.
   const store = storeFor(on, options.clock);
   return {

@@ -32,13 +32,15 @@ beforeAll(async () => {
   stack = await startTestStack({
     env: { AUTH_MODE: "api-key", API_KEYS: `alice:${ALICE_KEY},bob:${BOB_KEY}` },
     log: capturingLog,
-    overrides: {
-      wrapQueue: (queue) => ({
-        send: async (message) => {
-          sent.push(message);
-          await queue.send(message);
-        },
-      }),
+    wrap: {
+      mcp: {
+        queue: (queue) => ({
+          send: async (message) => {
+            sent.push(message);
+            await queue.send(message);
+          },
+        }),
+      },
     },
   });
   alice = await connectClient(stack.mcpUrl, { authorization: `Bearer ${ALICE_KEY}` });

@@ -26,14 +26,15 @@ async function startLimitedStack(
   const stack = await startTestStack({
     ...options,
     env: { AUTH_MODE: "api-key", API_KEYS, ...env },
-    overrides: {
-      ...options.overrides,
-      wrapQueue: (queue): JobQueue => ({
-        send: async (message) => {
-          sends++;
-          await queue.send(message);
-        },
-      }),
+    wrap: {
+      mcp: {
+        queue: (queue): JobQueue => ({
+          send: async (message) => {
+            sends++;
+            await queue.send(message);
+          },
+        }),
+      },
     },
   });
   return {
@@ -106,7 +107,7 @@ describe("CALLER_MAX_STARTS_PER_MINUTE", () => {
     const minuteStart = Math.floor(Date.now() / 60_000) * 60_000;
     limited = await startLimitedStack(
       { CALLER_MAX_STARTS_PER_MINUTE: "3" },
-      { overrides: { clock: new TestClock(minuteStart + 1_000) } },
+      { clock: new TestClock(minuteStart + 1_000) },
     );
   });
   afterAll(() => stopLimitedStack(limited));

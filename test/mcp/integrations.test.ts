@@ -67,13 +67,15 @@ beforeAll(async () => {
   stack = await startTestStack({
     log: recordingLog,
     env: { INTEGRATIONS_FILE: file, INTEGRATIONS_ALLOW_LOOPBACK: "true", SECRET_ECHO_KEY: SECRET },
-    overrides: {
-      wrapQueue: (queue) => ({
-        send: async (message) => {
-          sentMessages.push(message);
-          await queue.send(message);
-        },
-      }),
+    wrap: {
+      mcp: {
+        queue: (queue) => ({
+          send: async (message) => {
+            sentMessages.push(message);
+            await queue.send(message);
+          },
+        }),
+      },
     },
   });
   client = await connectClient(stack.mcpUrl);

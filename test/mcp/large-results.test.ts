@@ -103,7 +103,7 @@ beforeAll(async () => {
       // As deployed: answers about stored results carry a presigned link (fauxqs serves the S3 GET).
       JOB_RESULT_PRESIGNED_URLS: "true",
     },
-    overrides: { clock },
+    clock,
   });
   alice = await connectClient(stack.mcpUrl, { authorization: `Bearer ${ALICE_KEY}` });
   bob = await connectClient(stack.mcpUrl, { authorization: `Bearer ${BOB_KEY}` });

@@ -1,9 +1,10 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { CreateTaskResultSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { PortWrappers } from "../../lambdas/shared/app/ports.js";
 import type { JobQueue, NewJob } from "../../lambdas/shared/domain/ports.js";
 import { UNRECORDED_JOB_ID_META_KEY } from "../../lambdas/shared/mcp/tool-schemas.js";
-import type { LocalStack, LocalStackOptions } from "../../local/local-stack.js";
+import type { LocalStack } from "../../local/local-stack.js";
 import {
   callForJob,
   callTool,
@@ -249,10 +250,12 @@ describe("idempotencyKey", () => {
 describe("a failed enqueue", () => {
   it("answers a retryable error and leaves no row and no message", async () => {
     const broken = await startTestStack({
-      overrides: {
-        wrapQueue: (): JobQueue => ({
-          send: () => Promise.reject(new Error("SQS is unavailable")),
-        }),
+      wrap: {
+        mcp: {
+          queue: (): JobQueue => ({
+            send: () => Promise.reject(new Error("SQS is unavailable")),
+          }),
+        },
       },
     });
     const brokenClient = await connectClient(broken.mcpUrl);
@@ -272,7 +275,7 @@ describe("a failed enqueue", () => {
 });
 
 /** A store whose create takes effect (or not) and then times out at the client, as a stalled DynamoDB does. */
-function createTimesOut(lands: boolean): NonNullable<LocalStackOptions["overrides"]>["wrapStore"] {
+function createTimesOut(lands: boolean): NonNullable<PortWrappers["store"]> {
   return (store) =>
     Object.assign(Object.create(store) as typeof store, {
       create: async (job: NewJob) => {
@@ -292,7 +295,7 @@ function namedJobId(answer: ToolAnswer): string {
 
 describe("a start whose row cannot be written", () => {
   it("answers a retryable error that names the job id it tried; the message brings that job to life", async () => {
-    const broken = await startTestStack({ overrides: { wrapStore: createTimesOut(false) } });
+    const broken = await startTestStack({ wrap: { mcp: { store: createTimesOut(false) } } });
     const brokenClient = await connectClient(broken.mcpUrl);
     try {
       const answer = await callTool(brokenClient, "start_slow_api", {
@@ -330,7 +333,7 @@ describe("a start whose row cannot be written", () => {
   });
 
   it("when the write lands late, the named job is found and runs, and a retry with the same idempotencyKey returns it", async () => {
-    const late = await startTestStack({ overrides: { wrapStore: createTimesOut(true) } });
+    const late = await startTestStack({ wrap: { mcp: { store: createTimesOut(true) } } });
     const lateClient = await connectClient(late.mcpUrl);
     try {
       const answer = await callTool(lateClient, "start_slow_api", {
@@ -373,7 +376,7 @@ describe("a start whose row cannot be written", () => {
   });
 
   it("a task-augmented start (2025-11-25 Tasks) answers an error that names the job id, and the task is found by it", async () => {
-    const late = await startTestStack({ overrides: { wrapStore: createTimesOut(true) } });
+    const late = await startTestStack({ wrap: { mcp: { store: createTimesOut(true) } } });
     const lateClient = await connectClient(late.mcpUrl);
     try {
       const failure = await lateClient

@@ -187,7 +187,7 @@ export interface CallerQuotaStore {
   releaseStart(owner: string, atMs: number): Promise<void>;
 }
 
-/** Every port over the job table: what an adapter implements and the wiring hands out. */
+/** Every port over the job table: what an adapter implements and each function's composition hands out. */
 export interface JobStore extends JobToolStore, JobRunStore, CallerQuotaStore, DeadLetterJobStore {}
 
 export interface JobQueue {
