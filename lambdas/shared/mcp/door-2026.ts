@@ -31,10 +31,13 @@ import { jobId } from "./tool-schemas.js";
 
 /** The 2026-07-28 door: serves a request that carries the per-request `_meta` envelope. */
 export interface ModernDoor {
-  /** Whether this request belongs to the 2026-07-28 door (the v2 SDK's own classification). */
-  accepts(request: Request): Promise<boolean>;
+  /**
+   * Whether this request belongs to the 2026-07-28 door (the v2 SDK's own classification).
+   * `parsedBody`: the request's JSON body, already read (the request's own body is then not read).
+   */
+  accepts(request: Request, parsedBody?: unknown): Promise<boolean>;
   /** Answers one request for an authenticated caller. */
-  fetch(request: Request, scope: RequestScope): Promise<Response>;
+  fetch(request: Request, scope: RequestScope, parsedBody?: unknown): Promise<Response>;
 }
 
 /** How the caller and deadline ride to the per-request server: the SDK passes `authInfo` through as-is. */
@@ -69,9 +72,13 @@ export function createModernDoor(
     },
   );
   return {
-    accepts: async (request) =>
-      !(await isLegacyRequest(request, undefined, { maxRequestBodySize: maxBodyBytes })),
-    fetch: (request, scope) => handler.fetch(request, { authInfo: authInfoOf(scope) }),
+    accepts: async (request, parsedBody) =>
+      !(await isLegacyRequest(request, parsedBody, { maxRequestBodySize: maxBodyBytes })),
+    fetch: (request, scope, parsedBody) =>
+      handler.fetch(request, {
+        authInfo: authInfoOf(scope),
+        ...(parsedBody !== undefined ? { parsedBody } : {}),
+      }),
   };
 }
 

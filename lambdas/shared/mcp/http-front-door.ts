@@ -61,9 +61,7 @@ export function createFrontDoor(
       });
     }
     const declaredLength = Number(request.headers.get("content-length") ?? "0");
-    if (declaredLength > options.maxBodyBytes) {
-      return jsonRpcError(413, -32000, `Payload too large: the limit is ${options.maxBodyBytes} bytes.`);
-    }
+    if (declaredLength > options.maxBodyBytes) return tooLarge(options.maxBodyBytes);
     if (url.searchParams.has("access_token")) {
       return withHeaders(options.authenticator.unauthorized(request, QUERY_STRING_TOKEN), cors);
     }
@@ -75,7 +73,12 @@ export function createFrontDoor(
       caller: auth.caller,
       answerBy: Date.now() + remainingTimeMs - ANSWER_MARGIN_MS,
     };
-    if (await modern.accepts(request)) {
+    // The body is read once here and handed to the doors parsed: neither clones the request to read it again.
+    const body = await readJsonBody(request, options.maxBodyBytes);
+    if (body.kind === "too-large") return tooLarge(options.maxBodyBytes);
+    const { parsedBody } = body;
+    if (body.kind === "not-json") request = body.request;
+    if (await modern.accepts(request, parsedBody)) {
       if (!isJsonContentType(request.headers.get("content-type"))) {
         return withHeaders(
           jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json."),
@@ -83,9 +86,9 @@ export function createFrontDoor(
         );
       }
       try {
-        const response = await modern.fetch(request, scope);
+        const response = await modern.fetch(request, scope, parsedBody);
         const body = await response.text();
-        return withHeaders(new Response(body || null, response), cors);
+        return bufferedWith(body, response, cors);
       } catch (error) {
         options.log.error("MCP request failed", { error });
         return jsonRpcError(500, -32603, "Internal error");
@@ -100,16 +103,41 @@ export function createFrontDoor(
     });
     try {
       await server.connect(transport);
-      const response = await transport.handleRequest(request);
+      const response = await transport.handleRequest(request, parsedBody === undefined ? {} : { parsedBody });
       // The JSON answer is complete at this point: read it before the server closes.
       const body = await response.text();
-      return withHeaders(new Response(body || null, response), cors);
+      return bufferedWith(body, response, cors);
     } catch (error) {
       options.log.error("MCP request failed", { error });
       return jsonRpcError(500, -32603, "Internal error");
     } finally {
       await server.close();
     }
+  };
+}
+
+function tooLarge(maxBodyBytes: number): Response {
+  return jsonRpcError(413, -32000, `Payload too large: the limit is ${maxBodyBytes} bytes.`);
+}
+
+type JsonBody =
+  | { readonly kind: "json"; readonly parsedBody: unknown }
+  /** Empty or no JSON: the doors read it themselves (and answer as the SDKs do), from `request`'s copy. */
+  | { readonly kind: "not-json"; readonly parsedBody?: undefined; readonly request: Request }
+  | { readonly kind: "too-large"; readonly parsedBody?: undefined };
+
+async function readJsonBody(request: Request, maxBodyBytes: number): Promise<JsonBody> {
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > maxBodyBytes) return { kind: "too-large" };
+  const text = new TextDecoder().decode(bytes);
+  try {
+    if (text.trim().length > 0) return { kind: "json", parsedBody: JSON.parse(text) };
+  } catch {
+    // Not JSON: the door that takes the request answers the parse error.
+  }
+  return {
+    kind: "not-json",
+    request: new Request(request.url, { method: request.method, headers: request.headers, body: text }),
   };
 }
 
@@ -126,6 +154,21 @@ function corsHeaders(origin: string): Record<string, string> {
     "access-control-max-age": "600",
     vary: "origin",
   };
+}
+
+/** The door's answer, its body already read, as one new response with the CORS headers added. */
+function bufferedWith(
+  body: string,
+  response: Response,
+  headers: Record<string, string> | undefined,
+): Response {
+  const merged = new Headers(response.headers);
+  for (const [name, value] of Object.entries(headers ?? {})) merged.set(name, value);
+  return new Response(body || null, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: merged,
+  });
 }
 
 function withHeaders(response: Response, headers: Record<string, string> | undefined): Response {
