@@ -1,7 +1,6 @@
 import { IdempotencyConflictError } from "./errors.js";
 import { epochSeconds, type JobRow } from "./job.js";
 import { isOwnedBy } from "./owner-scope.js";
-import type { JobLookup, NewJob } from "./ports.js";
 
 /** What an owner's idempotency key holds while it lives: the job it started and that start's input hash. */
 export interface IdempotencyRecord {
@@ -30,12 +29,12 @@ export function repeatsRequest(held: Pick<IdempotencyRecord, "inputHash">, input
 /**
  * The job a start answers when its idempotency key is held already: the job the key's record
  * names, when the start repeats that request and the job is the caller's. Otherwise the key is in
- * use for another request: an `IdempotencyConflictError`, and nothing is read beyond the record.
+ * use for another request: an `IdempotencyConflictError` (a start with other input reads no job).
  */
 export async function jobOfRepeatedStart(
-  start: NewJob & { readonly idempotencyKey: string },
+  start: Pick<JobRow, "owner" | "inputHash"> & { readonly idempotencyKey: string },
   record: IdempotencyRecord | undefined,
-  read: JobLookup["get"],
+  read: (jobId: string) => Promise<JobRow | undefined>,
 ): Promise<JobRow> {
   const earlier = record && repeatsRequest(record, start.inputHash) ? await read(record.jobId) : undefined;
   if (!isOwnedBy(earlier, start.owner)) throw new IdempotencyConflictError(start.idempotencyKey);

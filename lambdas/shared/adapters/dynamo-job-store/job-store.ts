@@ -8,6 +8,7 @@ import { isOwnedBy } from "../../domain/owner-scope.js";
 import type {
   CheckFence,
   ClaimOutcome,
+  Clock,
   CreateOutcome,
   JobPage,
   JobStore,
@@ -67,7 +68,7 @@ export class DynamoJobStore implements JobStore {
     this.quotas = new DynamoCallerQuotas(this.table);
   }
 
-  private get clock() {
+  private get clock(): Clock {
     return this.table.clock;
   }
 
