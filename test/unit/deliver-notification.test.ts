@@ -1,13 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { MemoryJobStore } from "../../lambdas/shared/adapters/memory-job-store.js";
+import { MemoryNotificationStore } from "../../lambdas/shared/adapters/memory-notification-store.js";
 import type { JobRow } from "../../lambdas/shared/domain/job.js";
 import { silentLog } from "../../lambdas/shared/domain/logger.js";
-import type { NotificationMessage } from "../../lambdas/shared/domain/notifications.js";
-import type {
-  AttemptOutcome,
-  AttemptRecord,
-  AttemptTarget,
-  NotificationStore,
-} from "../../lambdas/shared/domain/ports.js";
+import type { NotificationMessage, NotificationTarget } from "../../lambdas/shared/domain/notifications.js";
+import type { AttemptOutcome, NotificationStore } from "../../lambdas/shared/domain/ports.js";
 import {
   type DeliveryDecision,
   deliverNotification,
@@ -16,49 +13,16 @@ import {
 const NOW = Date.parse("2026-01-01T00:00:00.000Z");
 const JOB_ID = "5b0e5e3c-5d1e-4a43-9d0d-2d6a4bb0e0a1";
 
-/** The notification state of one row, in memory, with the adapter's conditions. */
-class MemoryStore implements NotificationStore {
-  leaseHeld = false;
-  constructor(public row: JobRow) {}
-  async get(): Promise<JobRow> {
-    return this.row;
-  }
-  async markNotificationsQueued(): Promise<boolean> {
-    return true;
-  }
-  async claimAttempt(_id: string, target: AttemptTarget): Promise<boolean> {
-    if (this.leaseHeld || !this.owns(target)) return false;
-    this.leaseHeld = true;
-    return true;
-  }
-  async recordAttempt(_id: string, target: AttemptTarget, record: AttemptRecord): Promise<boolean> {
-    if (!this.owns(target)) return false;
-    const targets = [...(this.row.notifications ?? [])];
-    const current = targets[target.index];
-    if (!current) return false;
-    targets[target.index] = { ...current, ...record, attempts: target.expectedAttempts + 1 };
-    this.row = { ...this.row, notifications: targets };
-    this.leaseHeld = false;
-    return true;
-  }
-  async giveUp(_id: string, target: AttemptTarget, lastError: string): Promise<boolean> {
-    if (!this.owns(target)) return false;
-    const targets = [...(this.row.notifications ?? [])];
-    const current = targets[target.index];
-    if (!current) return false;
-    targets[target.index] = { ...current, status: "failed", lastError };
-    this.row = { ...this.row, notifications: targets };
-    this.leaseHeld = false;
-    return true;
-  }
-  private owns(target: AttemptTarget): boolean {
-    const current = this.row.notifications?.[target.index];
-    return (
-      current?.webhookId === target.webhookId &&
-      current.attempts === target.expectedAttempts &&
-      current.status === "pending"
-    );
-  }
+/** A notification store over one in-memory job table holding `row`, at the test's fixed time. */
+function storeWith(row: JobRow): MemoryNotificationStore {
+  const jobs = new MemoryJobStore({ clock: { now: () => NOW } });
+  jobs.table.write(row);
+  return new MemoryNotificationStore({ jobs, clock: { now: () => NOW } });
+}
+
+/** The row's (only) callback target as the store holds it now. */
+async function targetOf(store: NotificationStore): Promise<NotificationTarget | undefined> {
+  return (await store.get(JOB_ID))?.notifications?.[0];
 }
 
 function endedRow(expiresInSeconds = 24 * 3600): JobRow {
@@ -81,7 +45,7 @@ function endedRow(expiresInSeconds = 24 * 3600): JobRow {
 }
 
 function run(
-  store: MemoryStore,
+  store: NotificationStore,
   outcome: AttemptOutcome,
   message: NotificationMessage,
   settings = {
@@ -113,10 +77,10 @@ const first: NotificationMessage = { jobId: JOB_ID, webhookId: "msg_a", attempt:
 
 describe("deliverNotification", () => {
   it("a failed attempt schedules the next one after the schedule's delay", async () => {
-    const store = new MemoryStore(endedRow());
+    const store = storeWith(endedRow());
     const decision = await run(store, { kind: "retry", reason: "HTTP 500 from the receiver" }, first);
     expect(decision).toEqual({ kind: "next", message: { ...first, attempt: 2 }, delaySeconds: 5 });
-    expect(store.row.notifications?.[0]).toMatchObject({
+    expect(await targetOf(store)).toMatchObject({
       status: "pending",
       attempts: 1,
       lastError: "HTTP 500 from the receiver",
@@ -128,11 +92,7 @@ describe("deliverNotification", () => {
     row.notifications = [
       { webhookId: "msg_a", url: "https://h.example.com", status: "pending", attempts: 4 },
     ];
-    const decision = await run(
-      new MemoryStore(row),
-      { kind: "retry", reason: "x" },
-      { ...first, attempt: 5 },
-    );
+    const decision = await run(storeWith(row), { kind: "retry", reason: "x" }, { ...first, attempt: 5 });
     expect(decision).toEqual({
       kind: "next",
       message: { ...first, attempt: 6, notBefore: NOW + 7_200_000 },
@@ -141,18 +101,18 @@ describe("deliverNotification", () => {
   });
 
   it("a message that comes before its time waits, without reading or sending", async () => {
-    const store = new MemoryStore(endedRow());
+    const store = storeWith(endedRow());
     const early = run(store, { kind: "delivered", status: 200 }, { ...first, notBefore: NOW + 3_600_000 });
     expect(await early).toEqual({ kind: "wait", seconds: 3_600 });
     expect(early.sends).toBe(0);
   });
 
   it("gives up when the next attempt would fall after the job's TTL", async () => {
-    const store = new MemoryStore(endedRow(4));
+    const store = storeWith(endedRow(4));
     expect(await run(store, { kind: "retry", reason: "HTTP 503 from the receiver" }, first)).toEqual({
       kind: "done",
     });
-    expect(store.row.notifications?.[0]).toMatchObject({
+    expect(await targetOf(store)).toMatchObject({
       status: "failed",
       attempts: 1,
       lastError: "HTTP 503 from the receiver (gave up after 1 attempt)",
@@ -160,7 +120,7 @@ describe("deliverNotification", () => {
   });
 
   it("a stale or duplicate message sends nothing", async () => {
-    const store = new MemoryStore(endedRow());
+    const store = storeWith(endedRow());
     await run(store, { kind: "delivered", status: 200 }, first);
     const again = run(store, { kind: "delivered", status: 200 }, first);
     expect(await again).toEqual({ kind: "done" });
@@ -168,18 +128,21 @@ describe("deliverNotification", () => {
   });
 
   it("a message for an attempt another worker holds sends nothing", async () => {
-    const store = new MemoryStore(endedRow());
-    store.leaseHeld = true;
+    const store = storeWith(endedRow());
+    // Another delivery worker holds the first attempt's lease.
+    expect(
+      await store.claimAttempt(JOB_ID, { index: 0, webhookId: "msg_a", expectedAttempts: 0 }, 15_000),
+    ).toBe(true);
     const held = run(store, { kind: "delivered", status: 200 }, first);
     expect(await held).toEqual({ kind: "done" });
     expect(held.sends).toBe(0);
   });
 
   it("a stop (410, redirect, refused address) fails at once and keeps the reason short", async () => {
-    const store = new MemoryStore(endedRow());
+    const store = storeWith(endedRow());
     const reason = `refused: ${"x".repeat(1_000)}`;
     expect(await run(store, { kind: "stop", reason }, first)).toEqual({ kind: "done" });
-    expect(store.row.notifications?.[0]?.status).toBe("failed");
-    expect(store.row.notifications?.[0]?.lastError?.length).toBeLessThanOrEqual(300);
+    expect((await targetOf(store))?.status).toBe("failed");
+    expect((await targetOf(store))?.lastError?.length).toBeLessThanOrEqual(300);
   });
 });

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/c
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { JOB_TABLE } from "../config/table-schema.js";
 import type { JobRow } from "../domain/job.js";
-import { MAX_CALLBACK_TARGETS } from "../domain/notifications.js";
+import { checkedTargetIndex } from "../domain/notifications.js";
 import type { AttemptRecord, AttemptTarget, EventAttemptFence, NotificationStore } from "../domain/ports.js";
 import { type Clock, type JobStore, systemClock } from "../domain/ports.js";
 
@@ -170,13 +170,9 @@ function attemptValues(target: AttemptTarget): Record<string, unknown> {
   return { ":webhookId": target.webhookId, ":expected": target.expectedAttempts, ":pending": "pending" };
 }
 
-/** A list index cannot be an expression value; it is a small integer checked here. */
+/** A list index cannot be an expression value; it is a small integer, checked. */
 function targetPath(target: AttemptTarget): string {
-  const { index } = target;
-  if (!Number.isInteger(index) || index < 0 || index >= MAX_CALLBACK_TARGETS) {
-    throw new RangeError(`notification target index out of range: ${index}`);
-  }
-  return `#notifications[${index}]`;
+  return `#notifications[${checkedTargetIndex(target.index)}]`;
 }
 
 /** A made attempt's lease never lapses, so no repeat of it is ever claimed. */

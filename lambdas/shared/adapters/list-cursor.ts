@@ -1,5 +1,6 @@
 import { InvalidCursorError } from "../domain/errors.js";
 import { type JobRow, JobRowSchema } from "../domain/job.js";
+import { isOwnedBy } from "../domain/owner-scope.js";
 
 /** Where a listing stopped: the last job's key in the owner index (DynamoDB's LastEvaluatedKey). */
 export type ListPosition = Pick<JobRow, "id" | "owner" | "createdAt">;
@@ -15,7 +16,7 @@ export function encodeListCursor(position: Readonly<Record<string, unknown>>): s
 export function decodeListCursor(cursor: string, owner: string): ListPosition {
   try {
     const position = PositionSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
-    if (position.owner !== owner) throw new InvalidCursorError();
+    if (!isOwnedBy(position, owner)) throw new InvalidCursorError();
     return position;
   } catch {
     throw new InvalidCursorError();

@@ -8,6 +8,13 @@ export const JobErrorSchema = z.object({
 });
 export type JobError = z.infer<typeof JobErrorSchema>;
 
+/** The error a job cancelled by its caller ends with. */
+export const CANCELLED_BY_CALLER: JobError = {
+  code: "cancelled",
+  message: "The job was cancelled by its caller.",
+  retryable: false,
+};
+
 /** Base of every error the domain raises on purpose; anything else is a bug or an outage. */
 export class DomainError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -12,6 +12,14 @@ export type NotificationStatus = z.infer<typeof NotificationStatusSchema>;
 /** At most the caller's callbackUrl and the deployment's DEFAULT_CALLBACK_URL. */
 export const MAX_CALLBACK_TARGETS = 2;
 
+/** A target's place in the row's list, checked: an integer below MAX_CALLBACK_TARGETS, else a RangeError. */
+export function checkedTargetIndex(index: number): number {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_CALLBACK_TARGETS) {
+    throw new RangeError(`notification target index out of range: ${index}`);
+  }
+  return index;
+}
+
 export const NotificationTargetSchema = z.object({
   /** Standard Webhooks `webhook-id`: one per event, the same on every retry. */
   webhookId: z.string().regex(/^msg_[A-Za-z0-9-]{1,64}$/),

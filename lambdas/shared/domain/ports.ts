@@ -1,5 +1,7 @@
+import { repeatsRequest } from "./idempotent-start.js";
 import type { JobError, JobMessage, JobRow, JobStatus, Progress } from "./job.js";
 import type { NotificationTarget } from "./notifications.js";
+import { isOwnedBy } from "./owner-scope.js";
 import type { ResultRef } from "./results.js";
 
 export interface Clock {
@@ -41,7 +43,7 @@ export interface LeaseFence {
 
 /** The row `job` describes: a create tried again after its first try took effect finds it. */
 export function isSameJob(row: JobRow, job: NewJob): boolean {
-  return row.id === job.id && row.owner === job.owner && row.inputHash === job.inputHash;
+  return row.id === job.id && isOwnedBy(row, job.owner) && repeatsRequest(row, job.inputHash);
 }
 
 /** A running row that the claim holding `token` took: a claim's earlier try that took effect. */

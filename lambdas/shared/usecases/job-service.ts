@@ -7,10 +7,12 @@ import {
   JobNotRecordedError,
   LimitExceededError,
 } from "../domain/errors.js";
+import { repeatsRequest } from "../domain/idempotent-start.js";
 import { isTerminal, type JobRow, type JobStatus } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import { count, type JobMetrics, METRIC, noMetrics } from "../domain/metrics.js";
 import { CallbackRefusedError, type NotificationTarget } from "../domain/notifications.js";
+import { isOwnedBy } from "../domain/owner-scope.js";
 import type { CallerQuotaStore, Clock, JobPage, JobQueue, JobToolStore, NewJob } from "../domain/ports.js";
 import type { JobType } from "../jobs/job-type.js";
 import type { CallbackTargets } from "./callback-targets.js";
@@ -88,7 +90,7 @@ export class JobService {
     if (request.idempotencyKey !== undefined) {
       const existing = await store.findByIdempotencyKey(request.owner, request.idempotencyKey);
       if (existing) {
-        if (existing.inputHash !== inputHash) throw new IdempotencyConflictError(request.idempotencyKey);
+        if (!repeatsRequest(existing, inputHash)) throw new IdempotencyConflictError(request.idempotencyKey);
         return existing;
       }
     }
@@ -142,7 +144,7 @@ export class JobService {
 
   async get(owner: string, jobId: string): Promise<JobRow> {
     const job = await this.deps.store.get(jobId);
-    if (!job || job.owner !== owner) throw new JobNotFoundError(jobId);
+    if (!isOwnedBy(job, owner)) throw new JobNotFoundError(jobId);
     return job;
   }
 
