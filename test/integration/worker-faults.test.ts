@@ -253,7 +253,7 @@ describe("the lease of a live run", () => {
 /** Every method of the store, bound, so a test can replace one. */
 function bind(store: JobStore): JobStore {
   const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(store)).filter(
-    (name) => name !== "constructor",
+    (name) => name !== "constructor" && typeof store[name as keyof JobStore] === "function",
   );
   return Object.fromEntries(
     methods.map((name) => [
