@@ -4,9 +4,15 @@ import { QUERY_STRING_TOKEN } from "../auth/bearer.js";
 import { MCP_PATH } from "../config/functions.js";
 import type { Log } from "../domain/logger.js";
 import { json, jsonRpcError } from "../http/json-rpc.js";
-import { createModernDoor } from "./door-2026.js";
+import type { ModernDoor } from "./door-2026.js";
+import { plainlyLegacy } from "./plainly-legacy.js";
 import { createMcpServer } from "./server.js";
-import { createToolCatalog, type McpServerDeps, type RequestScope } from "./tool-catalog.js";
+import {
+  createToolCatalog,
+  type McpServerDeps,
+  type RequestScope,
+  type ToolCatalog,
+} from "./tool-catalog.js";
 
 export const HEALTH_PATH = "/health";
 /** Tool calls answer this long before the invocation's own deadline. */
@@ -28,14 +34,15 @@ const CORS_ALLOW_HEADERS =
  * local server alike. It answers everything the SDK should never see (wrong path or method, foreign
  * origin, oversized body, missing credentials) and hands the rest to one of two doors over the same
  * tools: a request carrying the 2026-07-28 `_meta` envelope goes to the v2 SDK's handler, everything
- * else (the `initialize` handshake, 2025-era requests) to a fresh stateless v1 server.
+ * else (the `initialize` handshake, 2025-era requests) to a fresh stateless v1 server. The v2 SDK is
+ * loaded by the first request that may belong to it: plain 2025 traffic never needs it.
  */
 export function createFrontDoor(
   options: FrontDoorOptions,
 ): (request: Request, remainingTimeMs: number) => Promise<Response> {
   const allowedOrigins = new Set(options.allowedOrigins);
   const catalog = createToolCatalog(options.server);
-  const modern = createModernDoor(catalog, options.server, options.maxBodyBytes);
+  const modern = modernDoorOnFirstUse(catalog, options.server, options.maxBodyBytes);
 
   return async (request, remainingTimeMs) => {
     const url = new URL(request.url);
@@ -75,7 +82,7 @@ export function createFrontDoor(
       caller: auth.caller,
       answerBy: Date.now() + remainingTimeMs - ANSWER_MARGIN_MS,
     };
-    if (await modern.accepts(request)) {
+    if (!(await plainlyLegacy(request, options.maxBodyBytes)) && (await modern.accepts(request))) {
       if (!isJsonContentType(request.headers.get("content-type"))) {
         return withHeaders(
           jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json."),
@@ -110,6 +117,27 @@ export function createFrontDoor(
     } finally {
       await server.close();
     }
+  };
+}
+
+/** The 2026-07-28 door, its module (and the v2 SDK in it) imported and the door built once, when first asked. */
+function modernDoorOnFirstUse(catalog: ToolCatalog, deps: McpServerDeps, maxBodyBytes: number): ModernDoor {
+  let door: Promise<ModernDoor> | undefined;
+  const load = (): Promise<ModernDoor> => {
+    if (door === undefined) {
+      door = import("./door-2026.js").then(({ createModernDoor }) =>
+        createModernDoor(catalog, deps, maxBodyBytes),
+      );
+      // A failed load is not kept: the next request tries again.
+      door.catch(() => {
+        door = undefined;
+      });
+    }
+    return door;
+  };
+  return {
+    accepts: async (request) => (await load()).accepts(request),
+    fetch: async (request, scope) => (await load()).fetch(request, scope),
   };
 }
 
