@@ -5,12 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, version as esbuildVersion, type Metafile, type Plugin } from "esbuild";
-import { BUNDLE_ALIASES } from "../lib/lambda-function.js";
+import { BUNDLE_ENTRY_FILE, functionBuildOptions } from "../lib/function-bundle.js";
 import { median } from "./stats.js";
-
-/** Kept equal to the banner in lib/lambda-function.ts (checked below, reported as bannerMatchesLib). */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const FUNCTIONS = ["mcp", "worker", "dead-letter"] as const;
@@ -23,9 +19,15 @@ type BundleName = FunctionName | typeof ONE_SDK_BUNDLE;
 
 export interface BundleSize {
   readonly function: BundleName;
+  /** Every file of the code-split bundle (the entry and its chunks), minified. */
   readonly bytes: number;
   readonly gzipBytes: number;
-  /** The source map deployed beside it (sourcesContent off); Node reads it only with --enable-source-maps. */
+  /** The entry module, index.mjs. */
+  readonly entryBytes: number;
+  /** What a cold start parses: the entry and the chunks it imports statically (not those behind `import()`). */
+  readonly coldBytes: number;
+  readonly files: number;
+  /** The source maps deployed beside them (sourcesContent off); Node reads them only with --enable-source-maps. */
   readonly sourceMapBytes: number;
   /** What each package adds to the minified bundle (esbuild metafile), largest first; the project's own code as "(project)". */
   readonly packages: readonly PackageCost[];
@@ -34,6 +36,8 @@ export interface BundleSize {
 export interface PackageCost {
   readonly name: string;
   readonly bytes: number;
+  /** The part of it parsed at cold start (in the entry or a chunk it imports statically). */
+  readonly coldBytes: number;
 }
 
 export interface ColdStartVariant {
@@ -51,7 +55,6 @@ export interface ColdStartResult {
   readonly variants: readonly ColdStartVariant[];
   /** Median process time of the MCP handler's cold start minus that of an empty node process. */
   readonly mcpOverNodeMs: number;
-  readonly bannerMatchesLib: boolean;
   readonly esbuildVersion: string;
 }
 
@@ -91,9 +94,10 @@ const VARIANTS: readonly Variant[] = [
 ];
 
 /**
- * Bundles each handler as the CDK does (esbuild: ESM, minified, node22, the same banner and main
- * fields, source maps without sources) and times fresh node processes importing it, interleaved
- * round-robin so drift hits every variant alike. Importing builds the SDK clients; it sends nothing.
+ * Bundles each handler as the CDK does (the same esbuild options, lib/function-bundle.ts: code split,
+ * ESM, minified, node22, the `require` banner, the aliases, source maps without sources) and times
+ * fresh node processes importing it, interleaved round-robin so drift hits every variant alike.
+ * Importing builds the SDK clients; it sends nothing.
  */
 export async function measureColdStart(runs: number): Promise<ColdStartResult> {
   const dir = await mkdtemp(join(tmpdir(), "mcp-async-jobs-bench-"));
@@ -106,32 +110,14 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
       { name: ONE_SDK_BUNDLE, entry: "mcp", plugins: [without2026Door(stub)] },
     ];
     for (const { name, entry, plugins } of builds) {
-      const outfile = join(dir, name, "index.mjs");
+      const outdir = join(dir, name);
       const { metafile } = await build({
-        entryPoints: [join(REPO_ROOT, "lambdas", entry, "handler.ts")],
+        ...functionBuildOptions(join(REPO_ROOT, "lambdas", entry, "handler.ts"), outdir),
         plugins,
-        outfile,
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: "node22",
-        mainFields: ["module", "main"],
-        banner: { js: ESM_REQUIRE_BANNER },
-        alias: { ...BUNDLE_ALIASES },
         metafile: true,
-        minify: true,
-        sourcemap: true,
-        sourcesContent: false,
         logLevel: "error",
       });
-      const code = await readFile(outfile);
-      bundles.push({
-        function: name,
-        bytes: code.byteLength,
-        gzipBytes: gzipSync(code).byteLength,
-        sourceMapBytes: (await stat(`${outfile}.map`)).size,
-        packages: packageCosts(metafile),
-      });
+      bundles.push(await bundleSize(name, outdir, metafile));
     }
 
     const childScript = join(dir, "cold-start-child.mjs");
@@ -140,7 +126,7 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
     for (let run = 0; run < runs; run++) {
       for (const variant of VARIANTS) {
         const bundle = variant.bundle
-          ? pathToFileURL(join(dir, variant.bundle, "index.mjs")).href
+          ? pathToFileURL(join(dir, variant.bundle, BUNDLE_ENTRY_FILE)).href
           : undefined;
         samples.get(variant.id)?.push(await runChild(childScript, variant, bundle));
       }
@@ -164,31 +150,64 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
       };
     });
     const processOf = (id: string): number => variants.find((v) => v.id === id)?.processMs ?? Number.NaN;
-    const libSource = await readFile(join(REPO_ROOT, "lib", "lambda-function.ts"), "utf8");
-    return {
-      bundles,
-      variants,
-      mcpOverNodeMs: processOf("mcp") - processOf("node"),
-      bannerMatchesLib: libSource.includes(JSON.stringify(ESM_REQUIRE_BANNER)),
-      esbuildVersion,
-    };
+    return { bundles, variants, mcpOverNodeMs: processOf("mcp") - processOf("node"), esbuildVersion };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Bytes in the output per package: node_modules/<name>/…, everything else counted as the project's code. */
-function packageCosts(metafile: Metafile): PackageCost[] {
-  const bytes = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs)) {
-    for (const [path, input] of Object.entries(output.inputs)) {
-      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(path)?.[1] ?? "(project)";
-      bytes.set(name, (bytes.get(name) ?? 0) + input.bytesInOutput);
+/** The sizes of one code-split bundle, from the files esbuild wrote and its metafile. */
+async function bundleSize(name: BundleName, outdir: string, metafile: Metafile): Promise<BundleSize> {
+  const code = Object.keys(metafile.outputs).filter((path) => path.endsWith(".mjs"));
+  const entry = code.find(
+    (path) => path.endsWith(`/${BUNDLE_ENTRY_FILE}`) && metafile.outputs[path]?.entryPoint,
+  );
+  if (entry === undefined) throw new Error(`No ${BUNDLE_ENTRY_FILE} in the ${name} bundle (${outdir})`);
+  const cold = staticClosure(metafile, entry);
+  const contents = await Promise.all(code.map((path) => readFile(path)));
+  const sizeOf = (path: string): number => metafile.outputs[path]?.bytes ?? 0;
+  const sum = (paths: Iterable<string>): number =>
+    [...paths].reduce((total, path) => total + sizeOf(path), 0);
+  const maps = await Promise.all(code.map((path) => stat(`${path}.map`)));
+  return {
+    function: name,
+    bytes: sum(code),
+    gzipBytes: gzipSync(Buffer.concat(contents)).byteLength,
+    entryBytes: sizeOf(entry),
+    coldBytes: sum(cold),
+    files: code.length,
+    sourceMapBytes: maps.reduce((total, map) => total + map.size, 0),
+    packages: packageCosts(metafile, cold),
+  };
+}
+
+/** The entry and every chunk it reaches through static imports: what importing the entry parses. */
+function staticClosure(metafile: Metafile, entry: string): Set<string> {
+  const reached = new Set<string>();
+  const pending = [entry];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    if (reached.has(path)) continue;
+    reached.add(path);
+    for (const imported of metafile.outputs[path]?.imports ?? []) {
+      if (imported.kind === "import-statement" && !imported.external) pending.push(imported.path);
     }
   }
-  return [...bytes.entries()]
-    .map(([name, size]) => ({ name, bytes: size }))
-    .sort((a, b) => b.bytes - a.bytes);
+  return reached;
+}
+
+/** Bytes in the output per package: node_modules/<name>/…, everything else counted as the project's code. */
+function packageCosts(metafile: Metafile, cold: ReadonlySet<string>): PackageCost[] {
+  const costs = new Map<string, { bytes: number; coldBytes: number }>();
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(path)?.[1] ?? "(project)";
+      const cost = costs.get(name) ?? { bytes: 0, coldBytes: 0 };
+      cost.bytes += input.bytesInOutput;
+      if (cold.has(file)) cost.coldBytes += input.bytesInOutput;
+      costs.set(name, cost);
+    }
+  }
+  return [...costs.entries()].map(([name, cost]) => ({ name, ...cost })).sort((a, b) => b.bytes - a.bytes);
 }
 
 interface ChildReport {
