@@ -47,6 +47,8 @@ export interface ColdStartVariant {
   /** Medians, ms. processMs: spawn to exit, node's own start included. */
   readonly processMs: number;
   readonly importMs?: number;
+  /** CPU time the import took (user + system, every thread of the process): less swayed by other load than wall time. */
+  readonly importCpuMs?: number;
   readonly firstRequestMs?: number;
 }
 
@@ -134,11 +136,12 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
 
     const variants = VARIANTS.map((variant): ColdStartVariant => {
       const reports = samples.get(variant.id) ?? [];
-      const pick = (key: "importMs" | "firstRequestMs"): number | undefined => {
+      const pick = (key: "importMs" | "importCpuMs" | "firstRequestMs"): number | undefined => {
         const values = reports.flatMap((r) => (r[key] === null ? [] : [r[key]]));
         return values.length === 0 ? undefined : Math.round(median(values));
       };
       const importMs = pick("importMs");
+      const importCpuMs = pick("importCpuMs");
       const firstRequestMs = pick("firstRequestMs");
       return {
         id: variant.id,
@@ -146,6 +149,7 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
         runs: reports.length,
         processMs: Math.round(median(reports.map((r) => r.processMs))),
         ...(importMs !== undefined ? { importMs } : {}),
+        ...(importCpuMs !== undefined ? { importCpuMs } : {}),
         ...(firstRequestMs !== undefined ? { firstRequestMs } : {}),
       };
     });
@@ -213,6 +217,7 @@ function packageCosts(metafile: Metafile, cold: ReadonlySet<string>): PackageCos
 interface ChildReport {
   readonly processMs: number;
   readonly importMs: number | null;
+  readonly importCpuMs: number | null;
   readonly firstRequestMs: number | null;
 }
 
@@ -244,13 +249,19 @@ async function runChild(script: string, variant: Variant, bundle: string | undef
   }
   const report = JSON.parse(line.slice("BENCH_RESULT ".length)) as {
     importMs: number | null;
+    importCpuMs: number | null;
     firstRequestMs: number | null;
     status: number | null;
   };
   if (variant.firstRequest && report.status !== 200) {
     throw new Error(`Cold-start child ${variant.id}: the first request answered ${report.status}`);
   }
-  return { processMs, importMs: report.importMs, firstRequestMs: report.firstRequestMs };
+  return {
+    processMs,
+    importMs: report.importMs,
+    importCpuMs: report.importCpuMs,
+    firstRequestMs: report.firstRequestMs,
+  };
 }
 
 function spawnAndWait(
@@ -292,11 +303,14 @@ export function createModernDoor() {
 /** Runs in the fresh process: import the bundle, optionally answer one initialize or server/discover request. */
 const CHILD_SOURCE = `
 const bundle = process.env.BENCH_BUNDLE;
-let importMs = null, firstRequestMs = null, status = null;
+let importMs = null, importCpuMs = null, firstRequestMs = null, status = null;
 if (bundle) {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const mod = await import(bundle);
   importMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  importCpuMs = (cpu.user + cpu.system) / 1000;
   const first = process.env.BENCH_FIRST_REQUEST;
   if (first) {
     const modern = first === "discover";
@@ -324,6 +338,6 @@ if (bundle) {
     status = result.statusCode;
   }
 }
-console.log("BENCH_RESULT " + JSON.stringify({ importMs, firstRequestMs, status }));
+console.log("BENCH_RESULT " + JSON.stringify({ importMs, importCpuMs, firstRequestMs, status }));
 process.exit(0);
 `;

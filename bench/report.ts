@@ -329,11 +329,11 @@ function coldStartSection(c: ColdStartResult, previous: PreviousColdStart | unde
     "",
     "Fresh node processes (medians; variants interleaved). *Process* is spawn to exit, node's own start included; *import* and *first request* are timed inside the process.",
     "",
-    "| Variant | Runs | Process | Import | Import before | First request |",
-    "|---|---|---|---|---|---|",
+    "| Variant | Runs | Process | Import | Import CPU | Import before | First request |",
+    "|---|---|---|---|---|---|---|",
     ...c.variants.map(
       (v) =>
-        `| ${v.label} | ${v.runs} | ${v.processMs} ms | ${v.importMs !== undefined ? `${v.importMs} ms` : "—"} | ${was(previous?.importMs[v.id], (x) => `${x} ms`)} | ${v.firstRequestMs !== undefined ? `${v.firstRequestMs} ms` : "—"} |`,
+        `| ${v.label} | ${v.runs} | ${v.processMs} ms | ${v.importMs !== undefined ? `${v.importMs} ms` : "—"} | ${v.importCpuMs !== undefined ? `${v.importCpuMs} ms` : "—"} | ${was(previous?.importMs[v.id], (x) => `${x} ms`)} | ${v.firstRequestMs !== undefined ? `${v.firstRequestMs} ms` : "—"} |`,
     ),
     "",
     "What each package adds to the MCP bundle, minified (esbuild metafile; the largest 20 of either bundle), on the cold path / in all files:",

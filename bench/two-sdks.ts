@@ -27,9 +27,9 @@ function report(r: ColdStartResult): string {
   const variant = (id: string) => r.variants.find((v) => v.id === id);
   const one = bundle("mcp-one-sdk");
   const two = bundle("mcp");
-  const rows = ["mcp-one-sdk", "mcp", "mcp-2026"].map((id) => {
+  const rows = ["mcp-one-sdk", "mcp", "mcp-2026", "mcp-source-maps", "worker", "dead-letter"].map((id) => {
     const v = variant(id);
-    return `| ${v?.label ?? id} | ${v?.runs ?? 0} | ${v?.processMs ?? "—"} ms | ${v?.importMs ?? "—"} ms | ${v?.firstRequestMs ?? "—"} ms |`;
+    return `| ${v?.label ?? id} | ${v?.runs ?? 0} | ${v?.processMs ?? "—"} ms | ${v?.importMs ?? "—"} ms | ${v?.importCpuMs ?? "—"} ms | ${v?.firstRequestMs ?? "—"} ms |`;
   });
   const machine = machineInfo(false);
   return [
@@ -50,8 +50,8 @@ function report(r: ColdStartResult): string {
     "",
     "Fresh node processes, medians, variants interleaved round-robin:",
     "",
-    "| Variant | Runs | Process (spawn to exit) | Import | First request |",
-    "|---|---|---|---|---|",
+    "| Variant | Runs | Process (spawn to exit) | Import | Import CPU | First request |",
+    "|---|---|---|---|---|---|",
     ...rows,
     "",
   ].join("\n");
