@@ -6,8 +6,9 @@ import { machineInfo } from "./machine.js";
 
 /**
  * What serving 2026-07-28 beside 2025-11-25 costs the MCP function: its bundle and cold start with
- * one MCP SDK (the 2026 door left out) and with both. The same figures are part of `npm run bench`;
- * this runs only them: `npx tsx bench/two-sdks.ts [runs]`.
+ * one MCP SDK (the 2026 door left out) and with both, and the worker's and dead-letter function's
+ * cold imports beside them. The same figures are part of `npm run bench`; this runs only them:
+ * `npx tsx bench/two-sdks.ts [runs]`.
  */
 const runs = Number(process.argv[2] ?? "10");
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
@@ -48,7 +49,7 @@ function report(r: ColdStartResult): string {
     `| two SDKs (+ \`@modelcontextprotocol/server\` 2.4.0) | ${kib(two?.entryBytes)} | ${kib(two?.coldBytes)} | ${kib(two?.bytes)} | ${kib(two?.gzipBytes)} |`,
     `| difference | ${kib((two?.entryBytes ?? 0) - (one?.entryBytes ?? 0))} | ${kib((two?.coldBytes ?? 0) - (one?.coldBytes ?? 0))} | ${kib((two?.bytes ?? 0) - (one?.bytes ?? 0))} | ${kib((two?.gzipBytes ?? 0) - (one?.gzipBytes ?? 0))} |`,
     "",
-    "Fresh node processes, medians, variants interleaved round-robin:",
+    "Fresh node processes, medians, variants interleaved round-robin; *import CPU* is the process's CPU time during the import (all threads):",
     "",
     "| Variant | Runs | Process (spawn to exit) | Import | Import CPU | First request |",
     "|---|---|---|---|---|---|",
