@@ -65,7 +65,7 @@ interface Variant {
   readonly label: string;
   readonly bundle?: BundleName;
   /** The first request the handler answers: a 2025 `initialize`, or a 2026-07-28 `server/discover`. */
-  readonly firstRequest?: "initialize" | "discover";
+  readonly firstRequest?: "initialize" | "discover" | "tools/list";
   readonly nodeArgs?: readonly string[];
 }
 
@@ -78,6 +78,12 @@ const VARIANTS: readonly Variant[] = [
     firstRequest: "initialize",
   },
   { id: "mcp", label: "MCP handler: import + first initialize", bundle: "mcp", firstRequest: "initialize" },
+  {
+    id: "mcp-tools-list",
+    label: "MCP handler: import + first 2025 tools/list (converts the tools' JSON Schemas)",
+    bundle: "mcp",
+    firstRequest: "tools/list",
+  },
   {
     id: "mcp-2026",
     label: "MCP handler: import + first 2026-07-28 server/discover",
@@ -319,10 +325,13 @@ if (bundle) {
           "io.modelcontextprotocol/protocolVersion": "2026-07-28",
           "io.modelcontextprotocol/clientCapabilities": {},
           "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1.0.0" } } } }
+      : first === "tools/list"
+      ? { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }
       : { jsonrpc: "2.0", id: 1, method: "initialize", params: {
           protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1.0.0" } } });
     const domainName = "bench.lambda-url.us-east-1.on.aws";
-    const modernHeaders = modern ? { "mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover" } : {};
+    const modernHeaders = modern ? { "mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover" }
+      : first === "tools/list" ? { "mcp-protocol-version": "2025-06-18" } : {};
     const event = {
       version: "2.0", routeKey: "$default", rawPath: "/mcp", rawQueryString: "",
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream", host: domainName, ...modernHeaders },

@@ -28,7 +28,15 @@ function report(r: ColdStartResult): string {
   const variant = (id: string) => r.variants.find((v) => v.id === id);
   const one = bundle("mcp-one-sdk");
   const two = bundle("mcp");
-  const rows = ["mcp-one-sdk", "mcp", "mcp-2026", "mcp-source-maps", "worker", "dead-letter"].map((id) => {
+  const rows = [
+    "mcp-one-sdk",
+    "mcp",
+    "mcp-tools-list",
+    "mcp-2026",
+    "mcp-source-maps",
+    "worker",
+    "dead-letter",
+  ].map((id) => {
     const v = variant(id);
     return `| ${v?.label ?? id} | ${v?.runs ?? 0} | ${v?.processMs ?? "—"} ms | ${v?.importMs ?? "—"} ms | ${v?.importCpuMs ?? "—"} ms | ${v?.firstRequestMs ?? "—"} ms |`;
   });
