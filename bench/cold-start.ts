@@ -5,12 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, version as esbuildVersion, type Metafile, type Plugin } from "esbuild";
-import { BUNDLE_ALIASES } from "../lib/lambda-function.js";
+import { BUNDLE_ENTRY_FILE, functionBuildOptions } from "../lib/function-bundle.js";
 import { median } from "./stats.js";
-
-/** Kept equal to the banner in lib/lambda-function.ts (checked below, reported as bannerMatchesLib). */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const FUNCTIONS = ["mcp", "worker", "dead-letter"] as const;
@@ -23,9 +19,15 @@ type BundleName = FunctionName | typeof ONE_SDK_BUNDLE;
 
 export interface BundleSize {
   readonly function: BundleName;
+  /** Every file of the code-split bundle (the entry and its chunks), minified. */
   readonly bytes: number;
   readonly gzipBytes: number;
-  /** The source map deployed beside it (sourcesContent off); Node reads it only with --enable-source-maps. */
+  /** The entry module, index.mjs. */
+  readonly entryBytes: number;
+  /** What a cold start parses: the entry and the chunks it imports statically (not those behind `import()`). */
+  readonly coldBytes: number;
+  readonly files: number;
+  /** The source maps deployed beside them (sourcesContent off); Node reads them only with --enable-source-maps. */
   readonly sourceMapBytes: number;
   /** What each package adds to the minified bundle (esbuild metafile), largest first; the project's own code as "(project)". */
   readonly packages: readonly PackageCost[];
@@ -34,6 +36,8 @@ export interface BundleSize {
 export interface PackageCost {
   readonly name: string;
   readonly bytes: number;
+  /** The part of it parsed at cold start (in the entry or a chunk it imports statically). */
+  readonly coldBytes: number;
 }
 
 export interface ColdStartVariant {
@@ -43,6 +47,8 @@ export interface ColdStartVariant {
   /** Medians, ms. processMs: spawn to exit, node's own start included. */
   readonly processMs: number;
   readonly importMs?: number;
+  /** CPU time the import took (user + system, every thread of the process): less swayed by other load than wall time. */
+  readonly importCpuMs?: number;
   readonly firstRequestMs?: number;
 }
 
@@ -51,7 +57,6 @@ export interface ColdStartResult {
   readonly variants: readonly ColdStartVariant[];
   /** Median process time of the MCP handler's cold start minus that of an empty node process. */
   readonly mcpOverNodeMs: number;
-  readonly bannerMatchesLib: boolean;
   readonly esbuildVersion: string;
 }
 
@@ -60,7 +65,7 @@ interface Variant {
   readonly label: string;
   readonly bundle?: BundleName;
   /** The first request the handler answers: a 2025 `initialize`, or a 2026-07-28 `server/discover`. */
-  readonly firstRequest?: "initialize" | "discover";
+  readonly firstRequest?: "initialize" | "discover" | "tools/list";
   readonly nodeArgs?: readonly string[];
 }
 
@@ -73,6 +78,12 @@ const VARIANTS: readonly Variant[] = [
     firstRequest: "initialize",
   },
   { id: "mcp", label: "MCP handler: import + first initialize", bundle: "mcp", firstRequest: "initialize" },
+  {
+    id: "mcp-tools-list",
+    label: "MCP handler: import + first 2025 tools/list (converts the tools' JSON Schemas)",
+    bundle: "mcp",
+    firstRequest: "tools/list",
+  },
   {
     id: "mcp-2026",
     label: "MCP handler: import + first 2026-07-28 server/discover",
@@ -91,9 +102,10 @@ const VARIANTS: readonly Variant[] = [
 ];
 
 /**
- * Bundles each handler as the CDK does (esbuild: ESM, minified, node22, the same banner and main
- * fields, source maps without sources) and times fresh node processes importing it, interleaved
- * round-robin so drift hits every variant alike. Importing builds the SDK clients; it sends nothing.
+ * Bundles each handler as the CDK does (the same esbuild options, lib/function-bundle.ts: code split,
+ * ESM, minified, node22, the `require` banner, the aliases, source maps without sources) and times
+ * fresh node processes importing it, interleaved round-robin so drift hits every variant alike.
+ * Importing builds the SDK clients; it sends nothing.
  */
 export async function measureColdStart(runs: number): Promise<ColdStartResult> {
   const dir = await mkdtemp(join(tmpdir(), "mcp-async-jobs-bench-"));
@@ -106,32 +118,14 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
       { name: ONE_SDK_BUNDLE, entry: "mcp", plugins: [without2026Door(stub)] },
     ];
     for (const { name, entry, plugins } of builds) {
-      const outfile = join(dir, name, "index.mjs");
+      const outdir = join(dir, name);
       const { metafile } = await build({
-        entryPoints: [join(REPO_ROOT, "lambdas", entry, "handler.ts")],
+        ...functionBuildOptions(join(REPO_ROOT, "lambdas", entry, "handler.ts"), outdir),
         plugins,
-        outfile,
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: "node22",
-        mainFields: ["module", "main"],
-        banner: { js: ESM_REQUIRE_BANNER },
-        alias: { ...BUNDLE_ALIASES },
         metafile: true,
-        minify: true,
-        sourcemap: true,
-        sourcesContent: false,
         logLevel: "error",
       });
-      const code = await readFile(outfile);
-      bundles.push({
-        function: name,
-        bytes: code.byteLength,
-        gzipBytes: gzipSync(code).byteLength,
-        sourceMapBytes: (await stat(`${outfile}.map`)).size,
-        packages: packageCosts(metafile),
-      });
+      bundles.push(await bundleSize(name, outdir, metafile));
     }
 
     const childScript = join(dir, "cold-start-child.mjs");
@@ -140,7 +134,7 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
     for (let run = 0; run < runs; run++) {
       for (const variant of VARIANTS) {
         const bundle = variant.bundle
-          ? pathToFileURL(join(dir, variant.bundle, "index.mjs")).href
+          ? pathToFileURL(join(dir, variant.bundle, BUNDLE_ENTRY_FILE)).href
           : undefined;
         samples.get(variant.id)?.push(await runChild(childScript, variant, bundle));
       }
@@ -148,11 +142,12 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
 
     const variants = VARIANTS.map((variant): ColdStartVariant => {
       const reports = samples.get(variant.id) ?? [];
-      const pick = (key: "importMs" | "firstRequestMs"): number | undefined => {
+      const pick = (key: "importMs" | "importCpuMs" | "firstRequestMs"): number | undefined => {
         const values = reports.flatMap((r) => (r[key] === null ? [] : [r[key]]));
         return values.length === 0 ? undefined : Math.round(median(values));
       };
       const importMs = pick("importMs");
+      const importCpuMs = pick("importCpuMs");
       const firstRequestMs = pick("firstRequestMs");
       return {
         id: variant.id,
@@ -160,40 +155,75 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
         runs: reports.length,
         processMs: Math.round(median(reports.map((r) => r.processMs))),
         ...(importMs !== undefined ? { importMs } : {}),
+        ...(importCpuMs !== undefined ? { importCpuMs } : {}),
         ...(firstRequestMs !== undefined ? { firstRequestMs } : {}),
       };
     });
     const processOf = (id: string): number => variants.find((v) => v.id === id)?.processMs ?? Number.NaN;
-    const libSource = await readFile(join(REPO_ROOT, "lib", "lambda-function.ts"), "utf8");
-    return {
-      bundles,
-      variants,
-      mcpOverNodeMs: processOf("mcp") - processOf("node"),
-      bannerMatchesLib: libSource.includes(JSON.stringify(ESM_REQUIRE_BANNER)),
-      esbuildVersion,
-    };
+    return { bundles, variants, mcpOverNodeMs: processOf("mcp") - processOf("node"), esbuildVersion };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Bytes in the output per package: node_modules/<name>/…, everything else counted as the project's code. */
-function packageCosts(metafile: Metafile): PackageCost[] {
-  const bytes = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs)) {
-    for (const [path, input] of Object.entries(output.inputs)) {
-      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(path)?.[1] ?? "(project)";
-      bytes.set(name, (bytes.get(name) ?? 0) + input.bytesInOutput);
+/** The sizes of one code-split bundle, from the files esbuild wrote and its metafile. */
+async function bundleSize(name: BundleName, outdir: string, metafile: Metafile): Promise<BundleSize> {
+  const code = Object.keys(metafile.outputs).filter((path) => path.endsWith(".mjs"));
+  const entry = code.find(
+    (path) => path.endsWith(`/${BUNDLE_ENTRY_FILE}`) && metafile.outputs[path]?.entryPoint,
+  );
+  if (entry === undefined) throw new Error(`No ${BUNDLE_ENTRY_FILE} in the ${name} bundle (${outdir})`);
+  const cold = staticClosure(metafile, entry);
+  const contents = await Promise.all(code.map((path) => readFile(path)));
+  const sizeOf = (path: string): number => metafile.outputs[path]?.bytes ?? 0;
+  const sum = (paths: Iterable<string>): number =>
+    [...paths].reduce((total, path) => total + sizeOf(path), 0);
+  const maps = await Promise.all(code.map((path) => stat(`${path}.map`)));
+  return {
+    function: name,
+    bytes: sum(code),
+    gzipBytes: gzipSync(Buffer.concat(contents)).byteLength,
+    entryBytes: sizeOf(entry),
+    coldBytes: sum(cold),
+    files: code.length,
+    sourceMapBytes: maps.reduce((total, map) => total + map.size, 0),
+    packages: packageCosts(metafile, cold),
+  };
+}
+
+/** The entry and every chunk it reaches through static imports: what importing the entry parses. */
+function staticClosure(metafile: Metafile, entry: string): Set<string> {
+  const reached = new Set<string>();
+  const pending = [entry];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    if (reached.has(path)) continue;
+    reached.add(path);
+    for (const imported of metafile.outputs[path]?.imports ?? []) {
+      if (imported.kind === "import-statement" && !imported.external) pending.push(imported.path);
     }
   }
-  return [...bytes.entries()]
-    .map(([name, size]) => ({ name, bytes: size }))
-    .sort((a, b) => b.bytes - a.bytes);
+  return reached;
+}
+
+/** Bytes in the output per package: node_modules/<name>/…, everything else counted as the project's code. */
+function packageCosts(metafile: Metafile, cold: ReadonlySet<string>): PackageCost[] {
+  const costs = new Map<string, { bytes: number; coldBytes: number }>();
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(path)?.[1] ?? "(project)";
+      const cost = costs.get(name) ?? { bytes: 0, coldBytes: 0 };
+      cost.bytes += input.bytesInOutput;
+      if (cold.has(file)) cost.coldBytes += input.bytesInOutput;
+      costs.set(name, cost);
+    }
+  }
+  return [...costs.entries()].map(([name, cost]) => ({ name, ...cost })).sort((a, b) => b.bytes - a.bytes);
 }
 
 interface ChildReport {
   readonly processMs: number;
   readonly importMs: number | null;
+  readonly importCpuMs: number | null;
   readonly firstRequestMs: number | null;
 }
 
@@ -225,13 +255,19 @@ async function runChild(script: string, variant: Variant, bundle: string | undef
   }
   const report = JSON.parse(line.slice("BENCH_RESULT ".length)) as {
     importMs: number | null;
+    importCpuMs: number | null;
     firstRequestMs: number | null;
     status: number | null;
   };
   if (variant.firstRequest && report.status !== 200) {
     throw new Error(`Cold-start child ${variant.id}: the first request answered ${report.status}`);
   }
-  return { processMs, importMs: report.importMs, firstRequestMs: report.firstRequestMs };
+  return {
+    processMs,
+    importMs: report.importMs,
+    importCpuMs: report.importCpuMs,
+    firstRequestMs: report.firstRequestMs,
+  };
 }
 
 function spawnAndWait(
@@ -273,11 +309,14 @@ export function createModernDoor() {
 /** Runs in the fresh process: import the bundle, optionally answer one initialize or server/discover request. */
 const CHILD_SOURCE = `
 const bundle = process.env.BENCH_BUNDLE;
-let importMs = null, firstRequestMs = null, status = null;
+let importMs = null, importCpuMs = null, firstRequestMs = null, status = null;
 if (bundle) {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const mod = await import(bundle);
   importMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  importCpuMs = (cpu.user + cpu.system) / 1000;
   const first = process.env.BENCH_FIRST_REQUEST;
   if (first) {
     const modern = first === "discover";
@@ -286,10 +325,13 @@ if (bundle) {
           "io.modelcontextprotocol/protocolVersion": "2026-07-28",
           "io.modelcontextprotocol/clientCapabilities": {},
           "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1.0.0" } } } }
+      : first === "tools/list"
+      ? { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }
       : { jsonrpc: "2.0", id: 1, method: "initialize", params: {
           protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1.0.0" } } });
     const domainName = "bench.lambda-url.us-east-1.on.aws";
-    const modernHeaders = modern ? { "mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover" } : {};
+    const modernHeaders = modern ? { "mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover" }
+      : first === "tools/list" ? { "mcp-protocol-version": "2025-06-18" } : {};
     const event = {
       version: "2.0", routeKey: "$default", rawPath: "/mcp", rawQueryString: "",
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream", host: domainName, ...modernHeaders },
@@ -305,6 +347,6 @@ if (bundle) {
     status = result.statusCode;
   }
 }
-console.log("BENCH_RESULT " + JSON.stringify({ importMs, firstRequestMs, status }));
+console.log("BENCH_RESULT " + JSON.stringify({ importMs, importCpuMs, firstRequestMs, status }));
 process.exit(0);
 `;

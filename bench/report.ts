@@ -117,7 +117,7 @@ function reading(r: BenchResults): string {
     ...(r.startLatencyWorkerOn ? [workerOnReading(r.startLatencyWorkerOn)] : []),
     `A finished job is seen ${lag("wait")} s later (median) with \`waitSeconds\`, ${lag("poll-1s")} s with 1 s polling and ${lag("poll-10s")} s with 10 s polling.`,
     `${tp.jobs} jobs of ${tp.jobSeconds} s at worker concurrency ${tp.workerConcurrency} (${tp.pollers} invocations at once, ${perInvocation(tp.batchSize)}) took ${secs(tp.wallMs)} s against an ideal ${secs(tp.idealMs)} s (×${tp.wallOverIdeal}), with ${tp.lost} lost.`,
-    `The MCP bundle is ${kib(mcpBundle?.bytes)} minified (${kib(mcpBundle?.gzipBytes)} gzip); a fresh process imports it in ${mcpCold?.importMs} ms and answers its first \`initialize\` ${mcpCold?.firstRequestMs} ms later (median), ${r.coldStart.mcpOverNodeMs} ms over an empty node process.`,
+    `The MCP bundle is ${kib(mcpBundle?.bytes)} minified (${kib(mcpBundle?.gzipBytes)} gzip), ${kib(mcpBundle?.coldBytes)} of it on the cold path (entry ${kib(mcpBundle?.entryBytes)}); a fresh process imports it in ${mcpCold?.importMs} ms and answers its first \`initialize\` ${mcpCold?.firstRequestMs} ms later (median), ${r.coldStart.mcpOverNodeMs} ms over an empty node process.`,
     headOfLineReading(r.headOfLine),
     longJobsReading(r.longJobs),
     "All times come from one run on a shared, noisy machine: compare the ratios and the shapes, not the absolute figures.",
@@ -311,30 +311,32 @@ function coldStartSection(c: ColdStartResult, previous: PreviousColdStart | unde
   const shown = ["mcp-one-sdk", "mcp"];
   const costs = shown.map((id) => c.bundles.find((b) => b.function === id));
   const names = [...new Set(costs.flatMap((b) => (b?.packages ?? []).slice(0, 20).map((p) => p.name)))];
-  const costOf = (bundle: BundleSize | undefined, name: string): string =>
-    kib(bundle?.packages.find((p) => p.name === name)?.bytes);
+  const costOf = (bundle: BundleSize | undefined, name: string): string => {
+    const cost = bundle?.packages.find((p) => p.name === name);
+    return `${kib(cost?.coldBytes)} / ${kib(cost?.bytes)}`;
+  };
   return [
     "## 5. Cold start",
     "",
-    `Each handler bundled as the CDK bundles it (esbuild ${c.esbuildVersion}: ESM, minified, target node22, the same \`require\` banner${c.bannerMatchesLib ? ", checked against lib/lambda-function.ts" : " — **the banner no longer matches lib/lambda-function.ts**"}, the same aliases, AWS SDK bundled, source map beside it). *Before* is the run this file replaced${before}.`,
+    `Each handler bundled as the CDK bundles it (esbuild ${c.esbuildVersion} with the options of lib/function-bundle.ts: code split, ESM, minified, target node22, the \`require\` banner, the aliases, AWS SDK bundled, source maps beside the files). *Entry* is index.mjs; *cold path* is the entry and the chunks it imports statically, what a cold start parses; the other chunks load on first use. *Before* is the run this file replaced${before}.`,
     "",
-    "| Function | Bundle | before | gzip | Source map |",
-    "|---|---|---|---|---|",
+    "| Function | Entry | Cold path | All files | before | gzip (all) | Source maps |",
+    "|---|---|---|---|---|---|---|",
     ...c.bundles.map(
       (b) =>
-        `| ${b.function} | ${kib(b.bytes)} | ${was(previous?.bundles[b.function], kib)} | ${kib(b.gzipBytes)} | ${kib(b.sourceMapBytes)} |`,
+        `| ${b.function} | ${kib(b.entryBytes)} | ${kib(b.coldBytes)} | ${kib(b.bytes)} (${b.files}) | ${was(previous?.bundles[b.function], kib)} | ${kib(b.gzipBytes)} | ${kib(b.sourceMapBytes)} |`,
     ),
     "",
     "Fresh node processes (medians; variants interleaved). *Process* is spawn to exit, node's own start included; *import* and *first request* are timed inside the process.",
     "",
-    "| Variant | Runs | Process | Import | Import before | First request |",
-    "|---|---|---|---|---|---|",
+    "| Variant | Runs | Process | Import | Import CPU | Import before | First request |",
+    "|---|---|---|---|---|---|---|",
     ...c.variants.map(
       (v) =>
-        `| ${v.label} | ${v.runs} | ${v.processMs} ms | ${v.importMs !== undefined ? `${v.importMs} ms` : "—"} | ${was(previous?.importMs[v.id], (x) => `${x} ms`)} | ${v.firstRequestMs !== undefined ? `${v.firstRequestMs} ms` : "—"} |`,
+        `| ${v.label} | ${v.runs} | ${v.processMs} ms | ${v.importMs !== undefined ? `${v.importMs} ms` : "—"} | ${v.importCpuMs !== undefined ? `${v.importCpuMs} ms` : "—"} | ${was(previous?.importMs[v.id], (x) => `${x} ms`)} | ${v.firstRequestMs !== undefined ? `${v.firstRequestMs} ms` : "—"} |`,
     ),
     "",
-    "What each package adds to the MCP bundle, minified (esbuild metafile; the largest 20 of either bundle):",
+    "What each package adds to the MCP bundle, minified (esbuild metafile; the largest 20 of either bundle), on the cold path / in all files:",
     "",
     `| Package | ${shown.join(" | ")} |`,
     `|---|${shown.map(() => "---").join("|")}|`,

@@ -1,15 +1,16 @@
 import { existsSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
-import type { ICommandHooks } from "aws-cdk-lib/aws-lambda-nodejs";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { ENV } from "../lambdas/shared/config/env-names.js";
 import { DEFAULT_METRICS_NAMESPACE } from "../lambdas/shared/config/telemetry-config.js";
+import { LocalFunctionBundling, lambdaSource } from "./function-bundle.js";
+
+export { BUNDLE_ALIASES, lambdaSource } from "./function-bundle.js";
 
 /**
  * This package's root (the nearest directory above this module with a package.json): the repository
@@ -19,22 +20,9 @@ import { DEFAULT_METRICS_NAMESPACE } from "../lambdas/shared/config/telemetry-co
 export const REPO_ROOT = `${packageRootOf(fileURLToPath(new URL(".", import.meta.url)))}${sep}`;
 
 /**
- * The shipped handler sources, next to this module's own directory: `lambdas/*.ts` in the repository,
- * the built `dist/lambdas/*.js` in an installed package, so the handlers, the runtime entry a user's
- * job types import and the factories are one copy of the code in a bundle.
- */
-const LAMBDAS_DIR = fileURLToPath(new URL("../lambdas/", import.meta.url));
-const SOURCE_EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-
-/** A shipped module under `lambdas/`, by its path without extension (e.g. `shared/handlers`). */
-export function lambdaSource(path: string): string {
-  return join(LAMBDAS_DIR, `${path}${SOURCE_EXTENSION}`);
-}
-
-/**
  * The project that bundles the functions: this repository, or, when this package is installed, the
- * project whose `node_modules` holds it. esbuild runs there (the project's own `esbuild`), its lock
- * file names the package manager, and every entry must be under it (CDK refuses others).
+ * project whose `node_modules` holds it. esbuild runs there (the project's own `esbuild`), and the
+ * entries AsyncMcpJobs generates are written under it.
  */
 export const PROJECT_ROOT = projectRootOf(REPO_ROOT);
 
@@ -54,7 +42,7 @@ export function projectRootOf(packageRoot: string): string {
   return at === -1 ? packageRoot : packageRoot.slice(0, at);
 }
 
-/** The project's lock file; NodejsFunction needs one, under the project root. */
+/** The project's lock file, under the project root: a project whose dependencies are installed has one. */
 export function lockFileOf(projectRoot: string): string {
   const found = LOCK_FILES.map((name) => join(projectRoot, name)).find((path) => existsSync(path));
   if (found === undefined) {
@@ -64,31 +52,6 @@ export function lockFileOf(projectRoot: string): string {
   }
   return found;
 }
-
-/**
- * ESM bundles have no `require`; some dependencies still call it for Node built-ins. The banner gives
- * them one. The alias keeps it from clashing with a bundled module's own `createRequire` import.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
-
-/**
- * Packages replaced by a stand-in in every bundle (esbuild aliases): code a function imports but never
- * runs in Lambda. Ajv is built by the MCP SDK's server only to check form-elicitation answers, which
- * this server never requests; the SDK's nested STS, SSO and sign-in clients serve only credential
- * sources that come after the environment, where Lambda puts a function's credentials
- * (lambdas/shared/bundle-stubs/).
- */
-export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
-  ajv: lambdaSource("shared/bundle-stubs/ajv"),
-  "ajv-formats": lambdaSource("shared/bundle-stubs/ajv-formats"),
-  ...Object.fromEntries(
-    ["sts", "sso", "sso-oidc", "signin"].map((client) => [
-      `@aws-sdk/nested-clients/${client}`,
-      lambdaSource("shared/bundle-stubs/nested-clients"),
-    ]),
-  ),
-};
 
 /** How a function is observed: its traces and where its job metrics go. */
 export interface FunctionTelemetry {
@@ -157,11 +120,11 @@ export interface ServiceFunctionProps {
 
 /**
  * Every Lambda of the app, with the defaults in one place: Node.js 22 on arm64, an ESM bundle built
- * offline by the local esbuild (minified, with source maps Node applies to stack traces), its own log
- * group with a retention period, and a role that may write to that log group and nothing else until a
- * construct grants it more.
+ * offline by the local esbuild (minified, code split, with source maps Node applies to stack traces;
+ * see function-bundle.ts), its own log group with a retention period, and a role that may write to
+ * that log group and nothing else until a construct grants it more.
  */
-export class ServiceFunction extends NodejsFunction {
+export class ServiceFunction extends LambdaFunction {
   /** The function's own log group (the inherited `logGroup` is typed as the interface). */
   public readonly functionLogGroup: LogGroup;
 
@@ -177,12 +140,25 @@ export class ServiceFunction extends NodejsFunction {
     });
     logGroup.grantWrite(role);
     const tracing = props.telemetry?.tracing ?? true;
+    // The project has installed its dependencies (and so esbuild) before it bundles.
+    lockFileOf(PROJECT_ROOT);
 
     super(scope, id, {
-      entry: props.entry ?? lambdaSource(`${props.source}/handler`),
-      handler: "handler",
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: lockFileOf(PROJECT_ROOT),
+      code: Code.fromAsset(PROJECT_ROOT, {
+        // The asset is named after the bundle's content: the same code deploys as the same asset.
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          local: new LocalFunctionBundling(
+            PROJECT_ROOT,
+            props.entry ?? lambdaSource(`${props.source}/handler`),
+            props.bundledFiles,
+          ),
+          // Never pulled: local bundling either succeeds or throws, so CDK never falls back to Docker.
+          image: DockerImage.fromRegistry("mcp-async-jobs-bundles-locally"),
+        },
+      }),
+      // `handler`, exported by the bundle's entry module, index.mjs.
+      handler: "index.handler",
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
@@ -197,22 +173,6 @@ export class ServiceFunction extends NodejsFunction {
         [ENV.metricsNamespace]: props.telemetry?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
         [ENV.tracingEnabled]: String(tracing),
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: "node22",
-        mainFields: ["module", "main"],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // The SDK version the code is tested with, not whatever the runtime happens to ship.
-        bundleAwsSDK: true,
-        esbuildArgs: Object.fromEntries(
-          Object.entries(BUNDLE_ALIASES).map(([name, path]) => [`--alias:${name}`, path]),
-        ),
-        forceDockerBundling: false,
-        ...(props.bundledFiles ? { commandHooks: copyInto(props.bundledFiles) } : {}),
       },
     });
     this.functionLogGroup = logGroup;
@@ -242,15 +202,4 @@ export class ServiceFunction extends NodejsFunction {
       });
     }
   }
-}
-
-/** Bundling hooks that copy each file into the bundle's output directory after esbuild has run. */
-function copyInto(files: Readonly<Record<string, string>>): ICommandHooks {
-  const quote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
-  return {
-    beforeBundling: () => [],
-    beforeInstall: () => [],
-    afterBundling: (_inputDir, outputDir) =>
-      Object.entries(files).map(([name, source]) => `cp ${quote(source)} ${quote(`${outputDir}/${name}`)}`),
-  };
 }

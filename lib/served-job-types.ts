@@ -91,8 +91,8 @@ function jobTypeEntries(
     worker: entry("createWorkerHandler", "worker", false),
     deadLetter: entry("createDeadLetterHandler", "dead-letter", false),
   };
-  // NodejsFunction bundles only entries under its project root: this repository, or the project this
-  // package is installed in. A directory named after the content: the same job types give the same
+  // The entries are written under the project that bundles the functions: this repository, or the
+  // project this package is installed in. A directory named after the content: the same job types give the same
   // path, so the same bundle and asset hash.
   const digest = sha256(JSON.stringify(files)).slice(0, 16);
   const dir = join(PROJECT_ROOT, "node_modules", ".cache", "async-mcp-jobs", digest);

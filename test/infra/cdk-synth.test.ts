@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -77,25 +77,33 @@ describe("npx cdk synth", () => {
       return [variables[ENV.resultMaxBytes], variables[ENV.resultInlineBytes]];
     });
     expect(limits).toContainEqual(["50000000", "8000"]);
-    for (const fn of functions) {
+    const bundles = functions.map((fn) => {
       const asset = fn.Metadata?.["aws:asset:path"];
       expect(asset).toBeDefined();
-      const bundle = join(outdir, String(asset), "index.mjs");
-      expect(existsSync(bundle)).toBe(true);
-      expect(existsSync(`${bundle}.map`)).toBe(true);
-      const code = readFileSync(bundle, "utf8");
-      // The ESM bundle defines `require` for CommonJS dependencies.
-      expect(code.slice(0, 200)).toContain("createRequire");
+      const dir = join(outdir, String(asset));
+      const entry = join(dir, "index.mjs");
+      expect(existsSync(entry)).toBe(true);
+      // Code split: what the handler imports on demand is in chunks, each file with its source map.
+      const files = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".mjs"));
+      expect(files.filter((file) => file.startsWith("chunks/")).length).toBeGreaterThan(0);
+      for (const file of files) {
+        const code = readFileSync(join(dir, file), "utf8");
+        expect(existsSync(join(dir, `${file}.map`))).toBe(true);
+        // Every ESM file of the bundle defines `require` for CommonJS dependencies.
+        expect(code.slice(0, 200)).toContain("createRequire");
+      }
+      return {
+        entry: readFileSync(entry, "utf8"),
+        all: files.map((file) => readFileSync(join(dir, file), "utf8")).join("\n"),
+      };
+    });
+    for (const { all } of bundles) {
       // No YAML parser is bundled: functions read the JSON documents synth staged.
-      expect(code).not.toContain("YAMLParseError");
+      expect(all).not.toContain("YAMLParseError");
+      // The SDK's nested STS/SSO clients are stand-ins, in every function: Lambda's credentials are in the environment.
+      expect(all).toContain("it reads the credentials Lambda puts in its environment");
     }
-    const bundles = functions.map((fn) =>
-      readFileSync(join(outdir, String(fn.Metadata?.["aws:asset:path"]), "index.mjs"), "utf8"),
-    );
     // The MCP SDK's Ajv package is replaced by its stand-in (BUNDLE_ALIASES).
-    expect(bundles.some((code) => code.includes("(Ajv) is not bundled in this function"))).toBe(true);
-    // So are the SDK's nested STS/SSO clients, in every function: Lambda's credentials are in the environment.
-    for (const code of bundles)
-      expect(code).toContain("it reads the credentials Lambda puts in its environment");
+    expect(bundles.some(({ all }) => all.includes("(Ajv) is not bundled in this function"))).toBe(true);
   }, 300_000);
 });

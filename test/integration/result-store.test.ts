@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { S3ResultStore } from "../../lambdas/shared/adapters/s3-result-store.js";
+import { S3ResultStore, s3ClientOnFirstUse } from "../../lambdas/shared/adapters/s3-result-store.js";
 import { RESULT_CONTENT_TYPE, resultKey } from "../../lambdas/shared/domain/results.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
 
@@ -52,5 +52,32 @@ describe("S3ResultStore against the emulator's S3", () => {
 
   it("fails a read of a missing object", async () => {
     await expect(store.readRange(resultKey("3d6f2a44-4c39-4a3e-9f0b-1b2c3d4e5f63"), 0, 10)).rejects.toThrow();
+  });
+});
+
+describe("S3ResultStore with a client made on first use (as a deployed function builds it)", () => {
+  it("makes one client, by its first call, and writes, reads and links through it", async () => {
+    let made = 0;
+    const lazy = s3ClientOnFirstUse({
+      endpoint: aws.endpoints.sqsEndpoint,
+      region: aws.endpoints.region,
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      forcePathStyle: true,
+    });
+    lazy.whenMade(() => {
+      made += 1;
+    });
+    const lazyStore = new S3ResultStore({ client: lazy, bucketName: aws.resources.resultBucketName });
+    expect(made).toBe(0);
+
+    const key = resultKey("4d6f2a44-4c39-4a3e-9f0b-1b2c3d4e5f64");
+    await Promise.all([lazyStore.put(key, text, RESULT_CONTENT_TYPE), lazy.client()]);
+    expect(Buffer.from(await lazyStore.readRange(key, 100, 200))).toEqual(bytes.subarray(100, 200));
+    const url = new URL(await lazyStore.presignGet(key, 60));
+    expect(url.pathname).toBe(`/${aws.resources.resultBucketName}/${key}`);
+    expect((await fetch(url)).status).toBe(200);
+    // The object the lazily made client wrote is the one a client made up front reads.
+    expect(Buffer.from(await store.readRange(key, 0, bytes.length))).toEqual(bytes);
+    expect(made).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context } from "aws-lambda";
 import type { JobMetrics } from "../domain/metrics.js";
+import { ClientOnFirstUse } from "./client-on-first-use.js";
 
 /** What the handlers use of a tracer. */
 export interface FunctionTracer {
@@ -87,9 +88,15 @@ export function createTracer(serviceName: string, enabled: boolean): FunctionTra
   };
 }
 
-/** Traces the AWS SDK calls of each client (X-Ray links the queue's messages to the worker's traces). */
+/**
+ * Traces the AWS SDK calls of each client (X-Ray links the queue's messages to the worker's traces);
+ * a client made on first use is traced when it is made.
+ */
 export function traceClients<T extends object>(tracer: FunctionTracer, clients: T): T {
-  for (const client of Object.values(clients)) tracer.captureAWSv3Client(client);
+  for (const client of Object.values(clients)) {
+    if (client instanceof ClientOnFirstUse) client.whenMade((made) => tracer.captureAWSv3Client(made));
+    else tracer.captureAWSv3Client(client);
+  }
   return clients;
 }
 

@@ -1,13 +1,16 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type AwsCaller, awsClientOptions } from "../adapters/aws-call-policy.js";
+import type { ClientSource } from "../adapters/client-on-first-use.js";
+import { s3ClientOnFirstUse } from "../adapters/s3-result-store.js";
 import { ENV } from "../config/env-names.js";
 
 export interface AwsClients {
   readonly dynamo: DynamoDBClient;
   readonly sqs: SQSClient;
-  readonly s3: S3Client;
+  /** Made on first use by default: only a function that reads or writes a stored result loads the S3 SDK. */
+  readonly s3: ClientSource<S3Client>;
 }
 
 /**
@@ -26,7 +29,7 @@ export function createAwsClients(
       ...(env[ENV.awsEndpointSqs] ? { useQueueUrlAsEndpoint: false } : {}),
     }),
     // An emulator's S3 is reached path-style: bucket names are no host names on 127.0.0.1.
-    s3: new S3Client({
+    s3: s3ClientOnFirstUse({
       ...awsClientOptions(caller),
       ...(env[ENV.awsEndpointS3] ? { forcePathStyle: true } : {}),
     }),

@@ -3,10 +3,17 @@ import type { Authenticator } from "../auth/authenticator.js";
 import { QUERY_STRING_TOKEN } from "../auth/bearer.js";
 import { MCP_PATH } from "../config/functions.js";
 import type { Log } from "../domain/logger.js";
+import { readJsonBody } from "../http/json-body.js";
 import { json, jsonRpcError } from "../http/json-rpc.js";
-import { createModernDoor } from "./door-2026.js";
+import type { ModernDoor } from "./door-2026.js";
+import { plainlyLegacy } from "./plainly-legacy.js";
 import { createMcpServer } from "./server.js";
-import { createToolCatalog, type McpServerDeps, type RequestScope } from "./tool-catalog.js";
+import {
+  createToolCatalog,
+  type McpServerDeps,
+  type RequestScope,
+  type ToolCatalog,
+} from "./tool-catalog.js";
 
 export const HEALTH_PATH = "/health";
 /** Tool calls answer this long before the invocation's own deadline. */
@@ -28,14 +35,15 @@ const CORS_ALLOW_HEADERS =
  * local server alike. It answers everything the SDK should never see (wrong path or method, foreign
  * origin, oversized body, missing credentials) and hands the rest to one of two doors over the same
  * tools: a request carrying the 2026-07-28 `_meta` envelope goes to the v2 SDK's handler, everything
- * else (the `initialize` handshake, 2025-era requests) to a fresh stateless v1 server.
+ * else (the `initialize` handshake, 2025-era requests) to a fresh stateless v1 server. The v2 SDK is
+ * loaded by the first request that may belong to it: plain 2025 traffic never needs it.
  */
 export function createFrontDoor(
   options: FrontDoorOptions,
 ): (request: Request, remainingTimeMs: number) => Promise<Response> {
   const allowedOrigins = new Set(options.allowedOrigins);
   const catalog = createToolCatalog(options.server);
-  const modern = createModernDoor(catalog, options.server, options.maxBodyBytes);
+  const modern = modernDoorOnFirstUse(catalog, options.server, options.maxBodyBytes);
 
   return async (request, remainingTimeMs) => {
     const url = new URL(request.url);
@@ -78,7 +86,10 @@ export function createFrontDoor(
     if (body.kind === "too-large") return tooLarge(options.maxBodyBytes);
     const { parsedBody } = body;
     if (body.kind === "not-json") request = body.request;
-    if (await modern.accepts(request, parsedBody)) {
+    if (
+      !plainlyLegacy(request, parsedBody, options.maxBodyBytes) &&
+      (await modern.accepts(request, parsedBody))
+    ) {
       if (!isJsonContentType(request.headers.get("content-type"))) {
         return withHeaders(
           jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json."),
@@ -120,24 +131,24 @@ function tooLarge(maxBodyBytes: number): Response {
   return jsonRpcError(413, -32000, `Payload too large: the limit is ${maxBodyBytes} bytes.`);
 }
 
-type JsonBody =
-  | { readonly kind: "json"; readonly parsedBody: unknown }
-  /** Empty or no JSON: the doors read it themselves (and answer as the SDKs do), from `request`'s copy. */
-  | { readonly kind: "not-json"; readonly parsedBody?: undefined; readonly request: Request }
-  | { readonly kind: "too-large"; readonly parsedBody?: undefined };
-
-async function readJsonBody(request: Request, maxBodyBytes: number): Promise<JsonBody> {
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.byteLength > maxBodyBytes) return { kind: "too-large" };
-  const text = new TextDecoder().decode(bytes);
-  try {
-    if (text.trim().length > 0) return { kind: "json", parsedBody: JSON.parse(text) };
-  } catch {
-    // Not JSON: the door that takes the request answers the parse error.
-  }
+/** The 2026-07-28 door, its module (and the v2 SDK in it) imported and the door built once, when first asked. */
+function modernDoorOnFirstUse(catalog: ToolCatalog, deps: McpServerDeps, maxBodyBytes: number): ModernDoor {
+  let door: Promise<ModernDoor> | undefined;
+  const load = (): Promise<ModernDoor> => {
+    if (door === undefined) {
+      door = import("./door-2026.js").then(({ createModernDoor }) =>
+        createModernDoor(catalog, deps, maxBodyBytes),
+      );
+      // A failed load is not kept: the next request tries again.
+      door.catch(() => {
+        door = undefined;
+      });
+    }
+    return door;
+  };
   return {
-    kind: "not-json",
-    request: new Request(request.url, { method: request.method, headers: request.headers, body: text }),
+    accepts: async (request, parsedBody) => (await load()).accepts(request, parsedBody),
+    fetch: async (request, scope, parsedBody) => (await load()).fetch(request, scope, parsedBody),
   };
 }
 

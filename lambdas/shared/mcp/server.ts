@@ -53,7 +53,7 @@ export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope
     jsonSchemaValidator: SHARED_SCHEMA_VALIDATOR,
   });
   const byName = new Map(catalog.tools.map((tool) => [tool.name, tool]));
-  const listed: ListToolsResult = { tools: catalog.tools.map(listedTool) };
+  let listed: ListToolsResult | undefined;
 
   async function callTool(request: CallToolRequest): Promise<CallToolResult> {
     const { name, arguments: args } = request.params;
@@ -86,7 +86,10 @@ export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope
     owner: scope.caller.principal,
     answerBy: scope.answerBy,
     startTools: new Set(catalog.startTools.keys()),
-    listTools: () => listed,
+    listTools: () => {
+      listed ??= { tools: catalog.tools.map(listedTool) };
+      return listed;
+    },
     callTool,
     startJob,
     viewOf: catalog.viewOf,

@@ -118,8 +118,16 @@ export function listedSchemas(input: z.ZodObject, output: z.ZodObject): ListedSc
   };
 }
 
+/** A catalog tool whose JSON Schemas are converted when first listed (once), not at cold start. */
 function defined<T extends CatalogTool>(tool: Omit<T, "listed">): T {
-  return { ...tool, listed: listedSchemas(tool.inputSchema, tool.outputSchema) } as T;
+  let listed: ListedSchemas | undefined;
+  return Object.defineProperty({ ...tool }, "listed", {
+    get: (): ListedSchemas => {
+      listed ??= listedSchemas(tool.inputSchema, tool.outputSchema);
+      return listed;
+    },
+    enumerable: true,
+  }) as T;
 }
 
 /**
