@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, version as esbuildVersion, type Metafile, type Plugin } from "esbuild";
-import { BUNDLE_ENTRY_FILE, functionBuildOptions } from "../lib/function-bundle.js";
+import { BUNDLE_ENTRY_FILE, coldPathOutputs, functionBuildOptions } from "../lib/function-bundle.js";
 import { median } from "./stats.js";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -173,7 +173,7 @@ async function bundleSize(name: BundleName, outdir: string, metafile: Metafile):
     (path) => path.endsWith(`/${BUNDLE_ENTRY_FILE}`) && metafile.outputs[path]?.entryPoint,
   );
   if (entry === undefined) throw new Error(`No ${BUNDLE_ENTRY_FILE} in the ${name} bundle (${outdir})`);
-  const cold = staticClosure(metafile, entry);
+  const cold = coldPathOutputs(metafile, entry);
   const contents = await Promise.all(code.map((path) => readFile(path)));
   const sizeOf = (path: string): number => metafile.outputs[path]?.bytes ?? 0;
   const sum = (paths: Iterable<string>): number =>
@@ -189,20 +189,6 @@ async function bundleSize(name: BundleName, outdir: string, metafile: Metafile):
     sourceMapBytes: maps.reduce((total, map) => total + map.size, 0),
     packages: packageCosts(metafile, cold),
   };
-}
-
-/** The entry and every chunk it reaches through static imports: what importing the entry parses. */
-function staticClosure(metafile: Metafile, entry: string): Set<string> {
-  const reached = new Set<string>();
-  const pending = [entry];
-  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
-    if (reached.has(path)) continue;
-    reached.add(path);
-    for (const imported of metafile.outputs[path]?.imports ?? []) {
-      if (imported.kind === "import-statement" && !imported.external) pending.push(imported.path);
-    }
-  }
-  return reached;
 }
 
 /** Bytes in the output per package: node_modules/<name>/…, everything else counted as the project's code. */

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ILocalBundling } from "aws-cdk-lib";
-import type { BuildOptions } from "esbuild";
+import type { BuildOptions, Metafile } from "esbuild";
 
 /**
  * The shipped handler sources, next to this module's own directory: `lambdas/*.ts` in the repository,
@@ -81,6 +81,23 @@ export function functionBuildOptions(entry: string, outdir: string): BuildOption
 type BuildSync = (options: BuildOptions) => unknown;
 
 /** esbuild is missing from the project that bundles the functions. */
+/**
+ * The output files a cold start parses: `entry` and every chunk it reaches through static imports
+ * (the other chunks load on first use).
+ */
+export function coldPathOutputs(metafile: Metafile, entry: string): Set<string> {
+  const reached = new Set<string>();
+  const pending = [entry];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    if (reached.has(path)) continue;
+    reached.add(path);
+    for (const imported of metafile.outputs[path]?.imports ?? []) {
+      if (imported.kind === "import-statement" && !imported.external) pending.push(imported.path);
+    }
+  }
+  return reached;
+}
+
 export class EsbuildNotInstalledError extends Error {
   constructor(projectRoot: string, options?: ErrorOptions) {
     super(

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build, type Metafile } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { functionBuildOptions, lambdaSource } from "../../lib/function-bundle.js";
+import { coldPathOutputs, functionBuildOptions, lambdaSource } from "../../lib/function-bundle.js";
 
 const outdir = mkdtempSync(join(tmpdir(), "function-bundle-"));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -12,15 +12,7 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 function coldPackages(metafile: Metafile): Set<string> {
   const entry = Object.keys(metafile.outputs).find((path) => path.endsWith("/index.mjs"));
   if (entry === undefined) throw new Error("no index.mjs in the bundle");
-  const reached = new Set<string>();
-  const pending = [entry];
-  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
-    if (reached.has(path)) continue;
-    reached.add(path);
-    for (const imported of metafile.outputs[path]?.imports ?? []) {
-      if (imported.kind === "import-statement" && !imported.external) pending.push(imported.path);
-    }
-  }
+  const reached = coldPathOutputs(metafile, entry);
   const packages = new Set<string>();
   for (const path of reached) {
     for (const input of Object.keys(metafile.outputs[path]?.inputs ?? {})) {
