@@ -1,4 +1,4 @@
-import * as z from "zod";
+import type * as z from "zod";
 import { MAX_ANSWER_CHARS } from "../config/table-schema.js";
 import type { Caller } from "../domain/caller.js";
 import type { JobRow, JobView } from "../domain/job.js";
@@ -9,6 +9,7 @@ import type { JobTypeRegistry } from "../jobs/registry.js";
 import type { JobService } from "../usecases/job-service.js";
 import { readResultPage } from "../usecases/result-pages.js";
 import type { LoadEvents } from "./events-door.js";
+import { type ListedSchemas, listedOnFirstUse } from "./listed-schemas.js";
 import { type ResultAccess, resultLink, withResultAccess } from "./result-tools.js";
 import { JOB_STATS_TOOL, type JobStatsInput, jobStatsOf } from "./stats-tool.js";
 import {
@@ -62,12 +63,6 @@ export interface ToolAnnotations {
   readonly openWorldHint?: boolean;
 }
 
-/** A tool's JSON Schemas as every door lists them (JSON Schema draft-07, converted once). */
-export interface ListedSchemas {
-  readonly input: Record<string, unknown>;
-  readonly output: Record<string, unknown>;
-}
-
 /** One tool, defined once: each protocol door only adapts this to its SDK. */
 export interface CatalogTool {
   readonly name: string;
@@ -110,25 +105,8 @@ export const INSTRUCTIONS = `Tools here wrap slow external APIs without blocking
  */
 const PAGE_ENVELOPE_CHARS = 400;
 
-/** The JSON Schemas of a zod schema as tools/list shows them (draft-07, as SDK v1 converts). */
-export function listedSchemas(input: z.ZodObject, output: z.ZodObject): ListedSchemas {
-  return {
-    input: z.toJSONSchema(input, { target: "draft-7", io: "input" }) as Record<string, unknown>,
-    output: z.toJSONSchema(output, { target: "draft-7", io: "output" }) as Record<string, unknown>,
-  };
-}
-
-/** A catalog tool whose JSON Schemas are converted when first listed (once), not at cold start. */
-function defined<T extends CatalogTool>(tool: Omit<T, "listed">): T {
-  let listed: ListedSchemas | undefined;
-  return Object.defineProperty({ ...tool }, "listed", {
-    get: (): ListedSchemas => {
-      listed ??= listedSchemas(tool.inputSchema, tool.outputSchema);
-      return listed;
-    },
-    enumerable: true,
-  }) as T;
-}
+/** A catalog tool, its JSON Schemas converted when first listed. */
+const defined = <T extends CatalogTool>(tool: Omit<T, "listed">): T => listedOnFirstUse<T>(tool);
 
 /**
  * Every tool of the server over the job use cases. Built once per process (the schemas are
