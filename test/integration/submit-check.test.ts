@@ -15,6 +15,7 @@ import {
   type JobState,
   type SubmitCheckJobType,
 } from "../../lambdas/shared/jobs/job-type.js";
+import { LOST_CHECK_GRACE_MS } from "../../lambdas/shared/worker/submit.js";
 import { type LocalAws, useLocalAws } from "../support/local-aws.js";
 import {
   lambdaContext,
@@ -224,7 +225,7 @@ describe("submit, then check back later", () => {
 });
 
 describe("duplicate, stale and out-of-order check messages change nothing", () => {
-  it("a duplicate of the submit message submits nothing more", async () => {
+  it("a duplicate of the submit message submits nothing more, and is kept until check 1 is overdue", async () => {
     const type = external("ext_dup_start");
     const w = worker([type]);
     const job = await w.start("ext_dup_start");
@@ -233,7 +234,13 @@ describe("duplicate, stale and out-of-order check messages change nothing", () =
     const before = await rawItem(aws, job.id);
 
     await sleep(20);
-    expect(await w.deliver([record({ jobId: job.id, type: job.type })])).toEqual({ batchItemFailures: [] });
+    // Not deleted: had the first delivery's send of check 1 failed, this message must bring it back.
+    const duplicate = record({ jobId: job.id, type: job.type });
+    expect(await w.deliver([duplicate])).toEqual({
+      batchItemFailures: [{ itemIdentifier: duplicate.messageId }],
+    });
+    expect(w.retries).toHaveLength(1);
+    expect(w.retries[0]).toBeGreaterThan(LOST_CHECK_GRACE_MS / 1000);
     expect(type.calls.submits).toBe(1);
     expect(await rawItem(aws, job.id)).toEqual(before);
     expect(w.sent).toHaveLength(1);
@@ -246,15 +253,16 @@ describe("duplicate, stale and out-of-order check messages change nothing", () =
     await w.deliver([record({ jobId: job.id, type: job.type })]);
     const check1 = lastSent(w.sent);
 
-    // Two deliveries of check 1 at once: one holds the check, the other finds it held.
+    // Two deliveries of check 1 at once: one holds the check, the other finds it held or already
+    // recorded, and puts the message back rather than delete it from under the one that holds it.
     const responses = await Promise.all([w.deliver([record(check1)]), w.deliver([record(check1)])]);
-    expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(responses.map((response) => response.batchItemFailures.length).sort()).toEqual([0, 1]);
     expect(type.calls.checks).toHaveLength(1);
     expect(w.sent.map((sent) => sent.message.check)).toEqual([1, 2]);
     const after = await rawItem(aws, job.id);
     expect(after).toMatchObject({ checkSeq: 2, attempt: 1, progress: { current: 1 } });
 
-    // Later duplicates of check 1 (stale now) change nothing either.
+    // Later duplicates of check 1 change nothing either.
     await sleep(20);
     await w.deliver([record(check1)]);
     expect(type.calls.checks).toHaveLength(1);
@@ -275,9 +283,10 @@ describe("duplicate, stale and out-of-order check messages change nothing", () =
 
     await sleep(20);
     for (const check of [1, 2, 4, 9]) {
-      expect(await w.deliver([record({ jobId: job.id, type: job.type, check, dueAt: 0 })])).toEqual({
-        batchItemFailures: [],
-      });
+      const delivery = record({ jobId: job.id, type: job.type, check, dueAt: 0 });
+      // Check 2 is the one whose next check (3) is recorded: it is kept until check 3 is overdue.
+      const kept = check === 2 ? [{ itemIdentifier: delivery.messageId }] : [];
+      expect(await w.deliver([delivery])).toEqual({ batchItemFailures: kept });
     }
     expect(type.calls.checks).toHaveLength(checks);
     expect(await rawItem(aws, job.id)).toEqual(before);
@@ -288,7 +297,7 @@ describe("duplicate, stale and out-of-order check messages change nothing", () =
     expect(type.calls.checks.at(-1)?.state).toMatchObject({ checks: 2 });
   });
 
-  it("a check whose next-check send failed sends it again on redelivery, and only then", async () => {
+  it("a check whose next-check send failed is sent again once it is overdue, and only then", async () => {
     const type = external("ext_lost_send", { checksNeeded: 5 });
     const failing = worker([type], { failSends: true });
     const job = await failing.start("ext_lost_send");
@@ -296,13 +305,20 @@ describe("duplicate, stale and out-of-order check messages change nothing", () =
     // The submit is recorded, but the edge could not send check 1: the record fails.
     const response = await failing.deliver([record(start)]);
     expect(response.batchItemFailures).toHaveLength(1);
-    expect(await failing.store.get(job.id)).toMatchObject({ checkSeq: 1 });
+    const submitted = await failing.store.get(job.id);
+    expect(submitted).toMatchObject({ checkSeq: 1 });
 
+    // Back before check 1 is overdue: it may yet be claimed, so the message waits (not deleted).
     const w = worker([type]);
-    await w.deliver([record(start, 1)]);
-    expect(w.sent).toEqual([]); // a first delivery is a duplicate: it sends nothing
     await w.deliver([record(start, 2)]);
-    expect(w.sent.map((sent) => sent.message.check)).toEqual([1]);
+    expect(w.sent).toEqual([]);
+    expect(w.retries).toHaveLength(1);
+    // Back once check 1 is overdue and nobody claimed it: its message was lost, so it is sent again.
+    const overdue = worker([type], {
+      clock: new TestClock((submitted?.nextCheckAt ?? 0) + LOST_CHECK_GRACE_MS + 1),
+    });
+    await overdue.deliver([record(start, 3)]);
+    expect(overdue.sent.map((sent) => sent.message.check)).toEqual([1]);
     expect(type.calls.submits).toBe(1);
   });
 });

@@ -17,6 +17,7 @@ import {
 import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import type { WorkerDecision } from "../../lambdas/shared/worker/decision.js";
 import { processDelivery } from "../../lambdas/shared/worker/process-delivery.js";
+import { LOST_CHECK_GRACE_MS } from "../../lambdas/shared/worker/submit.js";
 import { FrozenClock, newJob, testSettings } from "../support/worker-kit.js";
 
 // The worker core's submit/check decisions on the in-memory store, for the edges that are hard to
@@ -186,8 +187,9 @@ describe("a check whose delivery died after claiming it", () => {
     const early = await w.deliver(check1, 2);
     expect(early).toEqual({ kind: "retryAfter", seconds: 56 });
     expect(type.calls.checks).toEqual([]);
-    // A first delivery that meets a live claim of its own check is a duplicate: dropped.
-    expect(await w.deliver(check1, 1)).toEqual({ kind: "done" });
+    // So must a first delivery (a duplicate of the message the claim's delivery holds): deleting it
+    // would leave that delivery nothing to come back through if it dies.
+    expect(await w.deliver(check1, 1)).toEqual({ kind: "retryAfter", seconds: 56 });
     w.clock.advance(56_000);
     expect(await w.deliver(check1, 3)).toEqual(endedDone(job.id));
     expect(type.calls.checks).toHaveLength(1);
@@ -501,23 +503,42 @@ describe("what a submit or a check answers", () => {
 });
 
 describe("duplicate and redelivered check messages", () => {
-  it("a first delivery of a stale check does nothing; a redelivery after the next check was recorded sends it again", async () => {
+  it("a check whose next check is recorded waits until that check is overdue, then sends it again only if nobody claimed it", async () => {
     const type = external({ check: async () => ({ pending: { checkAfterSeconds: 4 } }) });
     const w = workerWith(type);
     const job = await w.start();
     const check1 = await w.submitted(job);
+    // The start message again, once check 1 is recorded: it waits until check 1 is overdue.
+    const submittedRow = await w.store.get(job.id);
+    const check1Overdue = (submittedRow?.nextCheckAt ?? 0) + LOST_CHECK_GRACE_MS - w.clock.now();
+    expect(await w.deliver({ jobId: job.id, type: job.type })).toEqual({
+      kind: "retryAfter",
+      seconds: Math.ceil(check1Overdue / 1000),
+    });
     await w.deliver(check1);
     const row = await w.store.get(job.id);
     expect(row).toMatchObject({ checkSeq: 2 });
-    expect(await w.deliver(check1)).toEqual({ kind: "done" });
-    expect(await w.deliver(check1, 2)).toEqual({
+    // The start message is stale now (check 1 was claimed): dropped.
+    expect(await w.deliver({ jobId: job.id, type: job.type }, 2)).toEqual({ kind: "done" });
+    // First delivery or redelivery alike: the next check may yet be claimed, so come back once it is
+    // overdue (4 s + the grace), rather than delete a message the recording delivery may need.
+    const overdueSeconds = 4 + LOST_CHECK_GRACE_MS / 1000;
+    expect(await w.deliver(check1)).toEqual({ kind: "retryAfter", seconds: overdueSeconds });
+    expect(await w.deliver(check1, 2)).toEqual({ kind: "retryAfter", seconds: overdueSeconds });
+    // Overdue and unclaimed: its message was lost; it is sent again, due at once.
+    w.clock.advance(overdueSeconds * 1000);
+    expect(await w.deliver(check1, 3)).toEqual({
       kind: "checkAfter",
-      seconds: 4,
+      seconds: 0,
       message: { jobId: job.id, type: job.type, check: 2, dueAt: row?.nextCheckAt },
     });
-    // A redelivered start message of a submitted job re-sends the recorded check the same way.
-    expect(await w.deliver({ jobId: job.id, type: job.type }, 2)).toEqual({ kind: "done" });
-    expect(type.calls.checks).toHaveLength(1);
+    // Once check 2 has been claimed and recorded, the old messages are stale: dropped.
+    await w.deliver({ jobId: job.id, type: job.type, check: 2, dueAt: 0 });
+    expect(await w.store.get(job.id)).toMatchObject({ checkSeq: 3 });
+    w.clock.advance(overdueSeconds * 1000);
+    expect(await w.deliver(check1, 4)).toEqual({ kind: "done" });
+    expect(await w.deliver({ jobId: job.id, type: job.type }, 3)).toEqual({ kind: "done" });
+    expect(type.calls.checks).toHaveLength(2);
     expect(type.calls.submits).toHaveLength(1);
   });
 

@@ -176,11 +176,10 @@ async function settleUnclaimedCheck(
   if (isTerminal(job.status)) return done();
   const now = deps.clock.now();
   const leaseLeftMs = (job.leaseExpiresAt ?? 0) - now;
-  if (job.checkSeq === message.check && leaseLeftMs > 0 && delivery.receiveCount > 1) {
-    // This very check is claimed, and its message came back: the delivery that claimed it may have
-    // died with it. Look again once that lease lapses (a live run renews it or records the check
-    // first), so the chain of checks never ends here. A first delivery meeting a live claim is a
-    // duplicate of the message that run holds, and is dropped below.
+  if (job.checkSeq === message.check && leaseLeftMs > 0) {
+    // This very check is claimed by another delivery of this message, which may yet die with it or
+    // fail to send the next check: deleting the message now would leave nothing to bring it back.
+    // Look again once that lease lapses (a live run renews it or records the check first).
     const leaseLeftSeconds = Math.ceil(leaseLeftMs / 1000) + 1;
     deps.log.info("Check is held by another delivery; checking again after its lease", {
       jobId: job.id,

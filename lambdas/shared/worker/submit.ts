@@ -2,7 +2,7 @@ import type { JobMessage, JobRow } from "../domain/job.js";
 import type { SubmitCheckJobType, SubmitOutcome } from "../jobs/job-type.js";
 import { afterLostWrite, cancelOnce, tookEffect } from "./cancel-once.js";
 import { completeJob } from "./complete-job.js";
-import { checkAfter, done, type WorkerDecision } from "./decision.js";
+import { checkAfter, done, retryAfter, type WorkerDecision } from "./decision.js";
 import { encodeState } from "./job-state.js";
 import { lenient, recordFailure } from "./run-kit.js";
 import type { Delivery, WorkerDeps } from "./worker-deps.js";
@@ -56,11 +56,18 @@ export async function afterSubmit(
 }
 
 /**
- * A start or check message whose next check is already recorded. Normally a duplicate: nothing to
- * do. But a redelivery may mean that the send of the next check failed after the row was written,
- * and then nothing else would ever check the job: send that check again. Duplicates it makes are
- * harmless, since only one delivery can hold a check; and a first delivery never re-sends, so
- * duplicates never multiply.
+ * How long past its due time a recorded check may go unclaimed before its message counts as lost:
+ * the delayed message becomes visible at `nextCheckAt` and a worker claims it soon after.
+ */
+export const LOST_CHECK_GRACE_MS = 15_000;
+
+/**
+ * A start or check message whose next check is already recorded. Normally a duplicate. But the
+ * delivery that recorded the next check may have failed to send its message (or died right after
+ * the write), and that delivery comes back through this very message: so it is never deleted while
+ * the next check could still be lost. It is put back until the next check is overdue; if by then no
+ * delivery has claimed it, its message was lost and is sent again. A check that was claimed or
+ * passed meanwhile makes this message stale, and it is dropped, so copies never multiply.
  */
 export function resendLostCheck(
   deps: WorkerDeps,
@@ -71,23 +78,23 @@ export function resendLostCheck(
 ): WorkerDecision {
   const now = deps.clock.now();
   const leaseFree = (job.leaseExpiresAt ?? 0) < now;
-  if (
-    delivery.receiveCount > 1 &&
-    job.status === "running" &&
-    job.checkSeq === check + 1 &&
-    leaseFree &&
-    job.nextCheckAt !== undefined
-  ) {
-    deps.log.info("Redelivered after its next check was recorded; sending that check again", {
+  if (job.status === "running" && job.checkSeq === check + 1 && leaseFree && job.nextCheckAt !== undefined) {
+    const overdueAt = job.nextCheckAt + LOST_CHECK_GRACE_MS;
+    if (now < overdueAt) {
+      const seconds = Math.ceil((overdueAt - now) / 1000);
+      deps.log.info("The next check is recorded; looking again once it is overdue", {
+        jobId: job.id,
+        check: job.checkSeq,
+        receiveCount: delivery.receiveCount,
+        seconds,
+      });
+      return retryAfter(seconds);
+    }
+    deps.log.info("The next check is overdue and unclaimed: its message was lost; sending it again", {
       jobId: job.id,
       check: job.checkSeq,
     });
-    return checkAfter((job.nextCheckAt - now) / 1000, {
-      jobId: job.id,
-      type,
-      check: job.checkSeq,
-      dueAt: job.nextCheckAt,
-    });
+    return checkAfter(0, { jobId: job.id, type, check: job.checkSeq, dueAt: job.nextCheckAt });
   }
   deps.log.info("Nothing to do: a duplicate or stale message", {
     jobId: job.id,
