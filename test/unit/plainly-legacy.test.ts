@@ -20,9 +20,11 @@ function post(body: unknown, headers: Record<string, string> = {}): Request {
 
 /** As the front door decides: the body read once (a body over the limit never gets this far), then the pre-filter. */
 async function frontDoorSaysLegacy(request: Request): Promise<boolean> {
-  if (request.method !== "POST") return plainlyLegacy(request, undefined, MAX_BODY_BYTES);
+  if (request.method !== "POST") return plainlyLegacy(request, undefined);
+  // A declared length over the limit is answered 413 before any door is chosen.
+  if (Number(request.headers.get("content-length")) > MAX_BODY_BYTES) return false;
   const body = await readJsonBody(request.clone(), MAX_BODY_BYTES);
-  return body.kind !== "too-large" && plainlyLegacy(request, body.parsedBody, MAX_BODY_BYTES);
+  return body.kind !== "too-large" && plainlyLegacy(request, body.parsedBody);
 }
 
 /** The traffic of 2025 clients: recognised without the v2 SDK. */
@@ -143,8 +145,8 @@ describe("plainly legacy: 2025 traffic recognised without the v2 SDK", () => {
 
   it("decides from the body the front door read, without reading the request", () => {
     const request = post({ jsonrpc: "2.0", id: 1, method: "ping" });
-    expect(plainlyLegacy(request, { jsonrpc: "2.0", id: 1, method: "ping" }, MAX_BODY_BYTES)).toBe(true);
-    expect(plainlyLegacy(request, undefined, MAX_BODY_BYTES)).toBe(false);
+    expect(plainlyLegacy(request, { jsonrpc: "2.0", id: 1, method: "ping" })).toBe(true);
+    expect(plainlyLegacy(request, undefined)).toBe(false);
     expect(request.bodyUsed).toBe(false);
   });
 

@@ -86,10 +86,7 @@ export function createFrontDoor(
     if (body.kind === "too-large") return tooLarge(options.maxBodyBytes);
     const { parsedBody } = body;
     if (body.kind === "not-json") request = body.request;
-    if (
-      !plainlyLegacy(request, parsedBody, options.maxBodyBytes) &&
-      (await modern.accepts(request, parsedBody))
-    ) {
+    if (!plainlyLegacy(request, parsedBody) && (await modern.accepts(request, parsedBody))) {
       if (!isJsonContentType(request.headers.get("content-type"))) {
         return withHeaders(
           jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json."),

@@ -5,12 +5,12 @@
  * notification, within the body limit, with no `io.modelcontextprotocol/` key in its `_meta` and no
  * 2026 `MCP-Protocol-Version` header. Every other request (a 2026 one, or anything unusual) is left
  * to the SDK's classification, so a `false` decides nothing. `parsedBody` is the request's JSON body
- * as the front door read it (`readJsonBody`), undefined when it was empty or no JSON.
+ * as the front door read it (`readJsonBody`, within the body limit), undefined when it was empty or
+ * no JSON.
  */
-export function plainlyLegacy(request: Request, parsedBody: unknown, maxBodyBytes: number): boolean {
+export function plainlyLegacy(request: Request, parsedBody: unknown): boolean {
   if (request.method.toUpperCase() !== "POST") return true;
   if (!legacyVersionHeader(request.headers.get("mcp-protocol-version"))) return false;
-  if (Number(request.headers.get("content-length")) > maxBodyBytes) return false;
   return parsedBody !== undefined && isPlainJsonRpcMessage(parsedBody);
 }
 
