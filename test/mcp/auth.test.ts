@@ -186,6 +186,38 @@ describe("one caller cannot see another caller's jobs", () => {
     expect(fresh.replaceAll(neverExisted, job.jobId)).toBe(unknown[0]);
   });
 
+  it("requests of both callers at once each act as their own caller (the endpoint reuses its servers)", async () => {
+    const callers = Array.from({ length: 24 }, (_, index) =>
+      index % 2 === 0 ? { client: alice, owner: "key:alice" } : { client: bob, owner: "key:bob" },
+    );
+    const started = await Promise.all(
+      callers.map(async ({ client, owner }) => ({
+        owner,
+        job: await callForJob(client, "start_slow_api", { query: "interleaved", delaySeconds: 60 }),
+      })),
+    );
+    for (const { owner, job } of started) {
+      const { Item } = await stack.clients.dynamo.send(
+        new GetItemCommand({ TableName: stack.resources.tableName, Key: { id: { S: job.jobId } } }),
+      );
+      expect(Item?.owner?.S).toBe(owner);
+    }
+    // Each caller at once asks for every job: only its own are found.
+    const found = await Promise.all(
+      started.flatMap(({ job }) =>
+        [alice, bob].map(
+          async (client) => !(await callTool(client, "get_job", { jobId: job.jobId })).isError,
+        ),
+      ),
+    );
+    expect(found).toEqual(started.flatMap(({ owner }) => [owner === "key:alice", owner === "key:bob"]));
+    await Promise.all(
+      started.map(({ owner, job }) =>
+        callForJob(owner === "key:alice" ? alice : bob, "cancel_job", { jobId: job.jobId }),
+      ),
+    );
+  });
+
   it("bob's list_jobs does not show alice's jobs", async () => {
     const alices = await callForJob(alice, "start_slow_api", { query: "listed", delaySeconds: 0 });
     const bobs = await callForJob(bob, "start_slow_api", { query: "listed", delaySeconds: 0 });

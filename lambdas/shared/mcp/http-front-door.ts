@@ -1,3 +1,4 @@
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { QUERY_STRING_TOKEN } from "../auth/bearer.js";
@@ -7,7 +8,7 @@ import { readJsonBody } from "../http/json-body.js";
 import { json, jsonRpcError } from "../http/json-rpc.js";
 import type { ModernDoor } from "./door-2026.js";
 import { plainlyLegacy } from "./plainly-legacy.js";
-import { createMcpServer } from "./server.js";
+import { createMcpServer, scopedAuthInfo } from "./server.js";
 import {
   createToolCatalog,
   type McpServerDeps,
@@ -18,6 +19,11 @@ import {
 export const HEALTH_PATH = "/health";
 /** Tool calls answer this long before the invocation's own deadline. */
 const ANSWER_MARGIN_MS = 2_000;
+/**
+ * 2025-11-25 servers kept between requests. A server serves one request at a time (one per Lambda
+ * container; the local stack serves many at once), so building one is paid only when all are busy.
+ */
+const MAX_IDLE_SERVERS = 16;
 
 export interface FrontDoorOptions {
   readonly server: McpServerDeps;
@@ -35,7 +41,8 @@ const CORS_ALLOW_HEADERS =
  * local server alike. It answers everything the SDK should never see (wrong path or method, foreign
  * origin, oversized body, missing credentials) and hands the rest to one of two doors over the same
  * tools: a request carrying the 2026-07-28 `_meta` envelope goes to the v2 SDK's handler, everything
- * else (the `initialize` handshake, 2025-era requests) to a fresh stateless v1 server. The v2 SDK is
+ * else (the `initialize` handshake, 2025-era requests) to a v1 server on a fresh stateless transport,
+ * the caller's scope handed to it with the request. The v2 SDK is
  * loaded by the first request that may belong to it: plain 2025 traffic never needs it.
  */
 export function createFrontDoor(
@@ -44,6 +51,7 @@ export function createFrontDoor(
   const allowedOrigins = new Set(options.allowedOrigins);
   const catalog = createToolCatalog(options.server);
   const modern = modernDoorOnFirstUse(catalog, options.server, options.maxBodyBytes);
+  const idleServers: Server[] = [];
 
   return async (request, remainingTimeMs) => {
     const url = new URL(request.url);
@@ -103,7 +111,7 @@ export function createFrontDoor(
       }
     }
 
-    const server = createMcpServer(catalog, options.server, scope);
+    const server = idleServers.pop() ?? createMcpServer(catalog, options.server);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
@@ -111,17 +119,30 @@ export function createFrontDoor(
     });
     try {
       await server.connect(transport);
-      const response = await transport.handleRequest(request, parsedBody === undefined ? {} : { parsedBody });
-      // The JSON answer is complete at this point: read it before the server closes.
-      const body = await response.text();
-      return bufferedWith(body, response, cors);
+      // With JSON responses the answer's body is a complete string here, so it outlives the transport.
+      const response = await transport.handleRequest(request, {
+        authInfo: scopedAuthInfo(scope),
+        ...(parsedBody === undefined ? {} : { parsedBody }),
+      });
+      return withHeaders(response, cors);
     } catch (error) {
       options.log.error("MCP request failed", { error });
       return jsonRpcError(500, -32603, "Internal error");
     } finally {
-      await server.close();
+      // After the answer, once the SDK has finished its own bookkeeping for the request.
+      setImmediate(() => void releaseServer(server, idleServers));
     }
   };
+}
+
+/** Detaches the request's transport; a server that closed cleanly waits for the next request. */
+async function releaseServer(server: Server, idleServers: Server[]): Promise<void> {
+  try {
+    await server.close();
+  } catch {
+    return;
+  }
+  if (idleServers.length < MAX_IDLE_SERVERS) idleServers.push(server);
 }
 
 function tooLarge(maxBodyBytes: number): Response {
@@ -179,13 +200,8 @@ function bufferedWith(
   });
 }
 
+/** Adds headers to a response this function built (its headers are mutable): no second Response. */
 function withHeaders(response: Response, headers: Record<string, string> | undefined): Response {
-  if (!headers) return response;
-  const merged = new Headers(response.headers);
-  for (const [name, value] of Object.entries(headers)) merged.set(name, value);
-  return new Response(response.body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: merged,
-  });
+  for (const [name, value] of Object.entries(headers ?? {})) response.headers.set(name, value);
+  return response;
 }

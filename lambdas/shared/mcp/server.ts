@@ -1,3 +1,4 @@
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   type CallToolRequest,
@@ -36,12 +37,27 @@ export { pollAfterSeconds, SERVER_INFO } from "./tool-catalog.js";
 /** One per process: the SDK would otherwise build an Ajv instance (about 0.7 ms) for every request's server. */
 const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
+/** Where a request's scope rides from the front door to the handlers: the SDK hands `authInfo` to each. */
+const SCOPE_KEY = "mcpAsyncJobsScope";
+
+/** A request's caller and deadline, as the SDK's `authInfo` for `transport.handleRequest`. */
+export function scopedAuthInfo(scope: RequestScope): AuthInfo {
+  return { token: "", clientId: scope.caller.principal, scopes: [], extra: { [SCOPE_KEY]: scope } };
+}
+
+/** The scope the front door attached to this request; a request without one is a wiring bug. */
+export function scopeOf(extra: { readonly authInfo?: AuthInfo | undefined }): RequestScope {
+  const scope = extra.authInfo?.extra?.[SCOPE_KEY];
+  if (scope === undefined) throw new Error("A request reached the MCP server without its caller's scope.");
+  return scope as RequestScope;
+}
+
 /**
- * The 2025-11-25 door (SDK v1): a fresh low-level server per request, since the HTTP transport is
- * stateless and the caller differs per request. It lists and calls the catalog's tools and adds
- * MCP Tasks (2025-11-25) on the same jobs.
+ * The 2025-11-25 door (SDK v1): a low-level server that lists and calls the catalog's tools and adds
+ * MCP Tasks (2025-11-25) on the same jobs. It keeps no caller: each request carries its own scope
+ * (`scopedAuthInfo`), so one server serves request after request, each on a fresh stateless transport.
  */
-export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope: RequestScope): Server {
+export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps): Server {
   const events = deps.events;
   const server = new Server(SERVER_INFO, {
     // `events` is not in SDK v1's capability type; the SDK passes it through to the initialize result.
@@ -55,7 +71,7 @@ export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope
   const byName = new Map(catalog.tools.map((tool) => [tool.name, tool]));
   let listed: ListToolsResult | undefined;
 
-  async function callTool(request: CallToolRequest): Promise<CallToolResult> {
+  async function callTool(request: CallToolRequest, scope: RequestScope): Promise<CallToolResult> {
     const { name, arguments: args } = request.params;
     const tool = byName.get(name);
     if (tool === undefined) {
@@ -67,7 +83,7 @@ export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope
     return checkOutput(tool, answer);
   }
 
-  async function startJob(name: string, args: unknown): Promise<CallToolResult> {
+  async function startJob(name: string, args: unknown, scope: RequestScope): Promise<CallToolResult> {
     const tool = catalog.startTools.get(name);
     if (tool === undefined) return toolError(`Tool ${name} does not start a job.`);
     const parsed = await parseArguments(tool, args);
@@ -83,8 +99,7 @@ export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope
   serveTasks(server, {
     service: deps.service,
     log: deps.log,
-    owner: scope.caller.principal,
-    answerBy: scope.answerBy,
+    scopeOf,
     startTools: new Set(catalog.startTools.keys()),
     listTools: () => {
       listed ??= { tools: catalog.tools.map(listedTool) };
@@ -98,8 +113,8 @@ export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps, scope
   if (events !== undefined) {
     for (const method of EVENTS_METHODS) {
       const request = z.object({ method: z.literal(method), params: EventsParams });
-      server.setRequestHandler(request, async ({ params }) => {
-        const answer = await answerEvents(events, method, params, scope.caller.principal, deps.log);
+      server.setRequestHandler(request, async ({ params }, extra) => {
+        const answer = await answerEvents(events, method, params, scopeOf(extra).caller.principal, deps.log);
         if (!answer.ok) throw new EventsRpcFailure(answer.error);
         return answer.result;
       });

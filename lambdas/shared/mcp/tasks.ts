@@ -1,3 +1,4 @@
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   type CallToolRequest,
@@ -17,6 +18,7 @@ import { isTerminal, type JobRow, type JobView } from "../domain/job.js";
 import type { Log } from "../domain/logger.js";
 import type { JobService } from "../usecases/job-service.js";
 import { toTask } from "./task-view.js";
+import type { RequestScope } from "./tool-catalog.js";
 import {
   JobOutput,
   jobId,
@@ -37,18 +39,19 @@ export const TASK_NOT_FOUND = "Task not found: it does not exist or has expired.
 export interface TaskDoorDeps {
   readonly service: JobService;
   readonly log: Log;
-  /** The verified caller: every task read or changed is one of this owner's jobs. */
-  readonly owner: string;
-  /** Epoch milliseconds by which every answer must be on its way (the invocation's deadline). */
-  readonly answerBy: number;
+  /**
+   * The request's scope: its verified caller (every task read or changed is one of this owner's
+   * jobs) and the epoch millisecond by which every answer must be on its way.
+   */
+  scopeOf(extra: { readonly authInfo?: AuthInfo | undefined }): RequestScope;
   /** The tools that start a job: these accept a task-augmented call. */
   readonly startTools: ReadonlySet<string>;
   /** The door's tools/list answer, before the Tasks door marks the start tools. */
   listTools(): ListToolsResult;
   /** The door's plain tools/call. */
-  callTool(request: CallToolRequest): Promise<CallToolResult>;
+  callTool(request: CallToolRequest, scope: RequestScope): Promise<CallToolResult>;
   /** A start tool's start use case alone (its arguments validated; it never waits): the job view, or an isError answer. */
-  startJob(name: string, args: unknown): Promise<CallToolResult>;
+  startJob(name: string, args: unknown, scope: RequestScope): Promise<CallToolResult>;
   /** The job as get_job shows it (its pollAfterSeconds included), so a task never disagrees with it. */
   viewOf(job: JobRow): JobView;
   /** What get_job answers for a job: `tasks/result` returns exactly this. */
@@ -104,12 +107,15 @@ export function serveTasks(low: Server, deps: TaskDoorDeps): void {
     };
   });
 
-  low.setRequestHandler(CallToolRequestSchema, (request) =>
-    request.params.task === undefined ? deps.callTool(request) : serve(() => startTask(request)),
-  );
+  low.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+    const scope = deps.scopeOf(extra);
+    return request.params.task === undefined
+      ? deps.callTool(request, scope)
+      : serve(() => startTask(request, scope));
+  });
 
   /** A task-augmented start is the plain start (same validation, limits, idempotency), answered as a task. */
-  async function startTask(request: CallToolRequest): Promise<CreateTaskResult> {
+  async function startTask(request: CallToolRequest, scope: RequestScope): Promise<CreateTaskResult> {
     const { task: _taskParams, ...params } = request.params;
     if (!deps.startTools.has(params.name)) {
       throw new RpcError(
@@ -118,7 +124,7 @@ export function serveTasks(low: Server, deps: TaskDoorDeps): void {
       );
     }
     // The task answers at once; waiting for the outcome is what tasks/result is for.
-    const started = await deps.startJob(params.name, params.arguments);
+    const started = await deps.startJob(params.name, params.arguments, scope);
     if (started.isError === true || started.structuredContent === undefined) {
       const unrecorded = started._meta?.[UNRECORDED_JOB_ID_META_KEY];
       if (typeof unrecorded === "string") {
@@ -140,7 +146,7 @@ export function serveTasks(low: Server, deps: TaskDoorDeps): void {
     };
   }
 
-  async function find(taskId: unknown): Promise<JobRow> {
+  async function find(taskId: unknown, owner: string): Promise<JobRow> {
     if (typeof taskId !== "string" || taskId === "") {
       throw new RpcError(
         ErrorCode.InvalidParams,
@@ -149,22 +155,26 @@ export function serveTasks(low: Server, deps: TaskDoorDeps): void {
     }
     // Not one of our ids, so no job can have it: the same answer as for any unknown id.
     if (!jobId.safeParse(taskId).success) throw new JobNotFoundError(taskId);
-    return deps.service.get(deps.owner, taskId);
+    return deps.service.get(owner, taskId);
   }
 
-  low.setRequestHandler(GetTaskRequest, (request) =>
-    serve(async (): Promise<Task> => toTask(deps.viewOf(await find(request.params?.taskId)))),
+  low.setRequestHandler(GetTaskRequest, (request, extra) =>
+    serve(
+      async (): Promise<Task> =>
+        toTask(deps.viewOf(await find(request.params?.taskId, deps.scopeOf(extra).caller.principal))),
+    ),
   );
 
-  low.setRequestHandler(TaskResultRequest, (request) =>
+  low.setRequestHandler(TaskResultRequest, (request, extra) =>
     serve(async (): Promise<CallToolResult> => {
-      const job = await find(request.params?.taskId);
+      const { caller, answerBy } = deps.scopeOf(extra);
+      const job = await find(request.params?.taskId, caller.principal);
       // A Lambda behind API Gateway cannot block until a long job ends, so the wait is get_job's bounded one.
       const ended = isTerminal(job.status)
         ? job
-        : await deps.service.waitFor(deps.owner, job.id, {
+        : await deps.service.waitFor(caller.principal, job.id, {
             waitMs: MAX_WAIT_SECONDS * 1000,
-            notAfter: deps.answerBy,
+            notAfter: answerBy,
           });
       if (!isTerminal(ended.status)) {
         const task = toTask(deps.viewOf(ended));
@@ -183,12 +193,13 @@ export function serveTasks(low: Server, deps: TaskDoorDeps): void {
     }),
   );
 
-  low.setRequestHandler(ListTasksRequest, (request) =>
+  low.setRequestHandler(ListTasksRequest, (request, extra) =>
     serve(async (): Promise<ListTasksResult> => {
+      const owner = deps.scopeOf(extra).caller.principal;
       const cursor = request.params?.cursor;
       const query = ListJobsInput.safeParse(cursor === undefined ? {} : { cursor });
       if (!query.success) throw new InvalidCursorError();
-      const page = await deps.service.list(deps.owner, {
+      const page = await deps.service.list(owner, {
         limit: query.data.limit,
         ...(query.data.cursor !== undefined ? { cursor: query.data.cursor } : {}),
       });
@@ -199,11 +210,12 @@ export function serveTasks(low: Server, deps: TaskDoorDeps): void {
     }),
   );
 
-  low.setRequestHandler(CancelTaskRequest, (request) =>
+  low.setRequestHandler(CancelTaskRequest, (request, extra) =>
     serve(async (): Promise<Task> => {
-      const job = await find(request.params?.taskId);
+      const owner = deps.scopeOf(extra).caller.principal;
+      const job = await find(request.params?.taskId, owner);
       // The protocol refuses to cancel an ended task, where cancel_job answers its state unchanged.
-      const after = isTerminal(job.status) ? job : await deps.service.cancel(deps.owner, job.id);
+      const after = isTerminal(job.status) ? job : await deps.service.cancel(owner, job.id);
       if (isTerminal(job.status) || after.status !== "cancelled") {
         throw new RpcError(
           ErrorCode.InvalidParams,
