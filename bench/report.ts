@@ -257,6 +257,24 @@ function latencyTables(s: StartLatencyResult): string[] {
     "",
     `Our own overhead at p50 (one client): ${ms(s.overheadP50Ms)}. Concurrent throughput: ${s.concurrent.start.perSecond} starts/s through MCP against ${s.concurrent.floor.perSecond}/s for the floor (${s.concurrent.start.calls} calls each).`,
     "",
+    ...layersTable(s),
+  ];
+}
+
+/** The same start layer by layer, one client, interleaved with the series above. */
+function layersTable(s: StartLatencyResult): string[] {
+  if (s.layers.length === 0) return [];
+  return [
+    "Where a start's time goes: the same start timed layer by layer (one client, in the same interleaved blocks). Each layer's p50 less the one before it is what that layer adds.",
+    "",
+    "| Layer | p50 | added at p50 | p99 | what it adds |",
+    "|---|---|---|---|---|",
+    ...s.layers.map((layer, index) => {
+      const inner = s.layers[index - 1];
+      const added = inner === undefined ? "—" : signedMs(layer.latencyMs.p50 - inner.latencyMs.p50);
+      return `| ${layer.label} | ${ms(layer.latencyMs.p50)} | ${added} | ${ms(layer.latencyMs.p99)} | ${layer.adds} |`;
+    }),
+    "",
   ];
 }
 
@@ -390,6 +408,10 @@ function perInvocation(batchSize: number): string {
 
 function ms(value: number): string {
   return `${value.toFixed(1)} ms`;
+}
+
+function signedMs(value: number): string {
+  return `${value >= 0 ? "+" : "−"}${ms(Math.abs(value))}`;
 }
 
 function secs(valueMs: number): string {

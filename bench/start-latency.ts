@@ -7,6 +7,7 @@ import { localAwsClients } from "../local/aws-clients.js";
 import { closeClients, connectClients } from "./mcp-client.js";
 import type { BenchProfile } from "./profile.js";
 import type { BenchStack } from "./stack.js";
+import { startLayers } from "./start-layers.js";
 import { ratio, rounded, type Summary, since, summarize } from "./stats.js";
 
 export interface LatencySeries {
@@ -32,6 +33,8 @@ export interface StartLatencyResult {
     readonly ping: LatencySeries;
     readonly getJob: LatencySeries;
   };
+  /** Where a start's time goes: the same start timed layer by layer, from the floor out (see start-layers.ts). */
+  readonly layers: readonly LayerSeries[];
   readonly concurrent: { readonly start: ConcurrentSeries; readonly floor: ConcurrentSeries };
   /** Ours divided by the floor, measured in the same run. */
   readonly ratios: {
@@ -42,6 +45,11 @@ export interface StartLatencyResult {
   };
   /** Ours minus the floor at p50, in ms: what the MCP layer, validation and HTTP add. */
   readonly overheadP50Ms: number;
+}
+
+export interface LayerSeries extends LatencySeries {
+  /** What this layer adds to the one inside it. */
+  readonly adds: string;
 }
 
 const WARMUP_CALLS = 20;
@@ -87,9 +95,13 @@ export async function measureStartLatency(
       await callForJob(mcp, "start_slow_api", startArgs);
     };
     const someJob = await callForJob(client, "start_slow_api", startArgs);
+    const layers = await startLayers(stack, startArgs);
     const operations = {
       start: start(client),
       floor,
+      useCase: layers.useCase,
+      inProcess: layers.inProcess,
+      overHttp: layers.overHttp,
       ping: async (): Promise<void> => {
         await client.ping();
       },
@@ -103,6 +115,9 @@ export async function measureStartLatency(
     const samples = {
       start: [] as number[],
       floor: [] as number[],
+      useCase: [] as number[],
+      inProcess: [] as number[],
+      overHttp: [] as number[],
       ping: [] as number[],
       getJob: [] as number[],
     };
@@ -110,6 +125,9 @@ export async function measureStartLatency(
       const size = Math.min(profile.sequentialBlock, profile.sequentialCalls - done);
       samples.start.push(...(await timeSequential(operations.start, size)));
       samples.floor.push(...(await timeSequential(operations.floor, size)));
+      samples.useCase.push(...(await timeSequential(operations.useCase, size)));
+      samples.inProcess.push(...(await timeSequential(operations.inProcess, size)));
+      samples.overHttp.push(...(await timeSequential(operations.overHttp, size)));
       samples.ping.push(...(await timeSequential(operations.ping, size)));
       samples.getJob.push(...(await timeSequential(operations.getJob, size)));
     }
@@ -137,10 +155,33 @@ export async function measureStartLatency(
       ping: series("MCP ping (front door, no AWS call)", samples.ping),
       getJob: series("get_job (one consistent GetItem)", samples.getJob),
     };
+    const layer = (label: string, adds: string, samplesOf: readonly number[]): LayerSeries => ({
+      ...series(label, samplesOf),
+      adds,
+    });
     return {
       workerOn: options.workerOn,
       startArgs,
       sequential,
+      layers: [
+        layer("floor: PutItem + SendMessage", "the two AWS requests alone", samples.floor),
+        layer(
+          "use case: JobService.start",
+          "the job's id, canonical input and hash; the message carries the job",
+          samples.useCase,
+        ),
+        layer(
+          "MCP app in-process (web Request, no HTTP)",
+          "front door, SDK server, argument and output checks, the job view",
+          samples.inProcess,
+        ),
+        layer(
+          "over HTTP with fetch (local Function URL)",
+          "loopback HTTP, the Lambda event and back, the fetch client",
+          samples.overHttp,
+        ),
+        layer("through the MCP SDK client", "the client's request and answer handling", samples.start),
+      ],
       concurrent: { start: concurrentStart, floor: concurrentFloor },
       ratios: {
         sequentialP50: ratio(sequential.start.latencyMs.p50, sequential.floor.latencyMs.p50),

@@ -23,13 +23,13 @@ export interface McpInput extends CompositionInput<McpConfig> {
   readonly eventsLookup?: ResolveAll;
 }
 
-/** Everything behind the MCP endpoint, built from its config: the Lambda handler and local runs share it. */
-export function composeMcp(input: McpInput): McpApp {
+/** The job use cases behind the MCP tools: the function's one store, its queue, limits and callbacks. */
+export function composeJobService(input: CompositionInput<McpConfig>): JobService {
   const { config, clients, log, wrap } = input;
   const clock = input.clock ?? systemClock;
   const store = jobStore(config.tableName, clients, clock, wrap);
   const queue = jobQueue(config.queueUrl, clients);
-  const service = new JobService({
+  return new JobService({
     store,
     quotas: store,
     queue: wrap?.queue?.(queue) ?? queue,
@@ -44,6 +44,13 @@ export function composeMcp(input: McpInput): McpApp {
     outbox: notificationOutbox(config.callbacks, config.tableName, store, clients, log, clock),
     ...(input.metrics !== undefined ? { metrics: input.metrics } : {}),
   });
+}
+
+/** Everything behind the MCP endpoint, built from its config: the Lambda handler and local runs share it. */
+export function composeMcp(input: McpInput): McpApp {
+  const { config, clients, log } = input;
+  const clock = input.clock ?? systemClock;
+  const service = composeJobService(input);
   const results: ResultAccess = {
     ...(config.resultBucketName !== undefined
       ? { reader: new S3ResultStore({ client: clients.s3, bucketName: config.resultBucketName }) }
