@@ -1,5 +1,4 @@
 import {
-  type AuthInfo,
   type CallToolResult,
   CLIENT_CAPABILITIES_META_KEY,
   createMcpHandler,
@@ -16,6 +15,7 @@ import * as z from "zod";
 import { DomainError, JobNotFoundError } from "../domain/errors.js";
 import { isTerminal, type JobRow } from "../domain/job.js";
 import { answerEvents, EVENTS_CAPABILITY, EVENTS_METHODS, EventsParams } from "./events-door.js";
+import { authInfoOf, scopeOfAuthInfo } from "./scope-auth-info.js";
 import { createTaskResult, detailedTask, TASKS_EXTENSION } from "./task-view-2026.js";
 import { TASK_NOT_FOUND } from "./tasks.js";
 import {
@@ -40,9 +40,6 @@ export interface ModernDoor {
   fetch(request: Request, scope: RequestScope, parsedBody?: unknown): Promise<Response>;
 }
 
-/** How the caller and deadline ride to the per-request server: the SDK passes `authInfo` through as-is. */
-const ScopeExtra = z.object({ principal: z.string().min(1), answerBy: z.number() });
-
 /**
  * `@modelcontextprotocol/server` (v2) for protocol 2026-07-28 at the same URL as the 2025 door: the
  * same tool catalog, plus the Tasks extension over the same jobs. It runs behind the shared front
@@ -54,14 +51,7 @@ export function createModernDoor(
   maxBodyBytes: number,
 ): ModernDoor {
   const handler = createMcpHandler(
-    ({ era, authInfo }) => {
-      const extra = ScopeExtra.parse(authInfo?.extra);
-      return createModernServer(catalog, deps, {
-        caller: { principal: extra.principal },
-        answerBy: extra.answerBy,
-        era,
-      });
-    },
+    ({ era, authInfo }) => createModernServer(catalog, deps, { ...scopeOfAuthInfo(authInfo), era }),
     {
       legacy: "reject",
       responseMode: "json",
@@ -79,15 +69,6 @@ export function createModernDoor(
         authInfo: authInfoOf(scope),
         ...(parsedBody !== undefined ? { parsedBody } : {}),
       }),
-  };
-}
-
-function authInfoOf(scope: RequestScope): AuthInfo {
-  return {
-    token: "",
-    clientId: scope.caller.principal,
-    scopes: [],
-    extra: { principal: scope.caller.principal, answerBy: scope.answerBy },
   };
 }
 

@@ -8,7 +8,8 @@ import { readJsonBody } from "../http/json-body.js";
 import { json, jsonRpcError } from "../http/json-rpc.js";
 import type { ModernDoor } from "./door-2026.js";
 import { plainlyLegacy } from "./plainly-legacy.js";
-import { createMcpServer, scopedAuthInfo } from "./server.js";
+import { authInfoOf } from "./scope-auth-info.js";
+import { createMcpServer } from "./server.js";
 import {
   createToolCatalog,
   type McpServerDeps,
@@ -121,7 +122,7 @@ export function createFrontDoor(
       await server.connect(transport);
       // With JSON responses the answer's body is a complete string here, so it outlives the transport.
       const response = await transport.handleRequest(request, {
-        authInfo: scopedAuthInfo(scope),
+        authInfo: authInfoOf(scope),
         ...(parsedBody === undefined ? {} : { parsedBody }),
       });
       return withHeaders(response, cors);

@@ -18,6 +18,7 @@ import {
   EventsParams,
   EventsRpcFailure,
 } from "./events-door.js";
+import { scopeOfAuthInfo } from "./scope-auth-info.js";
 import { serveTasks } from "./tasks.js";
 import {
   type CatalogTool,
@@ -37,25 +38,15 @@ export { pollAfterSeconds, SERVER_INFO } from "./tool-catalog.js";
 /** One per process: the SDK would otherwise build an Ajv instance (about 0.7 ms) for every request's server. */
 const SHARED_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
-/** Where a request's scope rides from the front door to the handlers: the SDK hands `authInfo` to each. */
-const SCOPE_KEY = "mcpAsyncJobsScope";
-
-/** A request's caller and deadline, as the SDK's `authInfo` for `transport.handleRequest`. */
-export function scopedAuthInfo(scope: RequestScope): AuthInfo {
-  return { token: "", clientId: scope.caller.principal, scopes: [], extra: { [SCOPE_KEY]: scope } };
-}
-
-/** The scope the front door attached to this request; a request without one is a wiring bug. */
-export function scopeOf(extra: { readonly authInfo?: AuthInfo | undefined }): RequestScope {
-  const scope = extra.authInfo?.extra?.[SCOPE_KEY];
-  if (scope === undefined) throw new Error("A request reached the MCP server without its caller's scope.");
-  return scope as RequestScope;
+/** The scope the front door handed over with this request (`authInfoOf`). */
+function scopeOf(extra: { readonly authInfo?: AuthInfo | undefined }): RequestScope {
+  return scopeOfAuthInfo(extra.authInfo);
 }
 
 /**
  * The 2025-11-25 door (SDK v1): a low-level server that lists and calls the catalog's tools and adds
  * MCP Tasks (2025-11-25) on the same jobs. It keeps no caller: each request carries its own scope
- * (`scopedAuthInfo`), so one server serves request after request, each on a fresh stateless transport.
+ * (`authInfoOf`), so one server serves request after request, each on a fresh stateless transport.
  */
 export function createMcpServer(catalog: ToolCatalog, deps: McpServerDeps): Server {
   const events = deps.events;
