@@ -9,6 +9,8 @@ import { defineJobType, type JobType } from "../../lambdas/shared/jobs/job-type.
 import { createJobTypeRegistry } from "../../lambdas/shared/jobs/registry.js";
 import type { WorkerDecision } from "../../lambdas/shared/worker/decision.js";
 import {
+  JUST_SENT_MS,
+  JUST_SENT_PAUSES_MS,
   processDelivery,
   ROW_WAIT_WINDOW_MS,
   rowWaitDelaySeconds,
@@ -230,6 +232,42 @@ describe("processDelivery: the run's edges", () => {
       (signals[0]?.reason as { reason?: string } | undefined)?.reason,
     );
     expect(await worker.store.get(job.id)).toMatchObject({ status: "running", attempt: 2 });
+  });
+
+  it("a first delivery sent just now that finds no row looks again within the invocation, and runs the job once its row lands", async () => {
+    const worker = workerWith([scripted("late", ["x"])]);
+    const job = newJob({ type: "late", input: { query: "q" } });
+    const claims = vi.spyOn(worker.store, "claim");
+    const landed = new Promise<void>((resolve) =>
+      setTimeout(() => void worker.store.create(job).then(() => resolve()), 60),
+    );
+    const decision = await deliverWith(worker, { id: job.id, type: job.type } as JobRow, {
+      sentAtMs: worker.clock.now() - 5,
+    });
+    await landed;
+    expect(decision).toEqual(endedWith(await worker.store.get(job.id)));
+    expect(await worker.store.get(job.id)).toMatchObject({ status: "completed", attempt: 1 });
+    // The first look found no row; a later one within the invocation claimed it.
+    expect(claims.mock.calls.length).toBeGreaterThan(1);
+    expect(claims.mock.calls.length).toBeLessThanOrEqual(JUST_SENT_PAUSES_MS.length + 1);
+  });
+
+  it("a first delivery sent just now whose row does not come within the short looks is handed back", async () => {
+    const worker = workerWith([scripted("late", ["x"])]);
+    const ghost = { id: "00000000-0000-4000-8000-0000000000ab", type: "late" } as JobRow;
+    const claims = vi.spyOn(worker.store, "claim");
+    const started = performance.now();
+    const decision = await deliverWith(worker, ghost, { sentAtMs: worker.clock.now() - 5 });
+    expect(decision).toEqual({ kind: "retryAfter", seconds: 1 });
+    expect(claims).toHaveBeenCalledTimes(JUST_SENT_PAUSES_MS.length + 1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(
+      JUST_SENT_PAUSES_MS.reduce((sum, pause) => sum + pause, 0) - 5,
+    );
+    // Older than JUST_SENT_MS, or seen before: one look, then handed back at once.
+    claims.mockClear();
+    await deliverWith(worker, ghost, { sentAtMs: worker.clock.now() - JUST_SENT_MS });
+    await deliverWith(worker, ghost, { sentAtMs: worker.clock.now() - 5, receiveCount: 2 });
+    expect(claims).toHaveBeenCalledTimes(2);
   });
 
   it("a message that arrives before its row waits for it, and is dropped after the row wait", async () => {

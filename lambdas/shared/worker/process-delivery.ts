@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod";
 import { JobStateConflictError } from "../domain/errors.js";
 import { isTerminal, type JobError, type JobMessageSchema, type JobRow } from "../domain/job.js";
@@ -19,6 +20,14 @@ import { type Delivery, parseJobMessage, type WorkerDeps } from "./worker-deps.j
  * then dropped: its start answered an error and no job exists.
  */
 export const ROW_WAIT_WINDOW_MS = 90_000;
+
+/**
+ * A message this young on its first delivery usually met the start between its send and its row
+ * write, a few milliseconds apart: the worker looks again within the invocation after these pauses
+ * before it hands the message back for the slower looks below (at least a second each).
+ */
+export const JUST_SENT_MS = 1_000;
+export const JUST_SENT_PAUSES_MS: readonly number[] = [25, 75, 150];
 
 /** Looks again quickly first (the row is usually a few milliseconds behind), then less often. */
 export function rowWaitDelaySeconds(receiveCount: number): number {
@@ -62,6 +71,12 @@ export async function processDelivery(deps: WorkerDeps, delivery: Delivery): Pro
   // The claim and the outcome writes outlast a store that stalls for a while (WORKER_STORE_PATIENCE_MS).
   const patientDeps = { ...deps, store: patientRunStore(deps, delivery) };
   let claim = await patientDeps.store.claim(message.jobId, settings.leaseMs, newClaimToken());
+  for (const pauseMs of justSent(deps, delivery) ? JUST_SENT_PAUSES_MS : []) {
+    if (claim.claimed || claim.job !== undefined) break;
+    if (delivery.remainingTimeMs() - pauseMs < settings.deadlineMarginMs) break;
+    await sleep(pauseMs);
+    claim = await patientDeps.store.claim(message.jobId, settings.leaseMs, newClaimToken());
+  }
   if (!claim.claimed && claim.job === undefined && mayAdopt(message, delivery)) {
     // The start's own write has not landed since the first look: the message brings the job to life.
     const adopted = await patientDeps.store.adopt(message.job);
@@ -130,6 +145,15 @@ async function completeRun(
   const completion = await completeJob(deps, job, result);
   if (completion.kind === "unstored") return recordFailure(deps, delivery, job, jobType, completion.error);
   return completion.kind === "completed" ? done(completion.row) : done();
+}
+
+/** A first delivery sent within JUST_SENT_MS: its row is most likely on its way. */
+function justSent(deps: Pick<WorkerDeps, "clock">, delivery: Delivery): boolean {
+  return (
+    delivery.receiveCount === 1 &&
+    delivery.sentAtMs !== undefined &&
+    deps.clock.now() - delivery.sentAtMs < JUST_SENT_MS
+  );
 }
 
 /** A start message that carries its job, seen again after its first look found no row. */
