@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { JOB_TABLE } from "../config/table-schema.js";
@@ -44,19 +45,24 @@ export class DynamoNotificationStore implements NotificationStore, EventAttemptF
     });
   }
 
+  /**
+   * A claim carries a token of its own: when its write lands but the answer is lost, the SDK's next
+   * try of the same call finds its own claim and succeeds, where another worker's claim fails.
+   */
   async claimAttempt(id: string, target: AttemptTarget, leaseMs: number): Promise<boolean> {
     const now = this.clock.now();
     const path = targetPath(target);
     return this.conditionalUpdate({
       TableName: this.options.tableName,
       Key: { [JOB_TABLE.partitionKey]: id },
-      UpdateExpression: `SET ${path}.#lease = :leaseUntil`,
-      ConditionExpression: `${OWNS_ATTEMPT(path)} AND (attribute_not_exists(${path}.#lease) OR ${path}.#lease < :nowMs)`,
-      ExpressionAttributeNames: { ...TARGET_NAMES, "#lease": "attemptLeaseUntil" },
+      UpdateExpression: `SET ${path}.#lease = :leaseUntil, ${path}.#claim = :claim`,
+      ConditionExpression: `${OWNS_ATTEMPT(path)} AND (attribute_not_exists(${path}.#lease) OR ${path}.#lease < :nowMs OR ${path}.#claim = :claim)`,
+      ExpressionAttributeNames: { ...TARGET_NAMES, "#lease": "attemptLeaseUntil", "#claim": "attemptClaim" },
       ExpressionAttributeValues: {
         ...attemptValues(target),
         ":leaseUntil": now + leaseMs,
         ":nowMs": now,
+        ":claim": randomUUID(),
       },
     });
   }
@@ -68,6 +74,7 @@ export class DynamoNotificationStore implements NotificationStore, EventAttemptF
       ...TARGET_NAMES,
       "#lastAttemptAt": "lastAttemptAt",
       "#lease": "attemptLeaseUntil",
+      "#claim": "attemptClaim",
     };
     const values: Record<string, unknown> = {
       ...attemptValues(target),
@@ -83,7 +90,7 @@ export class DynamoNotificationStore implements NotificationStore, EventAttemptF
     return this.conditionalUpdate({
       TableName: this.options.tableName,
       Key: { [JOB_TABLE.partitionKey]: id },
-      UpdateExpression: `SET ${sets.join(", ")} REMOVE ${path}.#lease`,
+      UpdateExpression: `SET ${sets.join(", ")} REMOVE ${path}.#lease, ${path}.#claim`,
       ConditionExpression: OWNS_ATTEMPT(path),
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -95,13 +102,19 @@ export class DynamoNotificationStore implements NotificationStore, EventAttemptF
     return this.conditionalUpdate({
       TableName: this.options.tableName,
       Key: { [JOB_TABLE.partitionKey]: id },
-      UpdateExpression: `SET ${path}.#status = :failed, ${path}.#lastError = :lastError REMOVE ${path}.#lease`,
+      UpdateExpression: `SET ${path}.#status = :failed, ${path}.#lastError = :lastError REMOVE ${path}.#lease, ${path}.#claim`,
       ConditionExpression: OWNS_ATTEMPT(path),
-      ExpressionAttributeNames: { ...TARGET_NAMES, "#lastError": "lastError", "#lease": "attemptLeaseUntil" },
+      ExpressionAttributeNames: {
+        ...TARGET_NAMES,
+        "#lastError": "lastError",
+        "#lease": "attemptLeaseUntil",
+        "#claim": "attemptClaim",
+      },
       ExpressionAttributeValues: { ...attemptValues(target), ":failed": "failed", ":lastError": lastError },
     });
   }
 
+  /** As `claimAttempt`: the claim's own token lets the SDK's next try of a landed claim succeed. */
   async claimEventAttempt(
     jobId: string,
     eventId: string,
@@ -109,22 +122,25 @@ export class DynamoNotificationStore implements NotificationStore, EventAttemptF
     leaseMs: number,
   ): Promise<boolean> {
     const now = this.clock.now();
+    const token = randomUUID();
     return this.conditionalUpdate({
       TableName: this.options.tableName,
       Key: { [JOB_TABLE.partitionKey]: jobId },
       UpdateExpression: "SET #event = :claim",
       ConditionExpression:
-        "attribute_exists(#id) AND (attribute_not_exists(#event) OR #event.#attempt < :attempt OR (#event.#attempt = :attempt AND #event.#lease < :nowMs))",
+        "attribute_exists(#id) AND (attribute_not_exists(#event) OR #event.#attempt < :attempt OR (#event.#attempt = :attempt AND (#event.#lease < :nowMs OR #event.#token = :token)))",
       ExpressionAttributeNames: {
         "#id": JOB_TABLE.partitionKey,
         "#event": eventAttribute(eventId),
         "#attempt": "attempt",
         "#lease": "leaseUntil",
+        "#token": "claim",
       },
       ExpressionAttributeValues: {
-        ":claim": { attempt, leaseUntil: now + leaseMs },
+        ":claim": { attempt, leaseUntil: now + leaseMs, claim: token },
         ":attempt": attempt,
         ":nowMs": now,
+        ":token": token,
       },
     });
   }
