@@ -22,8 +22,8 @@ describeNotificationStoreContract("DynamoNotificationStore on DynamoDB Local", a
   };
 });
 
-describe("DynamoNotificationStore: a webhook claim whose answer was lost", () => {
-  it("is this call's claim when the SDK tries again, and still another worker's refusal", async () => {
+describe("DynamoNotificationStore: a webhook attempt write whose answer was lost", () => {
+  async function setup() {
     const aws = await useLocalAws();
     const jobs = storeFor(aws);
     const lossy = localAwsClients(aws.endpoints).dynamo;
@@ -37,14 +37,32 @@ describe("DynamoNotificationStore: a webhook claim whose answer was lost", () =>
     };
     const job = (await jobs.create({ ...newJob(), notifications: [{ ...target, attempts: 0 }] })).job;
     const first = { index: 0, webhookId: target.webhookId, expectedAttempts: 0 };
+    return { jobs, lost, job, first, lossy: storeOver(lossy), other: storeOver(aws.dynamo) };
+  }
 
+  it("a claim is this call's claim when the SDK tries again, and still another worker's refusal", async () => {
+    const { lost, job, first, lossy, other } = await setup();
     // The first try's write lands, its answer is lost, and the SDK tries the same call again.
-    expect(await storeOver(lossy).claimAttempt(job.id, first, 60_000)).toBe(true);
+    expect(await lossy.claimAttempt(job.id, first, 60_000)).toBe(true);
     expect(lost()).toBe(1);
-    expect(await storeOver(aws.dynamo).claimAttempt(job.id, first, 60_000)).toBe(false);
-    // Recording the attempt gives up the lease and the claim with it.
-    expect(await storeOver(aws.dynamo).recordAttempt(job.id, first, { status: "pending" })).toBe(true);
-    expect((await jobs.get(job.id))?.notifications?.[0]).toMatchObject({ attempts: 1 });
-    expect((await jobs.get(job.id))?.notifications?.[0]).not.toHaveProperty("attemptClaim");
+    expect(await other.claimAttempt(job.id, first, 60_000)).toBe(false);
+  });
+
+  it("a record is this call's record when the SDK tries again: the retry is still scheduled, the attempt counted once", async () => {
+    const { jobs, lost, job, first, lossy, other } = await setup();
+    expect(await other.claimAttempt(job.id, first, 60_000)).toBe(true);
+    expect(await lossy.recordAttempt(job.id, first, { status: "pending", lastError: "HTTP 503" })).toBe(true);
+    expect(lost()).toBe(1);
+    expect((await jobs.get(job.id))?.notifications?.[0]).toMatchObject({ status: "pending", attempts: 1 });
+    // Another worker's record of the same attempt is refused, and the next attempt may be claimed.
+    expect(await other.recordAttempt(job.id, first, { status: "delivered" })).toBe(false);
+    expect(await other.claimAttempt(job.id, { ...first, expectedAttempts: 1 }, 60_000)).toBe(true);
+  });
+
+  it("a give-up is this call's when the SDK tries again", async () => {
+    const { jobs, lost, job, first, lossy } = await setup();
+    expect(await lossy.giveUp(job.id, first, "dead-lettered")).toBe(true);
+    expect(lost()).toBe(1);
+    expect((await jobs.get(job.id))?.notifications?.[0]).toMatchObject({ status: "failed", attempts: 0 });
   });
 });

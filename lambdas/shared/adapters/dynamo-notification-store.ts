@@ -46,8 +46,9 @@ export class DynamoNotificationStore implements NotificationStore, EventAttemptF
   }
 
   /**
-   * A claim carries a token of its own: when its write lands but the answer is lost, the SDK's next
-   * try of the same call finds its own claim and succeeds, where another worker's claim fails.
+   * Every write to a target's attempt (a claim, a record, a give-up) leaves a token of its own: when
+   * the write lands but its answer is lost, the SDK's next try of the same call finds its own effect
+   * and succeeds, where another worker's write is refused.
    */
   async claimAttempt(id: string, target: AttemptTarget, leaseMs: number): Promise<boolean> {
     const now = this.clock.now();
@@ -55,32 +56,38 @@ export class DynamoNotificationStore implements NotificationStore, EventAttemptF
     return this.conditionalUpdate({
       TableName: this.options.tableName,
       Key: { [JOB_TABLE.partitionKey]: id },
-      UpdateExpression: `SET ${path}.#lease = :leaseUntil, ${path}.#claim = :claim`,
-      ConditionExpression: `${OWNS_ATTEMPT(path)} AND (attribute_not_exists(${path}.#lease) OR ${path}.#lease < :nowMs OR ${path}.#claim = :claim)`,
-      ExpressionAttributeNames: { ...TARGET_NAMES, "#lease": "attemptLeaseUntil", "#claim": "attemptClaim" },
+      UpdateExpression: `SET ${path}.#lease = :leaseUntil, ${path}.#token = :token`,
+      ConditionExpression: `${OWNS_ATTEMPT(path)} AND (attribute_not_exists(${path}.#lease) OR ${path}.#lease < :nowMs OR ${path}.#token = :token)`,
+      ExpressionAttributeNames: { ...TARGET_NAMES, "#lease": "attemptLeaseUntil", "#token": "attemptToken" },
       ExpressionAttributeValues: {
         ...attemptValues(target),
         ":leaseUntil": now + leaseMs,
         ":nowMs": now,
-        ":claim": randomUUID(),
+        ":token": randomUUID(),
       },
     });
   }
 
   async recordAttempt(id: string, target: AttemptTarget, record: AttemptRecord): Promise<boolean> {
     const path = targetPath(target);
-    const sets = [`${path}.#status = :status`, `${path}.#attempts = :next`, `${path}.#lastAttemptAt = :now`];
+    const sets = [
+      `${path}.#status = :status`,
+      `${path}.#attempts = :next`,
+      `${path}.#lastAttemptAt = :now`,
+      `${path}.#token = :token`,
+    ];
     const names: Record<string, string> = {
       ...TARGET_NAMES,
       "#lastAttemptAt": "lastAttemptAt",
       "#lease": "attemptLeaseUntil",
-      "#claim": "attemptClaim",
+      "#token": "attemptToken",
     };
     const values: Record<string, unknown> = {
       ...attemptValues(target),
       ":status": record.status,
       ":next": target.expectedAttempts + 1,
       ":now": new Date(this.clock.now()).toISOString(),
+      ":token": randomUUID(),
     };
     if (record.lastError !== undefined) {
       sets.push(`${path}.#lastError = :lastError`);
@@ -90,8 +97,8 @@ export class DynamoNotificationStore implements NotificationStore, EventAttemptF
     return this.conditionalUpdate({
       TableName: this.options.tableName,
       Key: { [JOB_TABLE.partitionKey]: id },
-      UpdateExpression: `SET ${sets.join(", ")} REMOVE ${path}.#lease, ${path}.#claim`,
-      ConditionExpression: OWNS_ATTEMPT(path),
+      UpdateExpression: `SET ${sets.join(", ")} REMOVE ${path}.#lease`,
+      ConditionExpression: `(${OWNS_ATTEMPT(path)}) OR ${path}.#token = :token`,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });
@@ -102,15 +109,20 @@ export class DynamoNotificationStore implements NotificationStore, EventAttemptF
     return this.conditionalUpdate({
       TableName: this.options.tableName,
       Key: { [JOB_TABLE.partitionKey]: id },
-      UpdateExpression: `SET ${path}.#status = :failed, ${path}.#lastError = :lastError REMOVE ${path}.#lease, ${path}.#claim`,
-      ConditionExpression: OWNS_ATTEMPT(path),
+      UpdateExpression: `SET ${path}.#status = :failed, ${path}.#lastError = :lastError, ${path}.#token = :token REMOVE ${path}.#lease`,
+      ConditionExpression: `(${OWNS_ATTEMPT(path)}) OR ${path}.#token = :token`,
       ExpressionAttributeNames: {
         ...TARGET_NAMES,
         "#lastError": "lastError",
         "#lease": "attemptLeaseUntil",
-        "#claim": "attemptClaim",
+        "#token": "attemptToken",
       },
-      ExpressionAttributeValues: { ...attemptValues(target), ":failed": "failed", ":lastError": lastError },
+      ExpressionAttributeValues: {
+        ...attemptValues(target),
+        ":failed": "failed",
+        ":lastError": lastError,
+        ":token": randomUUID(),
+      },
     });
   }
 

@@ -32,8 +32,6 @@ export const NotificationTargetSchema = z.object({
   lastAttemptAt: z.iso.datetime({ offset: true }).optional(),
   /** Epoch ms until which one delivery worker holds the next attempt, so duplicates send nothing. */
   attemptLeaseUntil: z.number().int().nonnegative().optional(),
-  /** The token of the claim that set `attemptLeaseUntil`: that claim's own retry finds it its own. */
-  attemptClaim: z.string().optional(),
 });
 export type NotificationTarget = z.infer<typeof NotificationTargetSchema>;
 
