@@ -22,7 +22,7 @@ describeNotificationStoreContract("DynamoNotificationStore on DynamoDB Local", a
   };
 });
 
-describe("DynamoNotificationStore: a webhook attempt write whose answer was lost", () => {
+describe("DynamoNotificationStore: an attempt write whose answer was lost (webhooks and events)", () => {
   async function setup() {
     const aws = await useLocalAws();
     const jobs = storeFor(aws);
@@ -57,6 +57,14 @@ describe("DynamoNotificationStore: a webhook attempt write whose answer was lost
     // Another worker's record of the same attempt is refused, and the next attempt may be claimed.
     expect(await other.recordAttempt(job.id, first, { status: "delivered" })).toBe(false);
     expect(await other.claimAttempt(job.id, { ...first, expectedAttempts: 1 }, 60_000)).toBe(true);
+  });
+
+  it("an event claim is this call's claim when the SDK tries again, and still another worker's refusal", async () => {
+    const { lost, job, lossy, other } = await setup();
+    const eventId = `evt_${"a".repeat(40)}`;
+    expect(await lossy.claimEventAttempt(job.id, eventId, 1, 60_000)).toBe(true);
+    expect(lost()).toBe(1);
+    expect(await other.claimEventAttempt(job.id, eventId, 1, 60_000)).toBe(false);
   });
 
   it("a give-up is this call's when the SDK tries again", async () => {
